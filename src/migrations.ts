@@ -1,0 +1,12 @@
+import type { Migration } from 'kysely/migration';
+import { ledgerMigrations } from './modules/ledger/ledger.migrations.ts';
+import { outboxMigrations } from './platform/outbox/outbox.migrations.ts';
+
+/**
+ * Every module's migrations in one list. Names start with a date and sequence
+ * so they sort in the order they must run on both stores.
+ */
+export const migrations: Record<string, Migration> = {
+  ...outboxMigrations,
+  ...ledgerMigrations,
+};

@@ -1,0 +1,104 @@
+import path from 'node:path';
+
+/**
+ * Every setting Coffer reads, from environment variables, validated once at start.
+ * A bad value stops the process with a message naming the variable.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  bankPort: number;
+  dataDir: string;
+  /** A PostgreSQL server; undefined means the embedded store in `dataDir`. */
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  publicUrl: string;
+  bankPublicUrl: string;
+  /** Bootstrap admin credential for automation; undefined means none. */
+  adminToken: string | undefined;
+  logLevel: string;
+  sandbox: boolean;
+  ledger: {
+    /** 'group' gathers concurrent transfers into one database transaction. */
+    commitMode: 'group' | 'single';
+    maxBatchSize: number;
+    pendingExpiryIntervalMs: number;
+  };
+  outbox: {
+    pollIntervalMs: number;
+    maxAttempts: number;
+    leaseMs: number;
+  };
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  try {
+    new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute URL, got "${raw}"`);
+  }
+  return raw.replace(/\/$/, '');
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const bankPort = int(env, 'BANK_PORT', 3001, 0, 65535);
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL must be a postgres:// URL, got "${databaseUrl}"`);
+  }
+  return {
+    port,
+    host: env.HOST || '127.0.0.1',
+    bankPort,
+    dataDir: path.resolve(env.DATA_DIR || './data'),
+    databaseUrl,
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 500),
+    publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${port}`),
+    bankPublicUrl: url(env, 'BANK_PUBLIC_URL', `http://localhost:${bankPort}`),
+    adminToken: env.ADMIN_TOKEN || undefined,
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    sandbox: bool(env, 'SANDBOX', true),
+    ledger: {
+      commitMode: oneOf(env, 'LEDGER_COMMIT_MODE', ['group', 'single'], 'group'),
+      maxBatchSize: int(env, 'LEDGER_MAX_BATCH', 2000, 1, 100_000),
+      pendingExpiryIntervalMs: int(env, 'LEDGER_PENDING_EXPIRY_INTERVAL_MS', 1000, 10),
+    },
+    outbox: {
+      pollIntervalMs: int(env, 'OUTBOX_POLL_INTERVAL_MS', 250, 5),
+      maxAttempts: int(env, 'OUTBOX_MAX_ATTEMPTS', 20, 1),
+      leaseMs: int(env, 'OUTBOX_LEASE_MS', 30_000, 100),
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The one catalogue of error codes Coffer returns. Services throw DomainError
+ * with a code from here; the HTTP edge picks the status from this table, so a
+ * service never chooses an HTTP status.
+ */
+export const errorCatalogue = {
+  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  INVALID_AMOUNT: { status: 400, title: 'The amount is not a valid amount for its currency' },
+  UNSUPPORTED_CURRENCY: { status: 400, title: 'The currency is not supported' },
+  CURRENCY_MISMATCH: { status: 422, title: 'The accounts or amounts are in different currencies' },
+  SAME_ACCOUNT: { status: 422, title: 'A transfer must move money between two different accounts' },
+  UNAUTHORIZED: { status: 401, title: 'Authentication is required' },
+  FORBIDDEN: { status: 403, title: 'This credential may not do that' },
+  NOT_FOUND: { status: 404, title: 'No such resource' },
+  ACCOUNT_NOT_FOUND: { status: 404, title: 'No such ledger account' },
+  ACCOUNT_ALREADY_EXISTS: { status: 409, title: 'An account of that owner, type and currency already exists' },
+  ACCOUNT_FROZEN: { status: 409, title: 'The account is frozen and accepts no debits' },
+  ACCOUNT_CLOSED: { status: 409, title: 'The account is closed' },
+  INSUFFICIENT_FUNDS: { status: 409, title: 'The available balance is too low' },
+  TRANSFER_ID_CONFLICT: { status: 409, title: 'A transfer with this id exists with different content' },
+  TRANSFER_NOT_FOUND: { status: 404, title: 'No such transfer' },
+  PENDING_TRANSFER_NOT_FOUND: { status: 404, title: 'No such pending transfer' },
+  PENDING_TRANSFER_ALREADY_FINAL: { status: 409, title: 'The pending transfer was already posted, voided or expired' },
+  PENDING_TRANSFER_EXPIRED: { status: 409, title: 'The pending transfer timed out and was voided' },
+  POST_EXCEEDS_PENDING: { status: 422, title: 'Posting more than the pending transfer holds' },
+  LINKED_TRANSFER_FAILED: { status: 409, title: 'Another transfer in the same linked group failed' },
+  DUPLICATE_REQUEST: { status: 409, title: 'The request was already made' },
+  SERVICE_UNAVAILABLE: { status: 503, title: 'The service is not ready' },
+  INTERNAL_ERROR: { status: 500, title: 'Something went wrong on our side' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    detail?: string,
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(detail ?? errorCatalogue[code].title);
+    this.name = 'DomainError';
+  }
+}
+
+export function isDomainError(err: unknown, code?: ErrorCode): err is DomainError {
+  return err instanceof DomainError && (code === undefined || err.code === code);
+}
