@@ -1,5 +1,5 @@
 import type { Migration } from 'kysely/migration';
-import { ledgerMigrations } from './modules/ledger/ledger.migrations.ts';
+import { ledgerMigrations } from './modules/ledger/index.ts';
 import { outboxMigrations } from './platform/outbox/outbox.migrations.ts';
 
 /**

@@ -23,10 +23,15 @@ export const errorCatalogue = {
   PENDING_TRANSFER_ALREADY_FINAL: { status: 409, title: 'The pending transfer was already posted, voided or expired' },
   PENDING_TRANSFER_EXPIRED: { status: 409, title: 'The pending transfer timed out and was voided' },
   POST_EXCEEDS_PENDING: { status: 422, title: 'Posting more than the pending transfer holds' },
+  BALANCE_OVERFLOW: { status: 422, title: 'The account total would exceed what the ledger can store' },
   LINKED_TRANSFER_FAILED: { status: 409, title: 'Another transfer in the same linked group failed' },
   DUPLICATE_REQUEST: { status: 409, title: 'The request was already made' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'The service is not ready' },
   INTERNAL_ERROR: { status: 500, title: 'Something went wrong on our side' },
+  MALFORMED_BODY: { status: 400, title: 'The request body could not be parsed' },
+  MALFORMED_REQUEST: { status: 400, title: 'The request could not be understood' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body has a content type this endpoint does not accept' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

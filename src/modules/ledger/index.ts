@@ -1,0 +1,5 @@
+/** The ledger module's whole public surface. */
+export { LedgerService, PLATFORM_OWNER_ID, type LedgerDeps, type OpenAccountInput } from './ledger.service.ts';
+export { ledgerMigrations } from './ledger.migrations.ts';
+export { formatReport, type InvariantCheck, type InvariantReport } from './ledger.invariants.ts';
+export * from './ledger.types.ts';
