@@ -60,6 +60,7 @@ export function parseMoney(text: unknown, currency: CurrencyCode, options: Parse
   }
   const magnitude = BigInt(whole! + fraction.padEnd(exponent, '0'));
   if (magnitude > MAX_AMOUNT_MINOR) throw invalid(`"${text}" is larger than the largest amount accepted`);
+  if (sign && magnitude === 0n) throw invalid(`"${text}" is not an amount; write zero without a sign`);
   const amountMinor = sign ? -magnitude : magnitude;
   if (amountMinor < 0n && !options.allowNegative) throw invalid(`the amount must not be negative, got "${text}"`);
   if (amountMinor === 0n && !options.allowZero) throw invalid('the amount must be greater than zero');
