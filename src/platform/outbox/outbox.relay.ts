@@ -1,0 +1,267 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { Config } from '../config.ts';
+import {
+  claimBatch,
+  type ClaimedMessage,
+  extendLeases,
+  type Lease,
+  markDelivered,
+  type OutboxExecutor,
+  park,
+  reschedule,
+} from './outbox.repository.ts';
+
+/** The part of a pino logger the relay uses. */
+export interface OutboxLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/**
+ * What a handler receives. Delivery is at least once: the same message can
+ * arrive again (after a crash, a lost lease, or a retry when the handler
+ * failed), so handlers must be idempotent, e.g. keyed on `id` or on a business
+ * key in the payload.
+ */
+export interface OutboxMessage<Payload = unknown> {
+  /** The outbox row id, a decimal string. */
+  id: string;
+  topic: string;
+  key: string | null;
+  payload: Payload;
+  createdAt: Date;
+  /** 1 on the first delivery attempt. */
+  attempt: number;
+}
+
+export type OutboxHandler<Payload = unknown> = (message: OutboxMessage<Payload>) => Promise<void>;
+
+export interface OutboxRelayOptions {
+  db: OutboxExecutor;
+  config: Config['outbox'];
+  logger: OutboxLogger;
+  /** Names this relay's leases; unique per process by default. */
+  relayId?: string;
+  /** Messages leased per claim. */
+  batchSize?: number;
+  /** First retry delay; doubles per attempt, with jitter, up to `retryMaxMs`. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+interface Subscription {
+  consumerName: string;
+  handler: OutboxHandler;
+}
+
+const MAX_ERROR_LENGTH = 2000;
+
+/**
+ * Delivers committed outbox messages to in-process subscribers, at least once.
+ *
+ * Each cycle leases a batch in one short statement, then runs the handlers
+ * with no transaction open (the embedded store has a single connection, and
+ * handlers open their own transactions), then settles each message under the
+ * same lease. Several relays, in one process or many, can share a database:
+ * leases keep them from running one message at the same time.
+ */
+export class OutboxRelay {
+  readonly relayId: string;
+  private readonly db: OutboxExecutor;
+  private readonly config: Config['outbox'];
+  private readonly logger: OutboxLogger;
+  private readonly batchSize: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly subscriptions = new Map<string, Subscription[]>();
+  private readonly inFlight = new Set<Promise<number>>();
+  private running = false;
+  private loopDone: Promise<void> | undefined;
+  private wakeSleeper: (() => void) | undefined;
+  private nudgedWhileBusy = false;
+
+  constructor(options: OutboxRelayOptions) {
+    this.db = options.db;
+    this.config = options.config;
+    this.logger = options.logger;
+    this.relayId = options.relayId ?? `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.batchSize = options.batchSize ?? 50;
+    this.retryBaseMs = options.retryBaseMs ?? 1000;
+    this.retryMaxMs = options.retryMaxMs ?? 10 * 60_000;
+  }
+
+  /** Every subscriber of a topic gets each message, one after another in subscription order. */
+  subscribe<Payload = unknown>(topic: string, consumerName: string, handler: OutboxHandler<Payload>): void {
+    const subscribers = this.subscriptions.get(topic) ?? [];
+    if (subscribers.some((s) => s.consumerName === consumerName)) {
+      throw new Error(`Outbox consumer "${consumerName}" is already subscribed to "${topic}"`);
+    }
+    subscribers.push({ consumerName, handler: handler as OutboxHandler });
+    this.subscriptions.set(topic, subscribers);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.pollLoop();
+  }
+
+  /** Stops polling and resolves once every handler already running has finished. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeSleeper?.();
+    await this.loopDone;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Polls now instead of at the next interval, e.g. right after a commit that published. */
+  nudge(): void {
+    if (this.wakeSleeper) this.wakeSleeper();
+    else this.nudgedWhileBusy = true;
+  }
+
+  /** One claim-and-deliver cycle; returns how many messages it leased. */
+  drainOnce(): Promise<number> {
+    const cycle = this.claimAndDeliver();
+    this.inFlight.add(cycle);
+    cycle.finally(() => this.inFlight.delete(cycle)).catch(() => {});
+    return cycle;
+  }
+
+  private async pollLoop(): Promise<void> {
+    while (this.running) {
+      let leased = 0;
+      try {
+        leased = await this.drainOnce();
+      } catch (err) {
+        this.logger.error({ err, relayId: this.relayId }, 'outbox relay cycle failed; will retry');
+      }
+      // A full batch suggests more is waiting: go again without sleeping.
+      if (this.running && leased < this.batchSize) await this.sleep(this.config.pollIntervalMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.nudgedWhileBusy) {
+      this.nudgedWhileBusy = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakeSleeper = undefined;
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakeSleeper = wake;
+    });
+  }
+
+  private async claimAndDeliver(): Promise<number> {
+    const claimed = await claimBatch(this.db, {
+      relayId: this.relayId,
+      leaseMs: this.config.leaseMs,
+      limit: this.batchSize,
+    });
+    if (claimed.length === 0) return 0;
+    const unsettled = new Map(claimed.map((message) => [message.id, this.leaseOf(message)]));
+    const stopRenewing = this.keepLeasesAlive(unsettled);
+    try {
+      for (const message of claimed) {
+        await this.deliver(message);
+        unsettled.delete(message.id);
+      }
+    } finally {
+      stopRenewing();
+    }
+    return claimed.length;
+  }
+
+  private leaseOf(message: ClaimedMessage): Lease {
+    return { id: message.id, relayId: this.relayId, attempt: message.attempt };
+  }
+
+  /** While this process lives its leases must not run out, however long the batch takes. */
+  private keepLeasesAlive(unsettled: Map<bigint, Lease>): () => void {
+    const timer = setInterval(() => {
+      extendLeases(this.db, [...unsettled.values()], this.config.leaseMs).catch((err: unknown) =>
+        this.logger.warn({ err, relayId: this.relayId }, 'could not extend outbox leases'),
+      );
+    }, Math.max(10, Math.floor(this.config.leaseMs / 3)));
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  private async deliver(message: ClaimedMessage): Promise<void> {
+    const subscribers = this.subscriptions.get(message.topic) ?? [];
+    if (subscribers.length === 0) {
+      this.logger.debug({ messageId: String(message.id), topic: message.topic }, 'outbox message has no subscriber');
+    }
+    const done = new Set(message.doneConsumers);
+    const failures: string[] = [];
+    for (const subscriber of subscribers) {
+      if (done.has(subscriber.consumerName)) continue;
+      try {
+        await subscriber.handler(this.handlerView(message));
+        done.add(subscriber.consumerName);
+      } catch (err) {
+        failures.push(`${subscriber.consumerName}: ${describeError(err)}`);
+        this.logger.warn(
+          { err, messageId: String(message.id), topic: message.topic, consumer: subscriber.consumerName, attempt: message.attempt },
+          'outbox handler failed',
+        );
+      }
+    }
+    const settled = await this.settle(message, failures, [...done]);
+    if (!settled) {
+      this.logger.warn(
+        { messageId: String(message.id), topic: message.topic, relayId: this.relayId },
+        'outbox lease was lost before settling; the message will be delivered again',
+      );
+    }
+  }
+
+  private settle(message: ClaimedMessage, failures: string[], doneConsumers: string[]): Promise<boolean> {
+    const lease = this.leaseOf(message);
+    if (failures.length === 0) return markDelivered(this.db, lease);
+    const error = failures.join('\n').slice(0, MAX_ERROR_LENGTH);
+    if (message.attempt >= this.config.maxAttempts) {
+      this.logger.error(
+        { messageId: String(message.id), topic: message.topic, attempts: message.attempt, error },
+        'outbox message parked after its last attempt',
+      );
+      return park(this.db, lease, { error, doneConsumers });
+    }
+    const retryInMs = backoffDelayMs(message.attempt, this.retryBaseMs, this.retryMaxMs);
+    return reschedule(this.db, lease, { retryInMs, error, doneConsumers });
+  }
+
+  /** Each handler gets its own copy, so one consumer cannot change what the next one sees. */
+  private handlerView(message: ClaimedMessage): OutboxMessage {
+    return {
+      id: String(message.id),
+      topic: message.topic,
+      key: message.key,
+      payload: structuredClone(message.payload),
+      createdAt: message.createdAt,
+      attempt: message.attempt,
+    };
+  }
+}
+
+/**
+ * Exponential backoff with jitter: base * 2^(attempt-1), capped, then a random
+ * point in its upper half so failing messages from many relays spread out.
+ */
+export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const exponential = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exponential / 2 + (random() * exponential) / 2);
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
