@@ -64,11 +64,85 @@ const m001: Migration = {
         primary key (account_id, seq)
       )`.execute(db);
     await sql`create index ledger_entries_account_time on ledger_entries (account_id, created_at)`.execute(db);
+    await sql.raw(WRITE_BATCH_FUNCTION).execute(db);
   },
   async down(db: Kysely<unknown>) {
+    await sql`drop function ledger_write_batch`.execute(db);
     await sql`drop table ledger_entries, ledger_transfers, ledger_accounts`.execute(db);
   },
 };
+
+/**
+ * Writes one planned batch in one call (one round trip, cached plans). The
+ * planner decided every outcome from a recent, unlocked read; this function
+ * makes that safe: it locks the touched accounts in id order, refuses to write
+ * (SQLSTATE CF001, the caller re-reads and re-plans) if a status it relied on
+ * changed, a transfer id was taken or a pending transfer was finished
+ * meanwhile, numbers the entries and computes their balances from the locked
+ * rows, and adds the plan's increments to the accounts, where the table's
+ * check constraints refuse any overdraft.
+ */
+const WRITE_BATCH_FUNCTION = `
+create function ledger_write_batch(
+  t_id text[], t_kind text[], t_debit text[], t_credit text[], t_amount int8[], t_currency text[], t_code text[],
+  t_reference text[], t_metadata text[], t_pending_id text[], t_timeout_at timestamptz[], t_state text[],
+  t_posted_amount int8[], t_linked_id text[],
+  p_id text[], p_state text[], p_posted_amount int8[],
+  e_account text[], e_transfer text[], e_direction text[], e_amount int8[], e_code text[], e_currency text[],
+  a_id text[], a_status text[], a_posted_debits int8[], a_posted_credits int8[], a_pending_debits int8[],
+  a_pending_credits int8[], a_entries int8[],
+  at_time timestamptz
+) returns void language plpgsql as $$
+declare
+  written int;
+begin
+  perform 1 from ledger_accounts where id = any(a_id) order by id for update;
+  if exists (select 1 from unnest(a_id, a_status) as v(id, status) join ledger_accounts a on a.id = v.id
+             where a.status <> v.status) then
+    raise exception 'ledger_stale: an account changed status' using errcode = 'CF001';
+  end if;
+
+  insert into ledger_transfers (id, kind, debit_account_id, credit_account_id, amount, currency, code, reference,
+                                metadata, pending_id, timeout_at, state, posted_amount, linked_id, created_at)
+  select v.*, at_time
+  from unnest(t_id, t_kind, t_debit, t_credit, t_amount, t_currency, t_code, t_reference, t_metadata::jsonb[],
+              t_pending_id, t_timeout_at, t_state, t_posted_amount, t_linked_id) as v
+  on conflict (id) do nothing;
+  get diagnostics written = row_count;
+  if written <> cardinality(t_id) then
+    raise exception 'ledger_stale: a transfer id was taken' using errcode = 'CF001';
+  end if;
+
+  update ledger_transfers t set state = v.state, posted_amount = v.posted_amount
+  from unnest(p_id, p_state, p_posted_amount) as v(id, state, posted_amount)
+  where t.id = v.id and t.state = 'PENDING';
+  get diagnostics written = row_count;
+  if written <> cardinality(p_id) then
+    raise exception 'ledger_stale: a pending transfer was already finished' using errcode = 'CF001';
+  end if;
+
+  insert into ledger_entries (account_id, seq, transfer_id, direction, amount, balance_before, balance_after,
+                              code, currency, created_at)
+  select e.account_id,
+         a.entry_seq + row_number() over w,
+         e.transfer_id, e.direction, e.amount,
+         a.posted_credits - a.posted_debits + sum(e.signed) over w - e.signed,
+         a.posted_credits - a.posted_debits + sum(e.signed) over w,
+         e.code, e.currency, at_time
+  from (select u.*, case when u.direction = 'CREDIT' then u.amount else -u.amount end as signed
+        from unnest(e_account, e_transfer, e_direction, e_amount, e_code, e_currency)
+             with ordinality as u(account_id, transfer_id, direction, amount, code, currency, ord)) e
+  join ledger_accounts a on a.id = e.account_id
+  window w as (partition by e.account_id order by e.ord rows between unbounded preceding and current row);
+
+  update ledger_accounts a
+  set posted_debits = a.posted_debits + v.posted_debits, posted_credits = a.posted_credits + v.posted_credits,
+      pending_debits = a.pending_debits + v.pending_debits, pending_credits = a.pending_credits + v.pending_credits,
+      entry_seq = a.entry_seq + v.entries, updated_at = at_time
+  from unnest(a_id, a_posted_debits, a_posted_credits, a_pending_debits, a_pending_credits, a_entries)
+       as v(id, posted_debits, posted_credits, pending_debits, pending_credits, entries)
+  where a.id = v.id;
+end $$`;
 
 export const ledgerMigrations: Record<string, Migration> = {
   '2026_11_22_0100_ledger': m001,

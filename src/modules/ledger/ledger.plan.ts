@@ -27,7 +27,6 @@ export interface AccountState {
   postedCredits: bigint;
   pendingDebits: bigint;
   pendingCredits: bigint;
-  entrySeq: bigint;
 }
 
 export interface Unit {
@@ -41,16 +40,29 @@ export type UnitOutcome =
   /** Its id is already used by an earlier unit of this batch: run it in the next batch. */
   | { status: 'deferred' };
 
+/** An entry to write; the database numbers it and computes its balances under the account's lock. */
 export interface EntryRow {
   accountId: AccountId;
-  seq: bigint;
   transferId: string;
   direction: 'DEBIT' | 'CREDIT';
   amount: bigint;
-  balanceBefore: bigint;
-  balanceAfter: bigint;
   code: string;
   currency: string;
+}
+
+/**
+ * What a batch changes on one account, as increments: the database adds them
+ * under the row lock, so batches that share a hot account never invalidate
+ * each other. The status the plan relied on is checked there too.
+ */
+export interface AccountDelta {
+  id: AccountId;
+  expectedStatus: AccountStatus;
+  postedDebits: bigint;
+  postedCredits: bigint;
+  pendingDebits: bigint;
+  pendingCredits: bigint;
+  entries: bigint;
 }
 
 export interface PendingUpdate {
@@ -65,12 +77,12 @@ export interface BatchPlan {
   entries: EntryRow[];
   /** Pending transfers created before this batch that this batch posts or voids. */
   pendingUpdates: PendingUpdate[];
-  accounts: AccountState[];
+  accountDeltas: AccountDelta[];
 }
 
 export interface PlanInput {
   units: Unit[];
-  /** Locked rows of every account the batch may touch. */
+  /** Recent state of every account the batch may touch (the database re-checks what matters). */
   accounts: Map<string, AccountState>;
   /** Stored transfers whose ids the batch names: its own ids (replays) and pending ids. */
   existing: Map<string, Transfer>;
@@ -85,7 +97,7 @@ export function planBatch({ units, accounts, existing, now }: PlanInput): BatchP
     newTransfers: plan.newTransfers,
     entries: plan.entries,
     pendingUpdates: [...plan.pendingUpdates.values()],
-    accounts: [...plan.touched].map((id) => plan.accounts.get(id)!),
+    accountDeltas: plan.deltas(),
   };
 }
 
@@ -94,6 +106,8 @@ class BatchState {
   readonly entries: EntryRow[] = [];
   readonly pendingUpdates = new Map<string, PendingUpdate>();
   readonly touched = new Set<string>();
+  /** Each touched account as it was before the batch. */
+  private readonly initial = new Map<string, AccountState>();
   private readonly idsInBatch = new Set<string>();
   /** Pending transfers as this batch has left them (stored ones and ones created here). */
   private readonly pendings = new Map<string, Transfer>();
@@ -290,7 +304,26 @@ class BatchState {
     return transfer;
   }
 
+  deltas(): AccountDelta[] {
+    const entryCounts = new Map<string, bigint>();
+    for (const e of this.entries) entryCounts.set(e.accountId, (entryCounts.get(e.accountId) ?? 0n) + 1n);
+    return [...this.touched].map((id) => {
+      const now = this.accounts.get(id)!;
+      const before = this.initial.get(id)!;
+      return {
+        id: now.id,
+        expectedStatus: now.status,
+        postedDebits: now.postedDebits - before.postedDebits,
+        postedCredits: now.postedCredits - before.postedCredits,
+        pendingDebits: now.pendingDebits - before.pendingDebits,
+        pendingCredits: now.pendingCredits - before.pendingCredits,
+        entries: entryCounts.get(id) ?? 0n,
+      };
+    });
+  }
+
   private touch(account: AccountState): void {
+    if (!this.initial.has(account.id)) this.initial.set(account.id, { ...account });
     if (this.undo && !this.undo.accounts.has(account.id)) {
       this.undo.accounts.set(account.id, { ...account });
       if (!this.touched.has(account.id)) this.undo.newlyTouched.push(account.id);
@@ -355,19 +388,7 @@ function restore<T>(target: Map<string, T>, saved: Map<string, T | undefined>): 
 }
 
 function entry(transfer: Transfer, account: AccountState, direction: 'DEBIT' | 'CREDIT', amount: bigint): EntryRow {
-  const balanceBefore = account.postedCredits - account.postedDebits;
-  account.entrySeq += 1n;
-  return {
-    accountId: account.id,
-    seq: account.entrySeq,
-    transferId: transfer.id,
-    direction,
-    amount,
-    balanceBefore,
-    balanceAfter: direction === 'CREDIT' ? balanceBefore + amount : balanceBefore - amount,
-    code: transfer.code,
-    currency: transfer.currency,
-  };
+  return { accountId: account.id, transferId: transfer.id, direction, amount, code: transfer.code, currency: transfer.currency };
 }
 
 function requireAvailable(debit: AccountState, amount: bigint): void {

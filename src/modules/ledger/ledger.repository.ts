@@ -66,70 +66,35 @@ export async function readTransfers(db: Executor, ids: string[]): Promise<Map<st
   return new Map(rows.map((row) => [row.id, row]));
 }
 
-/** Row locks in id order, so two batches sharing accounts can never deadlock each other. */
-export async function lockAccounts(trx: Executor, ids: string[]): Promise<Map<string, AccountState>> {
+/** A plain read: the write function re-checks under lock whatever the plan relied on. */
+export async function readAccounts(db: Executor, ids: string[]): Promise<Map<string, AccountState>> {
   const { rows } = await sql<AccountState>`
     select id, currency, status, no_overdraft as "noOverdraft", posted_debits as "postedDebits",
-           posted_credits as "postedCredits", pending_debits as "pendingDebits",
-           pending_credits as "pendingCredits", entry_seq as "entrySeq"
-    from ledger_accounts where id = any(${ids}::text[]) order by id for update`.execute(trx);
+           posted_credits as "postedCredits", pending_debits as "pendingDebits", pending_credits as "pendingCredits"
+    from ledger_accounts where id = any(${ids}::text[])`.execute(db);
   return new Map(rows.map((row) => [row.id, row]));
 }
 
-/**
- * Writes a planned batch in one statement. Transfers are inserted with
- * ON CONFLICT DO NOTHING and pending transfers are finished only while still
- * PENDING; the counts tell the caller whether a concurrent writer got there first.
- */
-export async function writeBatch(trx: Executor, plan: BatchPlan, now: Date): Promise<{ inserted: number; finished: number }> {
+/** Writes a planned batch in one statement (see ledger_write_batch in the migration). */
+export async function writeBatch(db: Executor, plan: BatchPlan, now: Date): Promise<void> {
   const t = plan.newTransfers;
-  const e = plan.entries;
-  const a = plan.accounts;
   const p = plan.pendingUpdates;
-  const { rows } = await sql<{ inserted: number; finished: number }>`
-    with new_transfers as (
-      insert into ledger_transfers (id, kind, debit_account_id, credit_account_id, amount, currency, code, reference,
-                                    metadata, pending_id, timeout_at, state, posted_amount, linked_id, created_at)
-      select id, kind, debit, credit, amount, currency, code, reference, metadata::jsonb, pending_id, timeout_at,
-             state, posted_amount, linked_id, ${now}::timestamptz
-      from unnest(${t.map((x) => x.id)}::text[], ${t.map((x) => x.kind)}::text[], ${t.map((x) => x.debitAccountId)}::text[],
-                  ${t.map((x) => x.creditAccountId)}::text[], ${t.map((x) => x.amountMinor)}::int8[],
-                  ${t.map((x) => x.currency)}::text[], ${t.map((x) => x.code)}::text[], ${t.map((x) => x.reference)}::text[],
-                  ${t.map((x) => (x.metadata ? JSON.stringify(x.metadata) : null))}::text[], ${t.map((x) => x.pendingId)}::text[],
-                  ${t.map((x) => x.timeoutAt?.toISOString() ?? null)}::timestamptz[], ${t.map((x) => x.state)}::text[],
-                  ${t.map((x) => x.postedAmountMinor)}::int8[], ${t.map((x) => x.linkedId)}::text[])
-           as v(id, kind, debit, credit, amount, currency, code, reference, metadata, pending_id, timeout_at, state, posted_amount, linked_id)
-      on conflict (id) do nothing
-      returning 1
-    ), finished_pendings as (
-      update ledger_transfers t set state = v.state, posted_amount = v.posted_amount
-      from unnest(${p.map((x) => x.id)}::text[], ${p.map((x) => x.state)}::text[], ${p.map((x) => x.postedAmount)}::int8[])
-           as v(id, state, posted_amount)
-      where t.id = v.id and t.state = 'PENDING'
-      returning 1
-    ), new_entries as (
-      insert into ledger_entries (account_id, seq, transfer_id, direction, amount, balance_before, balance_after, code, currency, created_at)
-      select account_id, seq, transfer_id, direction, amount, balance_before, balance_after, code, currency, ${now}::timestamptz
-      from unnest(${e.map((x) => x.accountId)}::text[], ${e.map((x) => x.seq)}::int8[], ${e.map((x) => x.transferId)}::text[],
-                  ${e.map((x) => x.direction)}::text[], ${e.map((x) => x.amount)}::int8[], ${e.map((x) => x.balanceBefore)}::int8[],
-                  ${e.map((x) => x.balanceAfter)}::int8[], ${e.map((x) => x.code)}::text[], ${e.map((x) => x.currency)}::text[])
-           as v(account_id, seq, transfer_id, direction, amount, balance_before, balance_after, code, currency)
-      returning 1
-    ), touched_accounts as (
-      update ledger_accounts acc
-      set posted_debits = v.posted_debits, posted_credits = v.posted_credits, pending_debits = v.pending_debits,
-          pending_credits = v.pending_credits, entry_seq = v.entry_seq, updated_at = ${now}::timestamptz
-      from unnest(${a.map((x) => x.id)}::text[], ${a.map((x) => x.postedDebits)}::int8[], ${a.map((x) => x.postedCredits)}::int8[],
-                  ${a.map((x) => x.pendingDebits)}::int8[], ${a.map((x) => x.pendingCredits)}::int8[], ${a.map((x) => x.entrySeq)}::int8[])
-           as v(id, posted_debits, posted_credits, pending_debits, pending_credits, entry_seq)
-      where acc.id = v.id
-      returning 1
-    )
-    select (select count(*) from new_transfers)::int as inserted,
-           (select count(*) from finished_pendings)::int as finished,
-           (select count(*) from new_entries)::int as entries,
-           (select count(*) from touched_accounts)::int as accounts`.execute(trx);
-  return rows[0]!;
+  const e = plan.entries;
+  const a = plan.accountDeltas;
+  await sql`select ledger_write_batch(
+    ${t.map((x) => x.id)}::text[], ${t.map((x) => x.kind)}::text[], ${t.map((x) => x.debitAccountId)}::text[],
+    ${t.map((x) => x.creditAccountId)}::text[], ${t.map((x) => x.amountMinor)}::int8[], ${t.map((x) => x.currency)}::text[],
+    ${t.map((x) => x.code)}::text[], ${t.map((x) => x.reference)}::text[],
+    ${t.map((x) => (x.metadata ? JSON.stringify(x.metadata) : null))}::text[], ${t.map((x) => x.pendingId)}::text[],
+    ${t.map((x) => x.timeoutAt?.toISOString() ?? null)}::timestamptz[], ${t.map((x) => x.state)}::text[],
+    ${t.map((x) => x.postedAmountMinor)}::int8[], ${t.map((x) => x.linkedId)}::text[],
+    ${p.map((x) => x.id)}::text[], ${p.map((x) => x.state)}::text[], ${p.map((x) => x.postedAmount)}::int8[],
+    ${e.map((x) => x.accountId)}::text[], ${e.map((x) => x.transferId)}::text[], ${e.map((x) => x.direction)}::text[],
+    ${e.map((x) => x.amount)}::int8[], ${e.map((x) => x.code)}::text[], ${e.map((x) => x.currency)}::text[],
+    ${a.map((x) => x.id)}::text[], ${a.map((x) => x.expectedStatus)}::text[], ${a.map((x) => x.postedDebits)}::int8[],
+    ${a.map((x) => x.postedCredits)}::int8[], ${a.map((x) => x.pendingDebits)}::int8[], ${a.map((x) => x.pendingCredits)}::int8[],
+    ${a.map((x) => x.entries)}::int8[],
+    ${now.toISOString()}::timestamptz)`.execute(db);
 }
 
 export interface EntryQuery {

@@ -1,7 +1,7 @@
 import type { Clock } from '../../platform/clock.ts';
 import { DomainError } from '../../platform/errors.ts';
 import { planBatch, type Unit, type UnitOutcome } from './ledger.plan.ts';
-import { type Executor, lockAccounts, readTransfers, writeBatch } from './ledger.repository.ts';
+import { type Executor, readAccounts, readTransfers, writeBatch } from './ledger.repository.ts';
 
 export type SettledOutcome = Exclude<UnitOutcome, { status: 'deferred' }>;
 
@@ -25,11 +25,13 @@ interface Waiting {
   reject(err: unknown): void;
 }
 
-/** Raised when a concurrent writer changed a row this batch read; the batch is retried from the start. */
-class LostRace extends Error {}
-
-const MAX_ATTEMPTS = 8;
-const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
+const MAX_ATTEMPTS = 10;
+/**
+ * A concurrent writer changed what the plan read (CF001 from ledger_write_batch,
+ * or an overdraft refused by a check constraint), or the database broke a
+ * deadlock or serialization conflict: read again, plan again.
+ */
+const RETRYABLE_SQLSTATES = new Set(['CF001', '23514', '23505', '40001', '40P01']);
 
 /** Writes units to the ledger and answers each caller once its unit is durable. */
 export class LedgerWriter {
@@ -105,7 +107,7 @@ export class LedgerWriter {
   private async executeWithRetry(units: Unit[]): Promise<UnitOutcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.execute(units);
+        return await this.execute(units, attempt > 1);
       } catch (err) {
         if (attempt >= MAX_ATTEMPTS || !isRetryable(err)) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * attempt * 2));
@@ -113,25 +115,24 @@ export class LedgerWriter {
     }
   }
 
-  private async execute(units: Unit[]): Promise<UnitOutcome[]> {
+  /**
+   * One attempt: read, plan, write in a single statement. The first attempt of
+   * a lone new transfer skips looking for an earlier transfer with its id: if
+   * there is one the write refuses, and the retry reads it.
+   */
+  private async execute(units: Unit[], isRetry: boolean): Promise<UnitOutcome[]> {
     const now = this.clock.now();
-    const existing = await readTransfers(this.db, referencedTransferIds(units));
+    const optimistic = !isRetry && units.length === 1 && units[0]!.ops.every((op) => op.op === 'transfer');
+    const existing = optimistic ? new Map() : await readTransfers(this.db, referencedTransferIds(units));
     const accountIds = new Set<string>();
     for (const op of units.flatMap((u) => u.ops)) {
       const source = op.op === 'transfer' ? op : existing.get(op.pendingId);
       if (source) accountIds.add(source.debitAccountId).add(source.creditAccountId);
     }
-    return this.db.transaction().execute(async (trx) => {
-      const accounts = await lockAccounts(trx, [...accountIds]);
-      const plan = planBatch({ units, accounts, existing, now });
-      if (plan.newTransfers.length > 0) {
-        const written = await writeBatch(trx, plan, now);
-        if (written.inserted !== plan.newTransfers.length || written.finished !== plan.pendingUpdates.length) {
-          throw new LostRace('a transfer id or pending transfer was taken by a concurrent writer');
-        }
-      }
-      return plan.outcomes;
-    });
+    const accounts = await readAccounts(this.db, [...accountIds]);
+    const plan = planBatch({ units, accounts, existing, now });
+    if (plan.newTransfers.length > 0) await writeBatch(this.db, plan, now);
+    return plan.outcomes;
   }
 }
 
@@ -145,7 +146,6 @@ function referencedTransferIds(units: Unit[]): string[] {
 }
 
 function isRetryable(err: unknown): boolean {
-  if (err instanceof LostRace) return true;
   if (err instanceof DomainError) return false;
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' && RETRYABLE_SQLSTATES.has(code);
