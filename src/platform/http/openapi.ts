@@ -1,0 +1,37 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import packageJson from '../../../package.json' with { type: 'json' };
+import type { Config } from '../config.ts';
+import { errorCatalogue } from '../errors.ts';
+import type { CofferApp } from './server.ts';
+
+function catalogueAsMarkdown(): string {
+  const rows = Object.entries(errorCatalogue).map(([code, { status, title }]) => `| \`${code}\` | ${status} | ${title} |`);
+  return ['| code | status | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+const DESCRIPTION = `Coffer: wallets and payments on one double-entry ledger.
+
+Errors are \`application/problem+json\` (RFC 9457) with a stable \`code\` and the \`requestId\`
+(also sent as the \`x-request-id\` header). Amounts are decimal strings in the currency's
+exponent, never JSON numbers. The catalogue below is also served as JSON at \`GET /errors\`.
+
+${catalogueAsMarkdown()}`;
+
+/** Must run before any route is declared: @fastify/swagger learns routes as they are added. */
+export async function registerOpenApi(app: CofferApp, config: Pick<Config, 'publicUrl'>): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Coffer', version: packageJson.version, description: DESCRIPTION },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN bootstrap credential' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}

@@ -1,0 +1,74 @@
+import { sql } from 'kysely';
+import { Type } from 'typebox';
+import type { Store } from '../db/store.ts';
+import { DomainError, errorCatalogue, type ErrorCode } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
+import { ProblemSchema } from './problem.ts';
+import type { CofferApp } from './server.ts';
+
+/** A database that takes longer than this to answer `select 1` is not ready for traffic. */
+const READINESS_TIMEOUT_MS = 2000;
+
+const StatusSchema = Type.Object({ status: Type.Literal('ok') });
+
+const CatalogueSchema = Type.Array(
+  Type.Object({ code: Type.String(), status: Type.Integer(), title: Type.String() }),
+);
+
+const catalogue = Object.entries(errorCatalogue).map(([code, { status, title }]) => ({
+  code: code as ErrorCode,
+  status,
+  title,
+}));
+
+async function databaseAnswers(store: Store): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${READINESS_TIMEOUT_MS} ms`)), READINESS_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([sql`select 1`.execute(store.db), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function registerPlatformRoutes(app: CofferApp, deps: { store: Store; metrics: Metrics }): void {
+  app.get(
+    '/healthz',
+    { schema: { tags: ['platform'], summary: 'The process is up', response: { 200: StatusSchema } } },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['platform'],
+        summary: 'The database answers, so requests can be served',
+        response: { 200: StatusSchema, 503: ProblemSchema },
+      },
+    },
+    async (request) => {
+      try {
+        await databaseAnswers(deps.store);
+      } catch (err) {
+        request.log.warn({ err }, 'readiness check: database not answering');
+        throw new DomainError('SERVICE_UNAVAILABLE', 'The database is not answering');
+      }
+      return { status: 'ok' as const };
+    },
+  );
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  app.get(
+    '/errors',
+    {
+      schema: { tags: ['platform'], summary: 'The catalogue of error codes', response: { 200: CatalogueSchema } },
+    },
+    async () => catalogue,
+  );
+}

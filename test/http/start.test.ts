@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startCoffer } from '../../src/main.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Runs `npm start`'s entry point as its own process and waits for it to exit. */
+function runMain(env: Record<string, string>): Promise<{ exitCode: number | null; stderr: string }> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent', ...env };
+  delete childEnv.DATABASE_URL;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: repoRoot, env: childEnv });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((resolve) => {
+    child.on('exit', (exitCode) => {
+      clearTimeout(killer);
+      resolve({ exitCode, stderr });
+    });
+  });
+}
+
+describe('startCoffer', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-start-'));
+  after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  test('serves on an embedded store, and a second server on the same DATA_DIR is refused', async () => {
+    const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' });
+    const coffer = await startCoffer(config);
+    try {
+      const response = await fetch(`${coffer.url}/healthz`);
+      assert.equal(response.status, 200);
+      assert.deepEqual(await response.json(), { status: 'ok' });
+
+      const second = await runMain({ DATA_DIR: dataDir, PORT: '0' });
+      assert.equal(second.exitCode, 1);
+      assert.match(second.stderr, new RegExp(`in use by process ${process.pid}`));
+      assert.doesNotMatch(second.stderr, /\n\s+at /, 'an operator gets a message, not a stack trace');
+    } finally {
+      await coffer.close();
+    }
+  });
+
+  test('the data folder is free again once the first server has closed', async () => {
+    const coffer = await startCoffer(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' }));
+    try {
+      assert.equal((await fetch(`${coffer.url}/readyz`)).status, 200);
+    } finally {
+      await coffer.close();
+    }
+  });
+
+  test('a bad setting stops `npm start` with a message naming the variable', async () => {
+    const result = await runMain({ PORT: 'three thousand' });
+    assert.equal(result.exitCode, 1);
+    assert.match(result.stderr, /Configuration error: PORT must be a whole number/);
+  });
+});
