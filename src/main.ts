@@ -5,7 +5,13 @@ import { ConfigError, loadConfig, type Config } from './platform/config.ts';
 import { migrateToLatest, openStore, StoreLockedError, type Store } from './platform/db/store.ts';
 import { buildHttpServer, type CofferApp, type HttpModule } from './platform/http/server.ts';
 import { createLogger, type Logger } from './platform/log.ts';
-import { createMetrics } from './platform/metrics.ts';
+import { createMetrics, type Metrics } from './platform/metrics.ts';
+import { SystemClock } from './platform/clock.ts';
+import { startIntervalJob, type IntervalJob } from './platform/jobs.ts';
+import { OutboxRelay } from './platform/outbox/index.ts';
+import { LedgerService } from './modules/ledger/index.ts';
+import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
+import { Histogram } from 'prom-client';
 
 /** How long in-flight requests get to finish after SIGINT/SIGTERM before the process gives up. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -19,12 +25,42 @@ export interface RunningCoffer {
   close(): Promise<void>;
 }
 
-async function serve(config: Config, store: Store, logger: Logger): Promise<CofferApp> {
-  // ---- Every module's HTTP routes, registered in this order. ----------------
-  const modules: HttpModule[] = [
-    // ledgerHttpModule: the ledger module adds its routes here (from './modules/ledger/index.ts').
+/** Every module's service, HTTP routes and background work, wired once. */
+interface Services {
+  modules: HttpModule[];
+  relay: OutboxRelay;
+  jobs: IntervalJob[];
+}
+
+function buildServices(config: Config, store: Store, logger: Logger, metrics: Metrics): Services {
+  const clock = new SystemClock();
+  const batchSize = new Histogram({
+    name: 'coffer_ledger_batch_size',
+    help: 'Ledger units written per database call (group commit)',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
+    registers: [metrics.registry],
+  });
+  const ledger = new LedgerService({
+    db: store.db,
+    clock,
+    writer: {
+      mode: config.ledger.commitMode,
+      maxBatchSize: config.ledger.maxBatchSize,
+      // The embedded store has one connection; a server takes a second batch while one commits.
+      concurrency: store.kind === 'postgres' ? 2 : 1,
+      onBatch: (size) => batchSize.observe(size),
+      logError: (message, err) => logger.error({ err }, message),
+    },
+  });
+  const relay = new OutboxRelay({ db: store.db, config: config.outbox, logger });
+  const jobs = [
+    startIntervalJob('ledger.expire-pending', config.ledger.pendingExpiryIntervalMs, () => ledger.expireDuePendings(), logger),
   ];
-  const app = await buildHttpServer({ config, store, logger, metrics: createMetrics(), modules });
+  return { modules: [ledgerHttpModule(ledger)], relay, jobs };
+}
+
+async function serve(config: Config, store: Store, logger: Logger, services: Services, metrics: Metrics): Promise<CofferApp> {
+  const app = await buildHttpServer({ config, store, logger, metrics, modules: services.modules });
   try {
     await app.listen({ host: config.host, port: config.port });
     return app;
@@ -42,20 +78,28 @@ export async function startCoffer(config: Config, logger: Logger = createLogger(
     poolSize: config.databasePoolSize,
   });
   let app: CofferApp;
+  let services: Services;
   try {
     await migrateToLatest(store, migrations);
-    app = await serve(config, store, logger);
+    const metrics = createMetrics();
+    services = buildServices(config, store, logger, metrics);
+    app = await serve(config, store, logger, services, metrics);
   } catch (err) {
     await store.close();
     throw err;
   }
+  services.relay.start();
   const { port } = app.server.address() as AddressInfo;
   const url = `http://localhost:${port}`;
   logger.info({ url }, `Coffer listening on ${url} — docs at /docs`);
 
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= app.close().then(() => store.close());
+    closing ??= (async () => {
+      await app.close();
+      await Promise.all([services.relay.stop(), ...services.jobs.map((job) => job.stop())]);
+      await store.close();
+    })();
     return closing;
   };
   return { app, store, url, close };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { DomainError, type ErrorCode } from '../../platform/errors.ts';
+import { type CurrencyCode, formatMinor } from '../../platform/money/index.ts';
 import {
   type AccountId,
   type AccountStatus,
@@ -395,7 +396,8 @@ function requireAvailable(debit: AccountState, amount: bigint): void {
   if (!debit.noOverdraft) return;
   const available = debit.postedCredits - debit.postedDebits - debit.pendingDebits;
   if (amount > available) {
-    throw new DomainError('INSUFFICIENT_FUNDS', `Account ${debit.id} has ${available} available, ${amount} needed`, {
+    const money = (minor: bigint) => `${formatMinor(minor, debit.currency as CurrencyCode)} ${debit.currency}`;
+    throw new DomainError('INSUFFICIENT_FUNDS', `Account ${debit.id} has ${money(available)} available, ${money(amount)} needed`, {
       accountId: debit.id,
     });
   }

@@ -94,16 +94,23 @@ async function openPglite(dataDir: string | undefined): Promise<Store> {
  * PGlite would let two processes open one folder and corrupt it; an exclusive
  * lock file (holding the owner's pid) turns that into a clear refusal.
  */
+const locksHeldHere = new Set<string>();
+
 function lockDataDir(dataDir: string): () => void {
   const lockPath = path.join(dataDir, 'coffer.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
-      return () => fs.rmSync(lockPath, { force: true });
+      locksHeldHere.add(lockPath);
+      return () => {
+        locksHeldHere.delete(lockPath);
+        fs.rmSync(lockPath, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(fs.readFileSync(lockPath, 'utf8').trim());
-      if (owner && owner !== process.pid && processIsAlive(owner)) {
+      const heldByUs = owner === process.pid && locksHeldHere.has(lockPath);
+      if (heldByUs || (owner && owner !== process.pid && processIsAlive(owner))) {
         throw new StoreLockedError(
           `The data folder ${dataDir} is in use by process ${owner}. ` +
             'Stop that process, or point DATA_DIR at another folder, or use DATABASE_URL for several processes.',
