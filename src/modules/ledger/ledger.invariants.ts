@@ -20,6 +20,21 @@ const LIMIT = 20;
 /** Each query returns the rows that break one invariant; an empty result means it holds. */
 const checks: { name: string; description: string; query: RawBuilder<Record<string, unknown>> }[] = [
   {
+    name: 'references_exist',
+    description: 'Every transfer names existing accounts (and pending transfer); every entry an existing account and transfer',
+    query: sql`
+      select 'transfer' as row_kind, t.id as id, t.debit_account_id as debit, t.credit_account_id as credit, t.pending_id as pending
+      from ledger_transfers t
+      where not exists (select 1 from ledger_accounts a where a.id = t.debit_account_id)
+         or not exists (select 1 from ledger_accounts a where a.id = t.credit_account_id)
+         or (t.pending_id is not null and not exists (select 1 from ledger_transfers p where p.id = t.pending_id and p.kind = 'PENDING'))
+      union all
+      select 'entry', e.account_id || ':' || e.seq, e.account_id, e.transfer_id, null
+      from ledger_entries e
+      where not exists (select 1 from ledger_accounts a where a.id = e.account_id)
+         or not exists (select 1 from ledger_transfers t where t.id = e.transfer_id)`,
+  },
+  {
     name: 'entries_balance_per_currency',
     description: 'Per currency, the sum of all debit entries equals the sum of all credit entries',
     query: sql`

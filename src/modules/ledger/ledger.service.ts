@@ -131,6 +131,7 @@ export class LedgerService {
     const current = await this.getAccount(id);
     if (current.status === 'CLOSED') throw new DomainError('ACCOUNT_CLOSED', `Account ${id} is closed`);
     const updated = await repo.updateAccountStatus(this.deps.db, id, status, this.deps.clock.now());
+    this.writer.forget(id);
     return updated!;
   }
 

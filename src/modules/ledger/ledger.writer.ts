@@ -1,7 +1,8 @@
 import type { Clock } from '../../platform/clock.ts';
 import { DomainError } from '../../platform/errors.ts';
-import { planBatch, type Unit, type UnitOutcome } from './ledger.plan.ts';
+import { type AccountDelta, type AccountState, planBatch, type Unit, type UnitOutcome } from './ledger.plan.ts';
 import { type Executor, readAccounts, readTransfers, writeBatch } from './ledger.repository.ts';
+import type { Transfer } from './ledger.types.ts';
 
 export type SettledOutcome = Exclude<UnitOutcome, { status: 'deferred' }>;
 
@@ -26,6 +27,7 @@ interface Waiting {
 }
 
 const MAX_ATTEMPTS = 10;
+const MAX_KNOWN_ACCOUNTS = 100_000;
 /**
  * A concurrent writer changed what the plan read (CF001 from ledger_write_batch,
  * or an overdraft refused by a check constraint), or the database broke a
@@ -38,6 +40,12 @@ export class LedgerWriter {
   private readonly queue: Waiting[] = [];
   private inFlight = 0;
   private pumpScheduled = false;
+  /**
+   * Account states as of this writer's last read plus its own writes since. In
+   * one process they are exact; other processes' writes make them stale, which
+   * costs a retry, never a wrong write (see execute).
+   */
+  private readonly known = new Map<string, AccountState>();
 
   constructor(
     private readonly db: Executor,
@@ -104,10 +112,15 @@ export class LedgerWriter {
     return outcome;
   }
 
+  /** Drops what the writer remembers of an account (its status changed outside a batch). */
+  forget(accountId: string): void {
+    this.known.delete(accountId);
+  }
+
   private async executeWithRetry(units: Unit[]): Promise<UnitOutcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.execute(units, attempt > 1);
+        return await this.execute(units, attempt === 1 ? 'optimistic' : 'fresh');
       } catch (err) {
         if (attempt >= MAX_ATTEMPTS || !isRetryable(err)) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * attempt * 2));
@@ -116,23 +129,62 @@ export class LedgerWriter {
   }
 
   /**
-   * One attempt: read, plan, write in a single statement. The first attempt of
-   * a lone new transfer skips looking for an earlier transfer with its id: if
-   * there is one the write refuses, and the retry reads it.
+   * One attempt: read, plan, write in a single statement.
+   *
+   * The optimistic first attempt plans from the account states this writer
+   * already knows and does not look for earlier transfers with the same ids.
+   * Nothing wrong can be written that way: the write function refuses a taken
+   * id or a changed status, and the table refuses an overdraft, and the retry
+   * reads everything fresh. A refusal is only ever reported from fresh reads.
    */
-  private async execute(units: Unit[], isRetry: boolean): Promise<UnitOutcome[]> {
+  private async execute(units: Unit[], reads: 'optimistic' | 'fresh'): Promise<UnitOutcome[]> {
     const now = this.clock.now();
-    const optimistic = !isRetry && units.length === 1 && units[0]!.ops.every((op) => op.op === 'transfer');
-    const existing = optimistic ? new Map() : await readTransfers(this.db, referencedTransferIds(units));
+    const optimistic = reads === 'optimistic';
+    const needsTransfers = !optimistic || units.some((u) => u.ops.some((op) => op.op !== 'transfer'));
+    const existing = needsTransfers ? await readTransfers(this.db, referencedTransferIds(units)) : new Map<string, Transfer>();
     const accountIds = new Set<string>();
     for (const op of units.flatMap((u) => u.ops)) {
       const source = op.op === 'transfer' ? op : existing.get(op.pendingId);
       if (source) accountIds.add(source.debitAccountId).add(source.creditAccountId);
     }
-    const accounts = await readAccounts(this.db, [...accountIds]);
+    const accounts = await this.accountStates([...accountIds], optimistic);
     const plan = planBatch({ units, accounts, existing, now });
-    if (plan.newTransfers.length > 0) await writeBatch(this.db, plan, now);
+    if (optimistic && plan.outcomes.some((o) => o.status === 'failed')) return this.execute(units, 'fresh');
+    if (plan.newTransfers.length === 0) return plan.outcomes;
+    try {
+      await writeBatch(this.db, plan, now);
+    } catch (err) {
+      for (const id of accountIds) this.known.delete(id);
+      throw err;
+    }
+    this.remember(plan.accountDeltas);
     return plan.outcomes;
+  }
+
+  /** Copies (the planner changes them) of the accounts' states, read unless known and allowed. */
+  private async accountStates(ids: string[], useKnown: boolean): Promise<Map<string, AccountState>> {
+    const missing = useKnown ? ids.filter((id) => !this.known.has(id)) : ids;
+    if (missing.length > 0) {
+      if (this.known.size + missing.length > MAX_KNOWN_ACCOUNTS) this.known.clear();
+      for (const [id, state] of await readAccounts(this.db, missing)) this.known.set(id, state);
+    }
+    const states = new Map<string, AccountState>();
+    for (const id of ids) {
+      const state = this.known.get(id);
+      if (state) states.set(id, { ...state });
+    }
+    return states;
+  }
+
+  private remember(deltas: AccountDelta[]): void {
+    for (const delta of deltas) {
+      const state = this.known.get(delta.id);
+      if (!state) continue;
+      state.postedDebits += delta.postedDebits;
+      state.postedCredits += delta.postedCredits;
+      state.pendingDebits += delta.pendingDebits;
+      state.pendingCredits += delta.pendingCredits;
+    }
   }
 }
 
