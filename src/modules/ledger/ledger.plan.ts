@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { DomainError, type ErrorCode } from '../../platform/errors.ts';
-import { type CurrencyCode, formatMinor } from '../../platform/money/index.ts';
+import { formatMinor } from '../../platform/money/index.ts';
 import {
+  type Account,
   type AccountId,
   type AccountStatus,
   type LedgerOperation,
@@ -19,16 +20,11 @@ import {
 
 const INT8_MAX = 9_223_372_036_854_775_807n;
 
-export interface AccountState {
-  id: AccountId;
-  currency: string;
-  status: AccountStatus;
-  noOverdraft: boolean;
-  postedDebits: bigint;
-  postedCredits: bigint;
-  pendingDebits: bigint;
-  pendingCredits: bigint;
-}
+/** What the planner needs of an account: what decides a transfer, and the running totals. */
+export type AccountState = Pick<
+  Account,
+  'id' | 'currency' | 'status' | 'noOverdraft' | 'postedDebits' | 'postedCredits' | 'pendingDebits' | 'pendingCredits'
+>;
 
 export interface Unit {
   ops: LedgerOperation[];
@@ -396,7 +392,7 @@ function requireAvailable(debit: AccountState, amount: bigint): void {
   if (!debit.noOverdraft) return;
   const available = debit.postedCredits - debit.postedDebits - debit.pendingDebits;
   if (amount > available) {
-    const money = (minor: bigint) => `${formatMinor(minor, debit.currency as CurrencyCode)} ${debit.currency}`;
+    const money = (minor: bigint) => `${formatMinor(minor, debit.currency)} ${debit.currency}`;
     throw new DomainError('INSUFFICIENT_FUNDS', `Account ${debit.id} has ${money(available)} available, ${money(amount)} needed`, {
       accountId: debit.id,
     });
