@@ -86,8 +86,9 @@ const m001: Migration = {
  * planner decided every outcome from a recent, unlocked read; this function
  * makes that safe: it locks the touched accounts in id order, refuses to write
  * (SQLSTATE CF001, the caller re-reads and re-plans) if a status it relied on
- * changed, a transfer id was taken or a pending transfer was finished
- * meanwhile, numbers the entries and computes their balances from the locked
+ * changed, an account that may not overdraw has less available than some step
+ * of the plan takes out, a transfer id was taken or a pending transfer was
+ * finished meanwhile, numbers the entries and computes their balances from the locked
  * rows, and adds the plan's increments to the accounts, where the table's
  * check constraints refuse any overdraft.
  */
@@ -99,7 +100,7 @@ create function ledger_write_batch(
   p_id text[], p_state text[], p_posted_amount int8[],
   e_account text[], e_transfer text[], e_direction text[], e_amount int8[], e_code text[], e_currency text[],
   a_id text[], a_status text[], a_posted_debits int8[], a_posted_credits int8[], a_pending_debits int8[],
-  a_pending_credits int8[], a_entries int8[],
+  a_pending_credits int8[], a_entries int8[], a_available_needed int8[],
   at_time timestamptz
 ) returns void language plpgsql as $$
 declare
@@ -113,6 +114,10 @@ begin
   if exists (select 1 from unnest(a_id, a_status) as v(id, status) join ledger_accounts a on a.id = v.id
              where a.status <> v.status) then
     raise exception 'ledger_stale: an account changed status' using errcode = 'CF001';
+  end if;
+  if exists (select 1 from unnest(a_id, a_available_needed) as v(id, needed) join ledger_accounts a on a.id = v.id
+             where v.needed > 0 and a.posted_credits - a.posted_debits - a.pending_debits < v.needed) then
+    raise exception 'ledger_stale: an account has less available than the plan counted on' using errcode = 'CF001';
   end if;
 
   insert into ledger_transfers (id, kind, debit_account_id, credit_account_id, amount, currency, code, reference,

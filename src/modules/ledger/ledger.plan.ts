@@ -60,6 +60,15 @@ export interface AccountDelta {
   pendingDebits: bigint;
   pendingCredits: bigint;
   entries: bigint;
+  /**
+   * For an account that may not overdraw, the available balance it must still
+   * have when the batch is written (0: nothing to check). The plan may start
+   * from a stale state, and a batch that takes money out and puts it back (a
+   * debit then a credit) ends within the table's check constraint even when the
+   * money was not there at the debit: the database compares this with the
+   * locked row, so no step of the batch can overdraw.
+   */
+  availableNeeded: bigint;
 }
 
 export interface PendingUpdate {
@@ -86,6 +95,15 @@ export interface PlanInput {
   now: Date;
 }
 
+/**
+ * The states the plan was given contradict the transfers it read (another
+ * writer placed or finished a hold in between): nothing is written, and the
+ * writer plans again from fresh reads (it retries SQLSTATE CF001).
+ */
+export class StalePlanError extends Error {
+  readonly code = 'CF001';
+}
+
 export function planBatch({ units, accounts, existing, now }: PlanInput): BatchPlan {
   const plan = new BatchState(accounts, existing, now);
   const outcomes = units.map((unit) => plan.applyUnit(unit));
@@ -103,6 +121,8 @@ class BatchState {
   readonly entries: EntryRow[] = [];
   readonly pendingUpdates = new Map<string, PendingUpdate>();
   readonly touched = new Set<string>();
+  /** The lowest available balance each no-overdraft account passes through in the batch. */
+  private readonly lowestAvailable = new Map<string, bigint>();
   /** Each touched account as it was before the batch. */
   private readonly initial = new Map<string, AccountState>();
   private readonly idsInBatch = new Set<string>();
@@ -163,6 +183,7 @@ class BatchState {
     requireAvailable(debit, op.amountMinor);
     const transfer = this.record(op, linkedId, { kind: 'POSTED', state: 'POSTED', amount: op.amountMinor });
     this.postEntries(transfer, debit, credit, op.amountMinor);
+    this.noteAvailable(debit);
     return transfer;
   }
 
@@ -174,6 +195,7 @@ class BatchState {
     const transfer = this.record(op, linkedId, { kind: 'PENDING', state: 'PENDING', amount: op.amountMinor, timeoutAt });
     debit.pendingDebits = add(debit.pendingDebits, op.amountMinor);
     credit.pendingCredits = add(credit.pendingCredits, op.amountMinor);
+    this.noteAvailable(debit);
     this.setPending(transfer);
     return transfer;
   }
@@ -229,7 +251,9 @@ class BatchState {
     this.touch(credit);
     debit.pendingDebits -= pending.amountMinor;
     credit.pendingCredits -= pending.amountMinor;
-    assert.ok(debit.pendingDebits >= 0n && credit.pendingCredits >= 0n, 'pending totals went negative');
+    if (debit.pendingDebits < 0n || credit.pendingCredits < 0n) {
+      throw new StalePlanError(`The account totals were read before hold ${pending.id} was placed`);
+    }
   }
 
   private finishPending(pending: Transfer, state: TransferState, postedAmount: bigint | null): void {
@@ -307,6 +331,8 @@ class BatchState {
     return [...this.touched].map((id) => {
       const now = this.accounts.get(id)!;
       const before = this.initial.get(id)!;
+      const availableBefore = before.postedCredits - before.postedDebits - before.pendingDebits;
+      const lowest = this.lowestAvailable.get(id) ?? availableBefore;
       return {
         id: now.id,
         expectedStatus: now.status,
@@ -315,6 +341,7 @@ class BatchState {
         pendingDebits: now.pendingDebits - before.pendingDebits,
         pendingCredits: now.pendingCredits - before.pendingCredits,
         entries: entryCounts.get(id) ?? 0n,
+        availableNeeded: lowest < availableBefore ? availableBefore - lowest : 0n,
       };
     });
   }
@@ -326,6 +353,15 @@ class BatchState {
       if (!this.touched.has(account.id)) this.undo.newlyTouched.push(account.id);
     }
     this.touched.add(account.id);
+  }
+
+  private noteAvailable(account: AccountState): void {
+    if (!account.noOverdraft) return;
+    const available = account.postedCredits - account.postedDebits - account.pendingDebits;
+    const lowest = this.lowestAvailable.get(account.id);
+    if (lowest !== undefined && lowest <= available) return;
+    if (this.undo && !this.undo.lowestAvailable.has(account.id)) this.undo.lowestAvailable.set(account.id, lowest);
+    this.lowestAvailable.set(account.id, available);
   }
 
   private setPending(transfer: Transfer): void {
@@ -350,6 +386,7 @@ class BatchState {
       newlyTouched: [],
       pendings: new Map(),
       pendingUpdates: new Map(),
+      lowestAvailable: new Map(),
       replaced: [],
       transferCount: this.newTransfers.length,
       entryCount: this.entries.length,
@@ -360,6 +397,7 @@ class BatchState {
       for (const id of undo.newlyTouched) this.touched.delete(id);
       restore(this.pendings, undo.pendings);
       restore(this.pendingUpdates, undo.pendingUpdates);
+      restore(this.lowestAvailable, undo.lowestAvailable);
       for (const { index, transfer } of undo.replaced.reverse()) this.newTransfers[index] = transfer;
       this.newTransfers.length = undo.transferCount;
       this.entries.length = undo.entryCount;
@@ -372,6 +410,7 @@ interface UndoLog {
   newlyTouched: string[];
   pendings: Map<string, Transfer | undefined>;
   pendingUpdates: Map<string, PendingUpdate | undefined>;
+  lowestAvailable: Map<string, bigint | undefined>;
   replaced: { index: number; transfer: Transfer }[];
   transferCount: number;
   entryCount: number;

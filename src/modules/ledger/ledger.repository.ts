@@ -93,7 +93,7 @@ export async function writeBatch(db: Executor, plan: BatchPlan, now: Date): Prom
     ${e.map((x) => x.amount)}::int8[], ${e.map((x) => x.code)}::text[], ${e.map((x) => x.currency)}::text[],
     ${a.map((x) => x.id)}::text[], ${a.map((x) => x.expectedStatus)}::text[], ${a.map((x) => x.postedDebits)}::int8[],
     ${a.map((x) => x.postedCredits)}::int8[], ${a.map((x) => x.pendingDebits)}::int8[], ${a.map((x) => x.pendingCredits)}::int8[],
-    ${a.map((x) => x.entries)}::int8[],
+    ${a.map((x) => x.entries)}::int8[], ${a.map((x) => x.availableNeeded)}::int8[],
     ${now.toISOString()}::timestamptz)`.execute(db);
 }
 

@@ -142,7 +142,7 @@ export class LedgerService {
   }
 
   /** Several transfers that all happen or none does (e.g. a payout and its fee). */
-  linkedTransfers(requests: TransferRequest[]): Promise<Transfer[]> {
+  async linkedTransfers(requests: TransferRequest[]): Promise<Transfer[]> {
     if (requests.length === 0) throw new DomainError('VALIDATION_FAILED', 'A linked group needs at least one transfer');
     return this.submit(requests.map((request) => ({ op: 'transfer' as const, ...validTransfer(request) })));
   }
