@@ -470,7 +470,8 @@ export function sameContent(op: LedgerOperation, stored: Transfer): boolean {
         stored.creditAccountId === op.creditAccountId &&
         stored.amountMinor === op.amountMinor &&
         stored.currency === op.currency &&
-        stored.code === op.code
+        stored.code === op.code &&
+        sameTimeout(op.pending?.timeoutSeconds, stored)
       );
     case 'post':
       return (
@@ -482,6 +483,12 @@ export function sameContent(op: LedgerOperation, stored: Transfer): boolean {
     case 'void':
       return sameExtras && stored.kind === 'VOID_PENDING' && stored.pendingId === op.pendingId;
   }
+}
+
+/** A hold's deadline was its creation time plus the seconds asked for, so the two can be compared exactly. */
+function sameTimeout(timeoutSeconds: number | undefined, stored: Transfer): boolean {
+  if (timeoutSeconds === undefined || stored.timeoutAt === null) return timeoutSeconds === undefined && stored.timeoutAt === null;
+  return stored.timeoutAt.getTime() - stored.createdAt.getTime() === timeoutSeconds * 1000;
 }
 
 function sameMetadata(a: Metadata | null, b: Metadata | null): boolean {

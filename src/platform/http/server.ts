@@ -10,9 +10,11 @@ import Fastify, {
 } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Store } from '../db/store.ts';
+import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { requireAdmin, type AdminVerifier } from './auth.ts';
+import { findUnstorableString } from './input-safety.ts';
 import { rejectUnconvertedBigInts } from './json-safety.ts';
 import { registerOpenApi } from './openapi.ts';
 import { registerPlatformRoutes } from './platform-routes.ts';
@@ -83,22 +85,42 @@ function recordDuration(metrics: Metrics) {
   };
 }
 
-function createApp(logger: Logger): CofferApp {
+/** Refuses, as a 400, any string in the params, query or body that the database cannot store. */
+async function refuseUnstorableStrings(request: FastifyRequest) {
+  const parts = { params: request.params, querystring: request.query, body: request.body };
+  for (const [part, value] of Object.entries(parts)) {
+    const at = findUnstorableString(value);
+    if (at === undefined) continue;
+    const path = `/${part}${at}`;
+    throw new DomainError('VALIDATION_FAILED', `The request ${part} has 1 problem`, {
+      errors: [{ path, message: 'contains U+0000 or an unpaired surrogate, which cannot be stored' }],
+    });
+  }
+}
+
+function createApp(logger: Logger, publicUrl: string): CofferApp {
+  const handleError = problemErrorHandler(publicUrl);
   return Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     genReqId: requestIdFor,
     requestIdHeader: false, // requestIdFor reads it, and refuses unsafe values
     bodyLimit: BODY_LIMIT_BYTES,
+    // A URL the router refuses (bad percent-encoding, an over-long path segment) is a problem+json too.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      return handleError(error, request, reply);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 }
 
 export async function buildHttpServer(deps: HttpServerDeps): Promise<CofferApp> {
-  const app = createApp(deps.logger);
+  const app = createApp(deps.logger, deps.config.publicUrl);
   // TypeBox's compiler never coerces a body (ajv's default would turn 100.5 into "100.5"
   // and let a float through as an amount); query strings and params are still converted.
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.setErrorHandler(problemErrorHandler(deps.config.publicUrl));
   app.setNotFoundHandler(notFoundHandler(deps.config.publicUrl));
+  app.addHook('preValidation', refuseUnstorableStrings);
   app.addHook('onSend', addResponseHeaders);
   app.addHook('preSerialization', rejectUnconvertedBigInts);
   app.addHook('onResponse', recordDuration(deps.metrics));
