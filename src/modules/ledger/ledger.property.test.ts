@@ -70,9 +70,11 @@ type Simple =
   | { t: 'transfer'; from: number; to: number; amount: bigint; hold: null | { timeoutSeconds: number | null }; tag: Tag }
   | { t: 'post'; pick: number; amount: 'omit' | 'full' | 'part' | 'over' | 'zero'; target: HoldTarget | 'plain' }
   | { t: 'void'; pick: number; target: HoldTarget }
-  | { t: 'replay'; pick: number; change: 'none' | 'amount' | 'reference' | 'metadata' }
+  | { t: 'replay'; pick: number; change: Change }
   | { t: 'linked'; parts: { from: number; to: number; amount: bigint }[]; tag: Tag }
   | { t: 'freeze'; account: number; frozen: boolean };
+
+type Change = 'none' | 'amount' | 'reference' | 'metadata' | 'timeout';
 
 /** 'open': a hold the model has open (or one requested earlier in the same burst); 'any': any hold ever requested. */
 type HoldTarget = 'open' | 'any' | 'missing';
@@ -133,7 +135,7 @@ const simpleOp: fc.Arbitrary<Simple> = fc.oneof(
     arbitrary: fc.record({
       t: fc.constant('replay' as const),
       pick: fc.nat(),
-      change: fc.constantFrom('none', 'none', 'amount', 'reference', 'metadata') as fc.Arbitrary<'none' | 'amount' | 'reference' | 'metadata'>,
+      change: fc.constantFrom('none', 'none', 'none', 'amount', 'reference', 'metadata', 'timeout') as fc.Arbitrary<Change>,
     }),
   },
   {
@@ -194,6 +196,8 @@ interface MTransfer {
   metadata: Metadata | null;
   pendingId: string | null;
   timeoutAt: number | null;
+  /** What the hold asked for (a replay must ask for the same). */
+  timeoutSeconds: number | null;
   state: TransferState;
   postedAmount: bigint | null;
 }
@@ -284,6 +288,7 @@ class Model {
         code: o.code,
         pendingId: null,
         timeoutAt: timeout ? this.now + timeout * 1000 : null,
+        timeoutSeconds: timeout ?? null,
         state: o.pending ? 'PENDING' : 'POSTED',
       });
       if (o.pending) {
@@ -311,6 +316,7 @@ class Model {
       code: pending.code,
       pendingId: pending.id,
       timeoutAt: null,
+      timeoutSeconds: null,
       state: 'POSTED',
     });
     return undefined;
@@ -325,7 +331,7 @@ class Model {
       this.finish(pending, 'EXPIRED', null);
       this.record(
         { id: `${pending.id}.expired` },
-        { ...pending, kind: 'VOID_PENDING', pendingId: pending.id, timeoutAt: null, state: 'POSTED', postedAmount: null },
+        { ...pending, kind: 'VOID_PENDING', pendingId: pending.id, timeoutAt: null, timeoutSeconds: null, state: 'POSTED', postedAmount: null },
       );
     }
     return due.length;
@@ -384,7 +390,8 @@ function sameContent(o: ModelOp, t: MTransfer): boolean {
         t.credit === o.creditAccountId &&
         t.amount === o.amountMinor &&
         t.currency === o.currency &&
-        t.code === o.code
+        t.code === o.code &&
+        t.timeoutSeconds === (o.pending?.timeoutSeconds ?? null)
       );
     case 'post':
       return t.kind === 'POST_PENDING' && t.pendingId === o.pendingId && (o.amountMinor === undefined || o.amountMinor === t.amount);
@@ -497,8 +504,16 @@ function pickHold(ctx: RunContext, target: HoldTarget, pick: number): { id: stri
   return candidates.length > 0 ? candidates[pick % candidates.length] : undefined;
 }
 
-function changed<T extends { reference?: string; metadata?: Metadata; amountMinor?: bigint }>(req: T, change: 'none' | 'amount' | 'reference' | 'metadata'): T {
+function changed<T extends { reference?: string; metadata?: Metadata; amountMinor?: bigint; pending?: { timeoutSeconds?: number } }>(
+  req: T,
+  change: Change,
+): T {
   switch (change) {
+    case 'timeout': {
+      // A hold asks for another timeout (or none); anything else becomes a hold.
+      const seconds = req.pending?.timeoutSeconds;
+      return { ...req, pending: seconds === undefined ? { timeoutSeconds: 30 } : seconds % 2 ? {} : { timeoutSeconds: seconds + 1 } };
+    }
     case 'none':
       return { ...req };
     case 'amount':
@@ -510,16 +525,16 @@ function changed<T extends { reference?: string; metadata?: Metadata; amountMino
   }
 }
 
-function replayOf(call: Exclude<Call, { k: 'freeze' }>, change: 'none' | 'amount' | 'reference' | 'metadata'): Call {
+function replayOf(call: Exclude<Call, { k: 'freeze' }>, change: Change): Call {
   switch (call.k) {
     case 'transfer':
       return { k: 'transfer', req: changed(call.req, change) };
     case 'linked':
       return { k: 'linked', reqs: call.reqs.map((r, i) => (i === call.reqs.length - 1 ? changed(r, change) : { ...r })) };
     case 'post':
-      return { k: 'post', req: changed(call.req, change) };
+      return { k: 'post', req: changed(call.req, change === 'timeout' ? 'reference' : change) };
     case 'void':
-      return { k: 'void', req: changed(call.req, change === 'amount' ? 'reference' : change) };
+      return { k: 'void', req: changed(call.req, change === 'amount' || change === 'timeout' ? 'reference' : change) };
   }
 }
 

@@ -391,6 +391,25 @@ for (const { kind, skip } of await testStoreKinds()) {
         assert.equal((await books.balances(bob)).balance, 300n);
       });
 
+      test('a hold replayed with the same timeout is the same hold, even later; another timeout or none is TRANSFER_ID_CONFLICT', async () => {
+        const alice = await books.funded(1_000n);
+        const bob = await books.user();
+        const request = books.request(alice, bob, 300n, { pending: { timeoutSeconds: 600 } });
+        const hold = await ledger.transfer(request);
+        clock.advance(5_000);
+        const before = await books.snapshot(alice, bob);
+        assert.deepEqual(await ledger.transfer({ ...request, pending: { timeoutSeconds: 600 } }), hold);
+        await rejectsWith(ledger.transfer({ ...request, pending: { timeoutSeconds: 601 } }), 'TRANSFER_ID_CONFLICT');
+        await rejectsWith(ledger.transfer({ ...request, pending: {} }), 'TRANSFER_ID_CONFLICT');
+        await rejectsWith(ledger.transfer({ ...request, pending: undefined }), 'TRANSFER_ID_CONFLICT');
+        await books.expectNothingChanged(before, 'replayed holds');
+        const untimed = books.request(alice, bob, 100n, { pending: {} });
+        await ledger.transfer(untimed);
+        await rejectsWith(ledger.transfer({ ...untimed, pending: { timeoutSeconds: 60 } }), 'TRANSFER_ID_CONFLICT');
+        await ledger.voidPending({ id: uniq('void'), pendingId: hold.id });
+        await ledger.voidPending({ id: uniq('void'), pendingId: untimed.id });
+      });
+
       test('the same transfer submitted 20 times at once moves money once and every caller gets the same transfer', async () => {
         const alice = await books.funded(1_000n);
         const bob = await books.user();
