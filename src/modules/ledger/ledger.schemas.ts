@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { accountTypes, transferCodes } from './ledger.types.ts';
+import { accountTypes, ownerKinds, transferCodes } from './ledger.types.ts';
 
 const Amount = Type.String({ description: 'Decimal string in the currency, e.g. "100.50"', examples: ['100.50'], maxLength: 40 });
 const Currency = Type.String({ description: 'ISO 4217 code, e.g. CNY', pattern: '^[A-Z]{3}$' });
@@ -14,7 +14,7 @@ export const TransferIdParams = Type.Object({ id: Type.String({ maxLength: 128 }
 
 export const OpenAccountBody = Type.Object(
   {
-    ownerKind: Type.Union([Type.Literal('USER'), Type.Literal('MERCHANT'), Type.Literal('PLATFORM')]),
+    ownerKind: Type.Union(ownerKinds.map((k) => Type.Literal(k))),
     ownerId: Type.String({ minLength: 1, maxLength: 64 }),
     type: Type.Union(accountTypes.map((t) => Type.Literal(t))),
     currency: Currency,

@@ -15,6 +15,7 @@ import {
   type Entry,
   type LedgerOperation,
   type OwnerKind,
+  ownerKinds,
   type Page,
   type PostPendingRequest,
   type Transfer,
@@ -49,6 +50,7 @@ export class LedgerService {
   }
 
   async openAccount(input: OpenAccountInput): Promise<Account> {
+    const ownerKind = oneOf(input.ownerKind, ownerKinds, 'ownerKind');
     const type = oneOf(input.type, accountTypes, 'type');
     const currency = currencyCode(input.currency);
     if (!input.ownerId || input.ownerId.length > 64) throw new DomainError('VALIDATION_FAILED', 'ownerId must be 1-64 characters');
@@ -57,12 +59,12 @@ export class LedgerService {
       const account: Account = {
         id: newId('acc'),
         accountNo: accountNumber(now),
-        ownerKind: input.ownerKind,
+        ownerKind,
         ownerId: input.ownerId,
         type,
         currency,
         status: 'ACTIVE',
-        noOverdraft: input.noOverdraft ?? input.ownerKind !== 'PLATFORM',
+        noOverdraft: input.noOverdraft ?? ownerKind !== 'PLATFORM',
         postedDebits: 0n,
         postedCredits: 0n,
         pendingDebits: 0n,

@@ -2,7 +2,8 @@ import type { Id } from '../../platform/ids.ts';
 import type { CurrencyCode } from '../../platform/money/index.ts';
 
 export type AccountId = Id<'acc'>;
-export type OwnerKind = 'USER' | 'MERCHANT' | 'PLATFORM';
+export const ownerKinds = ['USER', 'MERCHANT', 'PLATFORM'] as const;
+export type OwnerKind = (typeof ownerKinds)[number];
 export type AccountStatus = 'ACTIVE' | 'FROZEN' | 'CLOSED';
 
 export const accountTypes = [
