@@ -21,7 +21,7 @@ const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const ACCOUNTS = 1000;
 /** Requests each client keeps outstanding in group mode (a client's pipeline depth). */
-const GROUP_WINDOW = Number(process.env.BENCH_WINDOW ?? 32);
+const GROUP_WINDOW = Number(process.env.BENCH_WINDOW ?? 64);
 
 interface Scenario {
   workload: Workload;

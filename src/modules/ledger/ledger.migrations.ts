@@ -105,21 +105,10 @@ create function ledger_write_batch(
 ) returns void language plpgsql as $$
 declare
   written int;
+  changed_status boolean;
+  short_of_funds boolean;
 begin
-  perform 1 from ledger_accounts where id = any(a_id) order by id for update;
-  get diagnostics written = row_count;
-  if written <> cardinality(a_id) then
-    raise exception 'ledger: a batch names an account that does not exist' using errcode = 'CF002';
-  end if;
-  if exists (select 1 from unnest(a_id, a_status) as v(id, status) join ledger_accounts a on a.id = v.id
-             where a.status <> v.status) then
-    raise exception 'ledger_stale: an account changed status' using errcode = 'CF001';
-  end if;
-  if exists (select 1 from unnest(a_id, a_available_needed) as v(id, needed) join ledger_accounts a on a.id = v.id
-             where v.needed > 0 and a.posted_credits - a.posted_debits - a.pending_debits < v.needed) then
-    raise exception 'ledger_stale: an account has less available than the plan counted on' using errcode = 'CF001';
-  end if;
-
+  -- Before taking the account locks, so a hot account is held no longer than needed.
   insert into ledger_transfers (id, kind, debit_account_id, credit_account_id, amount, currency, code, reference,
                                 metadata, pending_id, timeout_at, state, posted_amount, linked_id, created_at)
   select v.*, at_time
@@ -129,6 +118,26 @@ begin
   get diagnostics written = row_count;
   if written <> cardinality(t_id) then
     raise exception 'ledger_stale: a transfer id was taken' using errcode = 'CF001';
+  end if;
+
+  -- Lock the touched accounts (in id order: no deadlocks) and check, on the locked rows, what the plan relied on.
+  select count(*), coalesce(bool_or(l.status <> l.expected_status), false),
+         coalesce(bool_or(l.available_needed > 0 and l.available < l.available_needed), false)
+    into written, changed_status, short_of_funds
+  from (select a.status, v.expected_status, v.available_needed,
+               a.posted_credits - a.posted_debits - a.pending_debits as available
+        from ledger_accounts a
+        join unnest(a_id, a_status, a_available_needed) as v(id, expected_status, available_needed) on a.id = v.id
+        order by a.id
+        for update of a) l;
+  if written <> cardinality(a_id) then
+    raise exception 'ledger: a batch names an account that does not exist' using errcode = 'CF002';
+  end if;
+  if changed_status then
+    raise exception 'ledger_stale: an account changed status' using errcode = 'CF001';
+  end if;
+  if short_of_funds then
+    raise exception 'ledger_stale: an account has less available than the plan counted on' using errcode = 'CF001';
   end if;
 
   update ledger_transfers t set state = v.state, posted_amount = v.posted_amount
