@@ -48,7 +48,7 @@ async function runScenario(kind: StoreKind, scenario: Scenario): Promise<void> {
     const ledger = new LedgerService({
       db: scratch.store.db,
       clock: new SystemClock(),
-      writer: { mode: scenario.mode, maxBatchSize: 2000, concurrency: kind === 'postgres' ? 2 : 1 },
+      writer: { mode: scenario.mode, maxBatchSize: 2000, concurrency: kind === 'postgres' ? Number(process.env.LEDGER_BATCH_CONCURRENCY ?? 2) : 1 },
     });
     const { users, hot } = await setUp(ledger);
     const perClient = transfersPerClient(kind, scenario);

@@ -46,8 +46,8 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     writer: {
       mode: config.ledger.commitMode,
       maxBatchSize: config.ledger.maxBatchSize,
-      // The embedded store has one connection; a server takes a second batch while one commits.
-      concurrency: store.kind === 'postgres' ? 2 : 1,
+      // The embedded store has one connection; a server takes another batch while one commits.
+      concurrency: store.kind === 'postgres' ? config.ledger.batchConcurrency : 1,
       onBatch: (size) => batchSize.observe(size),
       logError: (message, err) => logger.error({ err }, message),
     },

@@ -22,6 +22,8 @@ export interface Config {
     /** 'group' gathers concurrent transfers into one database transaction. */
     commitMode: 'group' | 'single';
     maxBatchSize: number;
+    /** Group-commit batches in flight at once on a PostgreSQL server (the embedded store takes one). */
+    batchConcurrency: number;
     pendingExpiryIntervalMs: number;
   };
   outbox: {
@@ -93,6 +95,7 @@ export function loadConfig(env: Env = process.env): Config {
     ledger: {
       commitMode: oneOf(env, 'LEDGER_COMMIT_MODE', ['group', 'single'], 'group'),
       maxBatchSize: int(env, 'LEDGER_MAX_BATCH', 2000, 1, 100_000),
+      batchConcurrency: int(env, 'LEDGER_BATCH_CONCURRENCY', 2, 1, 16),
       pendingExpiryIntervalMs: int(env, 'LEDGER_PENDING_EXPIRY_INTERVAL_MS', 1000, 10),
     },
     outbox: {
