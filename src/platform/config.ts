@@ -26,6 +26,23 @@ export interface Config {
     batchConcurrency: number;
     pendingExpiryIntervalMs: number;
   };
+  depository: {
+    /** This platform's number at the bank depository. */
+    platformNo: string;
+    /** The bank's address for server-to-server calls (status queries). */
+    bankUrl: string;
+    /** Where the platform's key pair lives (generated on first start). */
+    keysDir: string;
+    /** The bank's public key: all Coffer needs of the bank to believe it. */
+    bankPublicKeyPath: string;
+    /** Records still PENDING this long are queried from the bank. */
+    queryAfterS: number;
+    queryIntervalMs: number;
+    /** Currency of the bank's money (recharges and withdrawals). */
+    currency: string;
+    /** Flat fee per withdrawal, a decimal string in `currency`. */
+    withdrawFee: string;
+  };
   outbox: {
     pollIntervalMs: number;
     maxAttempts: number;
@@ -97,6 +114,18 @@ export function loadConfig(env: Env = process.env): Config {
       maxBatchSize: int(env, 'LEDGER_MAX_BATCH', 2000, 1, 100_000),
       batchConcurrency: int(env, 'LEDGER_BATCH_CONCURRENCY', 2, 1, 16),
       pendingExpiryIntervalMs: int(env, 'LEDGER_PENDING_EXPIRY_INTERVAL_MS', 1000, 10),
+    },
+    depository: {
+      platformNo: env.PLATFORM_NO || 'coffer',
+      bankUrl: url(env, 'BANK_URL', `http://127.0.0.1:${bankPort}`),
+      keysDir: path.resolve(env.KEYS_DIR || path.join(env.DATA_DIR || './data', 'keys')),
+      bankPublicKeyPath: path.resolve(
+        env.BANK_PUBLIC_KEY_PATH || path.join(env.DATA_DIR || './data', 'bank', 'keys', 'bank-public.pem'),
+      ),
+      queryAfterS: int(env, 'DEPOSITORY_QUERY_AFTER_S', 300, 1),
+      queryIntervalMs: int(env, 'DEPOSITORY_QUERY_INTERVAL_MS', 10_000, 10),
+      currency: env.DEPOSITORY_CURRENCY || 'CNY',
+      withdrawFee: env.WITHDRAW_FEE || '2.00',
     },
     outbox: {
       pollIntervalMs: int(env, 'OUTBOX_POLL_INTERVAL_MS', 250, 5),
