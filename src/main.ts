@@ -11,6 +11,7 @@ import { startIntervalJob, type IntervalJob } from './platform/jobs.ts';
 import { OutboxRelay } from './platform/outbox/index.ts';
 import { LedgerService } from './modules/ledger/index.ts';
 import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
+import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
 import { Histogram } from 'prom-client';
 
 /** How long in-flight requests get to finish after SIGINT/SIGTERM before the process gives up. */
@@ -25,14 +26,22 @@ export interface RunningCoffer {
   close(): Promise<void>;
 }
 
+/** Overrides for tests (the environment configures everything else). */
+export interface StartOptions {
+  /** Session lifetime, lockout threshold and duration, password hashing cost. */
+  users?: Partial<UsersOptions>;
+}
+
 /** Every module's service, HTTP routes and background work, wired once. */
 interface Services {
   modules: HttpModule[];
+  /** App-wide decorators (e.g. `app.requireUser`), registered before the modules. */
+  plugins: HttpModule[];
   relay: OutboxRelay;
   jobs: IntervalJob[];
 }
 
-function buildServices(config: Config, store: Store, logger: Logger, metrics: Metrics): Services {
+function buildServices(config: Config, store: Store, logger: Logger, metrics: Metrics, options: StartOptions = {}): Services {
   const clock = new SystemClock();
   const batchSize = new Histogram({
     name: 'coffer_ledger_batch_size',
@@ -52,15 +61,21 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       logError: (message, err) => logger.error({ err }, message),
     },
   });
+  const users = new UsersService({ db: store.db, clock, options: options.users ?? {} });
   const relay = new OutboxRelay({ db: store.db, config: config.outbox, logger });
   const jobs = [
     startIntervalJob('ledger.expire-pending', config.ledger.pendingExpiryIntervalMs, () => ledger.expireDuePendings(), logger),
   ];
-  return { modules: [ledgerHttpModule(ledger)], relay, jobs };
+  return {
+    modules: [ledgerHttpModule(ledger), usersHttpModule(users, config)],
+    plugins: [userAuthPlugin(users)],
+    relay,
+    jobs,
+  };
 }
 
 async function serve(config: Config, store: Store, logger: Logger, services: Services, metrics: Metrics): Promise<CofferApp> {
-  const app = await buildHttpServer({ config, store, logger, metrics, modules: services.modules });
+  const app = await buildHttpServer({ config, store, logger, metrics, modules: services.modules, plugins: services.plugins });
   try {
     await app.listen({ host: config.host, port: config.port });
     return app;
@@ -71,7 +86,11 @@ async function serve(config: Config, store: Store, logger: Logger, services: Ser
 }
 
 /** The composition root: one Coffer server over one store. Tests start it in-process. */
-export async function startCoffer(config: Config, logger: Logger = createLogger(config)): Promise<RunningCoffer> {
+export async function startCoffer(
+  config: Config,
+  logger: Logger = createLogger(config),
+  options: StartOptions = {},
+): Promise<RunningCoffer> {
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -82,7 +101,7 @@ export async function startCoffer(config: Config, logger: Logger = createLogger(
   try {
     await migrateToLatest(store, migrations);
     const metrics = createMetrics();
-    services = buildServices(config, store, logger, metrics);
+    services = buildServices(config, store, logger, metrics, options);
     app = await serve(config, store, logger, services, metrics);
   } catch (err) {
     await store.close();

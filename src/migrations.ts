@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely/migration';
 import { ledgerMigrations } from './modules/ledger/index.ts';
 import { outboxMigrations } from './platform/outbox/outbox.migrations.ts';
+import { usersMigrations } from './modules/users/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -9,4 +10,5 @@ import { outboxMigrations } from './platform/outbox/outbox.migrations.ts';
 export const migrations: Record<string, Migration> = {
   ...outboxMigrations,
   ...ledgerMigrations,
+  ...usersMigrations,
 };

@@ -32,6 +32,12 @@ export const errorCatalogue = {
   MALFORMED_REQUEST: { status: 400, title: 'The request could not be understood' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body has a content type this endpoint does not accept' },
+  // Users and authentication (SPEC 3)
+  MOBILE_ALREADY_REGISTERED: { status: 409, title: 'This mobile number is already registered' },
+  INVALID_CREDENTIALS: { status: 401, title: 'The mobile number or password is wrong' },
+  ACCOUNT_LOCKED: { status: 423, title: 'Too many wrong passwords: the login is locked for a while' },
+  USER_FROZEN: { status: 403, title: 'The user is frozen: they can look, but not move money' },
+  USER_NOT_FOUND: { status: 404, title: 'No such user' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

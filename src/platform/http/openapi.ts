@@ -28,6 +28,8 @@ export async function registerOpenApi(app: CofferApp, config: Pick<Config, 'publ
       components: {
         securitySchemes: {
           adminToken: { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN bootstrap credential' },
+          userSession: { type: 'http', scheme: 'bearer', description: 'A user session token from POST /auth/login' },
+          userCookie: { type: 'apiKey', in: 'cookie', name: 'coffer_session', description: 'The session cookie (POST /auth/login with cookie: true)' },
         },
       },
     },

@@ -45,6 +45,12 @@ export interface HttpServerDeps {
   logger: Logger;
   metrics: Metrics;
   modules: HttpModule[];
+  /**
+   * App-wide setup registered on the root app itself, before any module and
+   * without encapsulation: decorators and guards every module may use, such as
+   * the users module's `app.requireUser` and `request.user`.
+   */
+  plugins?: HttpModule[];
   /** Ways to recognise an admin besides ADMIN_TOKEN (operator sessions, later). */
   adminVerifiers?: AdminVerifier[];
 }
@@ -126,6 +132,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<CofferApp> 
   app.addHook('onResponse', recordDuration(deps.metrics));
   app.decorateRequest('admin', null);
   app.decorate('requireAdmin', requireAdmin(deps.config, deps.adminVerifiers));
+  for (const plugin of deps.plugins ?? []) await plugin.register(app);
 
   await registerOpenApi(app, deps.config);
   registerPlatformRoutes(app, deps);
