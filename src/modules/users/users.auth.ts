@@ -1,4 +1,3 @@
-import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../platform/errors.ts';
 import { bearerTokenOf } from '../../platform/http/auth.ts';
@@ -48,7 +47,7 @@ export function offeredSessionToken(request: FastifyRequest): OfferedToken | und
   }
   const header = request.headers.cookie;
   if (typeof header !== 'string') return undefined;
-  const cookie = fastifyCookie.parse(header)[SESSION_COOKIE];
+  const cookie = cookieValue(header, SESSION_COOKIE);
   return cookie ? { token: cookie, via: 'cookie' } : undefined;
 }
 
@@ -95,18 +94,30 @@ export function currentUser(request: FastifyRequest): AuthenticatedUser {
   return request.user;
 }
 
+/**
+ * Cookies are read and written here rather than with @fastify/cookie: its
+ * static helpers only work once the plugin is registered on some scope, and
+ * the one cookie Coffer sets holds only base64url characters (nothing to encode).
+ */
+function cookieValue(header: string, name: string): string | undefined {
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function setCookieHeader(value: string, expiresAt: Date, secure: boolean): string {
+  return `${SESSION_COOKIE}=${value}; Path=/; Expires=${expiresAt.toUTCString()}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+}
+
+/** The session cookie: HttpOnly (no script reads it), SameSite=Lax, Secure when PUBLIC_URL is https. */
 export function sessionCookie(token: string, expiresAt: Date, secure: boolean): string {
-  return fastifyCookie.serialize(SESSION_COOKIE, token, {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure,
-    path: '/',
-    expires: expiresAt,
-  });
+  return setCookieHeader(token, expiresAt, secure);
 }
 
 export function clearedSessionCookie(secure: boolean): string {
-  return fastifyCookie.serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', secure, path: '/', expires: new Date(0) });
+  return setCookieHeader('', new Date(0), secure);
 }
 
 /**

@@ -72,7 +72,8 @@ export function parseHash(stored: string): ParsedHash | undefined {
   }
   const salt = Buffer.from(match[4]!, 'base64');
   const key = Buffer.from(match[5]!, 'base64');
-  if (salt.length < 8 || key.length < 16) return undefined;
+  // A shorter key would still "match" its own prefix: only the full-length key is a hash.
+  if (salt.length < SALT_BYTES || key.length !== KEY_BYTES) return undefined;
   return { params, salt, key };
 }
 
