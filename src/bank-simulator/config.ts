@@ -1,0 +1,137 @@
+import path from 'node:path';
+import { isWireAmount } from '../protocol/depository.ts';
+
+/**
+ * Everything the bank depository simulator reads from its environment, validated
+ * once at start; a bad value stops it with a message naming the variable.
+ *
+ * | variable                   | default                                   |
+ * |----------------------------|-------------------------------------------|
+ * | BANK_PORT                  | 3001 (0 picks a free port)                |
+ * | HOST                       | 127.0.0.1                                 |
+ * | BANK_PUBLIC_URL            | http://localhost:BANK_PORT                |
+ * | DATA_DIR                   | ./data (the bank uses DATA_DIR/bank)      |
+ * | BANK_DATABASE_URL          | unset: embedded store in DATA_DIR/bank/db |
+ * | PLATFORM_NO                | coffer                                    |
+ * | PLATFORM_PUBLIC_KEY_PATH   | DATA_DIR/keys/platform-public.pem         |
+ * | ADMIN_TOKEN                | unset: sandbox endpoints are open         |
+ * | SANDBOX                    | true (false: /sandbox/* answers 404)      |
+ * | BANK_DEMO_CARD_BALANCE     | 100000.00                                 |
+ * | BANK_PASSWORD_MAX_FAILURES | 5                                         |
+ * | BANK_PASSWORD_LOCK_S       | 1800                                      |
+ * | BANK_NOTIFY_SCHEDULE_S     | 0,15,15,30,180,600,1200,1800,1800,1800,3600,3600,7200,7200,10800,21600 |
+ * | BANK_NOTIFY_SCALE          | 1 (e.g. 0.001 compresses the schedule)    |
+ * | BANK_NOTIFY_POLL_MS        | 250                                       |
+ * | BANK_NOTIFY_TIMEOUT_MS     | 5000                                      |
+ * | LOG_LEVEL                  | info                                      |
+ */
+export interface BankConfig {
+  port: number;
+  host: string;
+  publicUrl: string;
+  /** The bank's own folder: DATA_DIR/bank. */
+  bankDir: string;
+  /** Embedded store folder (DATA_DIR/bank/db); ignored when databaseUrl is set. */
+  storeDir: string | undefined;
+  databaseUrl: string | undefined;
+  keysDir: string;
+  platformNo: string;
+  platformPublicKeyPath: string;
+  adminToken: string | undefined;
+  sandbox: boolean;
+  /** Decimal string; every card number not seen before starts with it. */
+  demoCardBalance: string;
+  passwordMaxFailures: number;
+  passwordLockS: number;
+  /** Delay before each delivery attempt, in seconds: one entry per attempt. */
+  notifyScheduleS: number[];
+  notifyScale: number;
+  notifyPollMs: number;
+  notifyTimeoutMs: number;
+  logLevel: string;
+}
+
+export class BankConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+export const DEFAULT_NOTIFY_SCHEDULE_S = [0, 15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 3600, 7200, 7200, 10800, 21600];
+
+function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new BankConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new BankConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function positiveNumber(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 0)) throw new BankConfigError(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'no'].includes(raw)) return false;
+  throw new BankConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function absoluteUrl(name: string, raw: string): string {
+  try {
+    new URL(raw);
+  } catch {
+    throw new BankConfigError(`${name} must be an absolute URL, got "${raw}"`);
+  }
+  return raw.replace(/\/$/, '');
+}
+
+function schedule(env: Env): number[] {
+  const raw = env.BANK_NOTIFY_SCHEDULE_S;
+  if (raw === undefined || raw === '') return DEFAULT_NOTIFY_SCHEDULE_S;
+  const parts = raw.split(',').map((s) => s.trim());
+  if (parts.some((p) => !/^\d+(\.\d+)?$/.test(p))) {
+    throw new BankConfigError(`BANK_NOTIFY_SCHEDULE_S must be comma-separated seconds such as "0,15,60", got "${raw}"`);
+  }
+  return parts.map(Number);
+}
+
+export function loadBankConfig(env: Env = process.env): BankConfig {
+  const port = int(env, 'BANK_PORT', 3001, 0, 65535);
+  const dataDir = path.resolve(env.DATA_DIR || './data');
+  const bankDir = path.join(dataDir, 'bank');
+  const databaseUrl = env.BANK_DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new BankConfigError(`BANK_DATABASE_URL must be a postgres:// URL, got "${databaseUrl}"`);
+  }
+  const demoCardBalance = env.BANK_DEMO_CARD_BALANCE || '100000.00';
+  if (!isWireAmount(demoCardBalance) && demoCardBalance !== '0') {
+    throw new BankConfigError(`BANK_DEMO_CARD_BALANCE must be a decimal amount such as "100000.00", got "${demoCardBalance}"`);
+  }
+  return {
+    port,
+    host: env.HOST || '127.0.0.1',
+    publicUrl: absoluteUrl('BANK_PUBLIC_URL', env.BANK_PUBLIC_URL || `http://localhost:${port}`),
+    bankDir,
+    storeDir: databaseUrl ? undefined : path.join(bankDir, 'db'),
+    databaseUrl,
+    keysDir: path.join(bankDir, 'keys'),
+    platformNo: env.PLATFORM_NO || 'coffer',
+    platformPublicKeyPath: path.resolve(env.PLATFORM_PUBLIC_KEY_PATH || path.join(dataDir, 'keys', 'platform-public.pem')),
+    adminToken: env.ADMIN_TOKEN || undefined,
+    sandbox: bool(env, 'SANDBOX', true),
+    demoCardBalance,
+    passwordMaxFailures: int(env, 'BANK_PASSWORD_MAX_FAILURES', 5, 1, 100),
+    passwordLockS: int(env, 'BANK_PASSWORD_LOCK_S', 1800, 1),
+    notifyScheduleS: schedule(env),
+    notifyScale: positiveNumber(env, 'BANK_NOTIFY_SCALE', 1),
+    notifyPollMs: int(env, 'BANK_NOTIFY_POLL_MS', 250, 5, 60_000),
+    notifyTimeoutMs: int(env, 'BANK_NOTIFY_TIMEOUT_MS', 5000, 100, 120_000),
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+}

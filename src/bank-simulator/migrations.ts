@@ -1,0 +1,94 @@
+import { type Kysely, sql } from 'kysely';
+import { type Migration, Migrator } from 'kysely/migration';
+import type { Store } from '../platform/db/store.ts';
+
+/**
+ * The simulator's own schema (tables prefixed bank_), tracked in its own
+ * migration table so it can share a PostgreSQL database with Coffer without
+ * either migrator mistaking the other's history for corruption.
+ */
+export const bankMigrations: Record<string, Migration> = {
+  bank_001_initial: {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table bank_users (
+          user_no text primary key,
+          real_name text not null,
+          id_number text not null,
+          mobile text not null,
+          password_hash text not null,
+          failed_attempts integer not null default 0 check (failed_attempts >= 0),
+          locked_until timestamptz,
+          created_at timestamptz not null default now()
+        )`.execute(db);
+      await sql`
+        create table bank_virtual_accounts (
+          user_no text primary key,
+          currency text not null,
+          balance_minor bigint not null default 0 check (balance_minor >= 0),
+          updated_at timestamptz not null default now()
+        )`.execute(db);
+      await sql`
+        create table bank_cards (
+          card_number text primary key,
+          bank_code text,
+          holder_user_no text,
+          currency text not null,
+          balance_minor bigint not null check (balance_minor >= 0),
+          created_at timestamptz not null default now()
+        )`.execute(db);
+      await sql`create index bank_cards_holder on bank_cards (holder_user_no)`.execute(db);
+      await sql`
+        create table bank_requests (
+          platform_no text not null,
+          request_no text not null,
+          service_name text not null,
+          user_no text not null,
+          amount_minor bigint check (amount_minor > 0),
+          fee_minor bigint check (fee_minor >= 0),
+          currency text,
+          card_number text,
+          status text not null check (status in ('PENDING', 'SUCCESS', 'FAIL')),
+          error_code text,
+          error_message text,
+          form_token text not null,
+          request_data text not null,
+          result_data text,
+          created_at timestamptz not null default now(),
+          updated_at timestamptz not null default now(),
+          primary key (platform_no, request_no)
+        )`.execute(db);
+      await sql`
+        create table bank_notifications (
+          id text primary key,
+          platform_no text not null,
+          request_no text not null,
+          service_name text not null,
+          status text not null check (status in ('SUCCESS', 'FAIL')),
+          notify_url text not null,
+          req_data text not null,
+          signature text not null,
+          attempts jsonb not null default '[]'::jsonb,
+          next_attempt_at timestamptz not null,
+          state text not null check (state in ('PENDING', 'DELIVERED', 'DEAD')),
+          created_at timestamptz not null default now(),
+          unique (platform_no, request_no)
+        )`.execute(db);
+      await sql`create index bank_notifications_due on bank_notifications (next_attempt_at) where state = 'PENDING'`.execute(db);
+    },
+  },
+};
+
+export async function migrateBankStore(store: Store): Promise<void> {
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => bankMigrations },
+    migrationTableName: 'bank_migration',
+    migrationLockTableName: 'bank_migration_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`Bank migration ${failed} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+  }
+}

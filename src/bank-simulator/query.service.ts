@@ -1,0 +1,56 @@
+import { QUERY_TRANSACTION, type QueryPendingData, type QueryRequestData, signText, verifyText } from '../protocol/depository.ts';
+import { type BankContext, PlatformKeyMissingError } from './context.ts';
+import { findRequest } from './repository.ts';
+
+export interface ServiceCall {
+  serviceName?: unknown;
+  platformNo?: unknown;
+  reqData?: unknown;
+  signature?: unknown;
+}
+
+export type ServiceAnswer =
+  | { ok: true; body: { reqData: string; signature: string } }
+  | { ok: false; status: 400 | 503; code: string; detail: string };
+
+function problem(status: 400 | 503, code: string, detail: string): ServiceAnswer {
+  return { ok: false, status, code, detail };
+}
+
+/**
+ * POST /service, server to server. The answer's reqData is the request's own
+ * result (BankResultData) once final, else QueryPendingData; always bank-signed.
+ */
+export async function answerServiceCall(ctx: BankContext, call: ServiceCall): Promise<ServiceAnswer> {
+  if (call.platformNo !== ctx.config.platformNo) return problem(400, 'UNKNOWN_PLATFORM', `The platform "${String(call.platformNo)}" has no contract with this bank.`);
+  if (call.serviceName !== QUERY_TRANSACTION) return problem(400, 'UNKNOWN_SERVICE', `Only ${QUERY_TRANSACTION} is offered server to server.`);
+  if (typeof call.reqData !== 'string') return problem(400, 'VALIDATION_FAILED', 'reqData must be the JSON text the signature covers.');
+  try {
+    if (!verifyText(call.reqData, call.signature as string | undefined, ctx.platformKey.get())) {
+      return problem(400, 'INVALID_SIGNATURE', "The signature does not match the platform's public key.");
+    }
+  } catch (err) {
+    if (err instanceof PlatformKeyMissingError) return problem(503, 'SERVICE_UNAVAILABLE', err.message);
+    throw err;
+  }
+  const query = parseQuery(call.reqData);
+  if (!query) return problem(400, 'VALIDATION_FAILED', 'reqData must be a JSON object with a string requestNo.');
+  const reqData = await resultText(ctx, query.requestNo);
+  return { ok: true, body: { reqData, signature: signText(reqData, ctx.bankPrivateKey) } };
+}
+
+function parseQuery(text: string): QueryRequestData | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<QueryRequestData> | null;
+    return value && typeof value.requestNo === 'string' && value.requestNo.length > 0 ? (value as QueryRequestData) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function resultText(ctx: BankContext, requestNo: string): Promise<string> {
+  const request = await findRequest(ctx.db, ctx.config.platformNo, requestNo);
+  if (request?.result_data) return request.result_data;
+  const pending: QueryPendingData = { requestNo, status: request ? 'PENDING' : 'NOT_FOUND', timestamp: new Date().toISOString() };
+  return JSON.stringify(pending);
+}
