@@ -12,6 +12,7 @@ import { OutboxRelay } from './platform/outbox/index.ts';
 import { LedgerService } from './modules/ledger/index.ts';
 import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
 import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
+import { usersPort, webHttpModule } from './web/index.ts';
 import { Histogram } from 'prom-client';
 
 /** How long in-flight requests get to finish after SIGINT/SIGTERM before the process gives up. */
@@ -67,7 +68,12 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     startIntervalJob('ledger.expire-pending', config.ledger.pendingExpiryIntervalMs, () => ledger.expireDuePendings(), logger),
   ];
   return {
-    modules: [ledgerHttpModule(ledger), usersHttpModule(users, config)],
+    modules: [
+      ledgerHttpModule(ledger),
+      usersHttpModule(users, config),
+      // Web UI (src/web): server-rendered pages over the modules' services.
+      webHttpModule({ publicUrl: config.publicUrl, ports: { users: usersPort(users) } }),
+    ],
     plugins: [userAuthPlugin(users)],
     relay,
     jobs,

@@ -1,0 +1,47 @@
+/**
+ * CSRF protection for every form the UI serves.
+ *
+ * Each browser gets a random secret in the `coffer_csrf` cookie (HttpOnly,
+ * SameSite=Lax). The token in a form's hidden `_csrf` input is
+ * HMAC-SHA256(secret, "coffer-ui-csrf|" + session token), so it is per browser
+ * and, once logged in, per session: logging in or out changes every token, and
+ * a planted csrf cookie is useless without the victim's session token (HttpOnly
+ * too). No server key is involved, so any Coffer process can check any token.
+ * A POST is refused unless the token matches; a cross-origin `Origin` header is
+ * refused as well. SameSite cookies are the second fence, not the only one.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const CSRF_COOKIE = 'coffer_csrf';
+export const CSRF_FIELD = '_csrf';
+
+export function newCsrfSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function csrfToken(secret: string, sessionToken: string | undefined): string {
+  return createHmac('sha256', secret)
+    .update(`coffer-ui-csrf|${sessionToken ?? ''}`)
+    .digest('base64url');
+}
+
+export function csrfTokenMatches(secret: string | undefined, sessionToken: string | undefined, offered: unknown): boolean {
+  if (!secret || typeof offered !== 'string' || offered.length === 0) return false;
+  const expected = Buffer.from(csrfToken(secret, sessionToken));
+  const given = Buffer.from(offered);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+/**
+ * A browser's POST from another site carries that site's Origin. Absent
+ * (older browsers, some privacy modes) is allowed: the token still decides.
+ */
+export function sameOrigin(originHeader: string | undefined, host: string | undefined): boolean {
+  if (originHeader === undefined) return true;
+  if (originHeader === 'null' || host === undefined) return false;
+  try {
+    return new URL(originHeader).host === host;
+  } catch {
+    return false;
+  }
+}

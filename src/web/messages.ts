@@ -1,0 +1,37 @@
+/**
+ * What the UI tells a person, keyed by the problem code a service failed with
+ * (SPEC 9's catalogue, plus codes the users and wallets modules add). A code
+ * not listed shows the error's own detail, which the service wrote for humans.
+ */
+export const problemMessages: Record<string, string> = {
+  VALIDATION_FAILED: 'Please correct the highlighted fields.',
+  INVALID_AMOUNT: 'Enter an amount such as 100.00.',
+  UNAUTHORIZED: 'Please log in.',
+  INVALID_CREDENTIALS: 'The mobile number or password is wrong.',
+  LOGIN_LOCKED: 'Too many failed attempts: this account is locked for a while. Try again later.',
+  ACCOUNT_LOCKED: 'Too many failed attempts: this account is locked for a while. Try again later.',
+  MOBILE_TAKEN: 'That mobile number is already registered. Log in instead.',
+  MOBILE_ALREADY_REGISTERED: 'That mobile number is already registered. Log in instead.',
+  DUPLICATE_REQUEST: 'That was already done.',
+  ACCOUNT_NOT_OPENED: 'Open your depository account first: it connects your wallet to your bank card.',
+  ACCOUNT_ALREADY_OPENED: 'Your depository account is already open.',
+  ACCOUNT_FROZEN: 'Your account is frozen: you can look around, but no money can move.',
+  USER_FROZEN: 'Your account is frozen: you can look around, but no money can move.',
+  INSUFFICIENT_FUNDS: 'Your available balance is too low for that (the withdrawal fee counts too).',
+  SERVICE_UNAVAILABLE: 'This service is not ready yet. Please try again in a moment.',
+  INTERNAL_ERROR: 'Something went wrong on our side. Please try again.',
+  CSRF_REJECTED: 'This form has expired or did not come from this site. Reload the page and try again.',
+};
+
+/** Outcomes a redirect can announce with `?notice=`; only these keys are ever shown. */
+export const notices: Record<string, string> = {
+  registered: 'Your account is ready. Log in with your mobile number and password.',
+  'logged-out': 'You have logged out.',
+  'login-required': 'Please log in to continue.',
+  'session-expired': 'Your session has ended. Please log in again.',
+  'bank-returned': 'Welcome back from your bank. The status below updates once the bank confirms.',
+};
+
+export function messageFor(code: string, detail: string | undefined): string {
+  return problemMessages[code] ?? detail ?? 'Something went wrong. Please try again.';
+}

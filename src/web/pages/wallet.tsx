@@ -1,0 +1,90 @@
+import { Money, PostForm, StatusBadge } from '../components.tsx';
+import { formErrorsFrom, walletsOf, type WebContext } from '../context.tsx';
+import type { UiWallet } from '../ports.ts';
+import { redirectTo } from '../render.ts';
+import { currentSession } from '../session.ts';
+import { callbackUrl, renderGatewayPage } from './gateway.tsx';
+
+function Balances(props: { wallets: UiWallet[] }) {
+  return (
+    <table data-testid="wallets">
+      <thead>
+        <tr>
+          <th>Account</th>
+          <th>Currency</th>
+          <th class="num">Balance</th>
+          <th class="num">Available</th>
+          <th class="num">Pending</th>
+          <th>Status</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.wallets.map((w) => (
+          <tr>
+            <td>{w.accountNo}</td>
+            <td>{w.currency}</td>
+            <td class="num"><Money amount={w.balance} /></td>
+            <td class="num"><Money amount={w.available} /></td>
+            <td class="num"><Money amount={w.pending} /></td>
+            <td><StatusBadge status={w.status} /></td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function OpenAccountPrompt(props: { csrf: string }) {
+  return (
+    <div class="card" data-testid="open-account">
+      <p>
+        To top up and withdraw, open your depository account: at your bank you confirm your name and ID, bind a debit
+        card and set a transaction password that only the bank holds.
+      </p>
+      <PostForm action="/ui/wallet/open" csrf={props.csrf}>
+        <button type="submit">Open depository account</button>
+      </PostForm>
+    </div>
+  );
+}
+
+/**
+ * /ui/wallet: balances, or the prompt to open a depository account
+ * (PERSONAL_REGISTER), whose POST hands the browser the bank form.
+ */
+export function walletPage(ctx: WebContext): void {
+  const guarded = { preHandler: ctx.requireUiUser };
+
+  ctx.app.get('/ui/wallet', guarded, async (request, reply) => {
+    const wallets = await walletsOf(ctx).wallets(currentSession(request));
+    return ctx.render(request, reply, {
+      title: 'Wallet',
+      current: '/ui/wallet',
+      children: wallets.length > 0 ? <Balances wallets={wallets} /> : <OpenAccountPrompt csrf={ctx.csrf(request, reply)} />,
+    });
+  });
+
+  ctx.app.post('/ui/wallet/open', guarded, async (request, reply) => {
+    try {
+      const gateway = await walletsOf(ctx).openDepositoryAccount(
+        currentSession(request),
+        callbackUrl(request, '/ui/wallet?notice=bank-returned'),
+      );
+      return renderGatewayPage(ctx, request, reply, gateway, {
+        title: 'Open your depository account',
+        current: '/ui/wallet',
+        summary: <p>Your bank will ask for your real name, ID number and a debit card in your name.</p>,
+      });
+    } catch (error) {
+      const errors = formErrorsFrom(error);
+      if (errors.code === 'ACCOUNT_ALREADY_OPENED') return redirectTo(reply, '/ui/wallet');
+      return ctx.render(request, reply, {
+        status: errors.status,
+        title: 'Wallet',
+        current: '/ui/wallet',
+        error: errors.message,
+        children: <OpenAccountPrompt csrf={ctx.csrf(request, reply)} />,
+      });
+    }
+  });
+}

@@ -1,0 +1,109 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../platform/errors.ts';
+import type { CofferApp, HttpModule } from '../platform/http/server.ts';
+import { registerAssets } from './assets.ts';
+import { createContext, formErrorsFrom, type WebContext } from './context.tsx';
+import { uiContentSecurityPolicy } from './csp.ts';
+import { CSRF_FIELD, csrfTokenMatches, sameOrigin } from './csrf.ts';
+import { messageFor } from './messages.ts';
+import { billPage } from './pages/bill.tsx';
+import { cardsPage } from './pages/cards.tsx';
+import { homePage } from './pages/home.tsx';
+import { loginPage } from './pages/login.tsx';
+import { logoutPage } from './pages/logout.tsx';
+import { rechargePage } from './pages/recharge.tsx';
+import { recordsPage } from './pages/records.tsx';
+import { registerPage } from './pages/register.tsx';
+import { walletPage } from './pages/wallet.tsx';
+import { withdrawPage } from './pages/withdraw.tsx';
+import type { WebPorts } from './ports.ts';
+import { uiState } from './session.ts';
+
+export interface WebOptions {
+  ports: WebPorts;
+  /** PUBLIC_URL: cookies are Secure when it is https. */
+  publicUrl: string;
+}
+
+/** Every page of the UI, one file each; a new page is one line here. */
+const PAGES: ((ctx: WebContext) => void)[] = [
+  homePage,
+  registerPage,
+  loginPage,
+  logoutPage,
+  walletPage,
+  rechargePage,
+  withdrawPage,
+  billPage,
+  recordsPage,
+  cardsPage,
+];
+
+/** Every POST in the UI must carry this browser's token and come from our own origin. */
+async function checkCsrf(request: FastifyRequest): Promise<void> {
+  if (request.method !== 'POST') return;
+  const state = uiState(request);
+  const offered = (request.body as Record<string, unknown> | null | undefined)?.[CSRF_FIELD];
+  const originOk = sameOrigin(request.headers.origin, request.headers.host);
+  if (originOk && csrfTokenMatches(state.csrfSecret, state.sessionToken, offered)) return;
+  request.log.warn({ originOk, hasToken: typeof offered === 'string' }, 'UI form post refused: CSRF check failed');
+  throw new CsrfRejected();
+}
+
+class CsrfRejected extends DomainError {
+  constructor() {
+    super('FORBIDDEN', messageFor('CSRF_REJECTED', undefined));
+  }
+}
+
+/** Anything a page did not handle itself becomes an HTML page with the problem's message, never JSON. */
+function uiErrorHandler(ctx: WebContext) {
+  return function handleUiError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+    const failure = formErrorsFrom(error);
+    if (failure.status >= 500) request.log.error({ err: error }, 'UI page failed');
+    else request.log.info({ code: failure.code }, 'UI request refused');
+    return ctx.render(request, reply, {
+      status: failure.status,
+      title: failure.status === 403 ? 'Not allowed' : 'Something went wrong',
+      error: failure.message,
+      children: (
+        <p class="card">
+          <a href="/ui/">Back to Coffer</a>
+          <span class="muted"> · request {request.id}</span>
+        </p>
+      ),
+    });
+  };
+}
+
+/**
+ * The wallet web UI: server-rendered pages under /ui/, assets under /assets/,
+ * and `/` redirecting to /ui/. Its cookie and form parsers, CSRF check and
+ * HTML error pages live in this module's own Fastify scope, so the JSON API is
+ * untouched by them.
+ */
+export function webHttpModule(options: WebOptions): HttpModule {
+  return {
+    name: 'web',
+    async register(app: CofferApp) {
+      await app.register(fastifyCookie);
+      await app.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
+      app.decorateRequest('ui', null);
+      app.addHook('onRoute', (route) => {
+        route.schema = { ...route.schema, hide: true };
+      });
+      // Every answer from this scope (redirects and errors too) carries the UI's policy;
+      // a page that posts to the bank replaces it with one that allows that origin.
+      app.addHook('onRequest', async (_request, reply) => {
+        reply.header('content-security-policy', uiContentSecurityPolicy());
+      });
+      app.addHook('preHandler', checkCsrf);
+      const ctx = createContext(app, options.ports, { secure: options.publicUrl.startsWith('https:') });
+      app.setErrorHandler(uiErrorHandler(ctx));
+      registerAssets(app);
+      for (const page of PAGES) page(ctx);
+    },
+  };
+}
