@@ -14,7 +14,6 @@ export async function buildBankServer(ctx: BankContext): Promise<FastifyInstance
   const app = Fastify({
     loggerInstance: ctx.log as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    disableRequestLogging: ctx.log.level === 'silent',
   });
   await app.register(formbody);
 
