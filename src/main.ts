@@ -66,6 +66,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   const relay = new OutboxRelay({ db: store.db, config: config.outbox, logger });
   const jobs = [
     startIntervalJob('ledger.expire-pending', config.ledger.pendingExpiryIntervalMs, () => ledger.expireDuePendings(), logger),
+    startIntervalJob('users.purge-ended-sessions', 60 * 60 * 1000, () => users.purgeEndedSessions(), logger),
   ];
   return {
     modules: [

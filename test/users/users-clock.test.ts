@@ -132,6 +132,20 @@ describe('user sessions and lockout over time (in-process server, test clock)', 
     assert.equal((await api.profile({ token: alice.token })).body.status, 'FROZEN');
   });
 
+  test('sessions that ended more than a week ago are purged; live ones stay', async () => {
+    const ended = await api.newUser();
+    await api.request('POST', '/auth/logout', { token: ended.token });
+    const live = await api.newUser();
+    clock.advance(7 * 24 * HOUR_MS + 1);
+    const fresh = (await api.login(live.mobile)).body.token;
+    const purged = await users.purgeEndedSessions();
+    assert.ok(purged >= 2, `purged ${purged}`);
+    const { rows } = await sql<{ n: number }>`select count(*)::int4 as n from user_sessions where user_id = ${ended.userId}`.execute(store.db);
+    assert.equal(rows[0]!.n, 0);
+    assert.equal((await api.profile({ token: fresh })).status, 200);
+    assert.equal(await users.purgeEndedSessions(), 0, 'purging again finds nothing');
+  });
+
   test('the password hash is upgraded to the current cost at the next login, and the session token is stored only hashed', async () => {
     const cheap = new UsersService({ db: store.db, clock, options: { scrypt: { ln: 10, r: 8, p: 1 } } });
     const mobile = newMobile();

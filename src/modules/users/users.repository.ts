@@ -117,3 +117,9 @@ export async function revokeSessionByHash(db: Executor, tokenHash: string, now: 
     where token_hash = ${tokenHash} and revoked_at is null returning id`.execute(db);
   return rows.length === 1;
 }
+
+export async function deleteEndedSessions(db: Executor, endedBefore: Date): Promise<number> {
+  const result = await sql`
+    delete from user_sessions where expires_at < ${endedBefore} or revoked_at < ${endedBefore}`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
+}

@@ -54,6 +54,8 @@ export class UsersService {
 
   constructor(private readonly deps: UsersDeps) {
     this.options = { ...DEFAULT_USERS_OPTIONS, ...deps.options };
+    // Made now, so the first unknown mobile does not take twice as long as a wrong password.
+    void this.dummyHash().catch(() => {});
   }
 
   async register(input: { mobile: string; password: string }): Promise<{ userId: UserId }> {
@@ -179,6 +181,14 @@ export class UsersService {
     const status = isId(userId, 'usr') ? await repo.statusForShare(tx, userId) : undefined;
     if (status === undefined) throw new DomainError('USER_NOT_FOUND', `No user ${userId}`);
     assertCanMoveMoney({ status });
+  }
+
+  /**
+   * Deletes sessions that ended (expired or logged out) more than `keepMs` ago;
+   * they authenticate nothing and only grow the table. Returns how many.
+   */
+  purgeEndedSessions(keepMs = 7 * 24 * 60 * 60 * 1000): Promise<number> {
+    return repo.deleteEndedSessions(this.deps.db, new Date(this.deps.clock.now().getTime() - keepMs));
   }
 
   private dummyHash(): Promise<string> {
