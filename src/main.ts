@@ -12,6 +12,8 @@ import { OutboxRelay } from './platform/outbox/index.ts';
 import { LedgerService } from './modules/ledger/index.ts';
 import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
 import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
+import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
+import { WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
 import { Histogram } from 'prom-client';
 
@@ -68,12 +70,30 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     startIntervalJob('ledger.expire-pending', config.ledger.pendingExpiryIntervalMs, () => ledger.expireDuePendings(), logger),
     startIntervalJob('users.purge-ended-sessions', 60 * 60 * 1000, () => users.purgeEndedSessions(), logger),
   ];
+
+  // Depository agent and user center (SPEC 3, 4): the agent settles bank results and
+  // publishes DEPOSITORY_SETTLED; the user center hears them only through the outbox.
+  const agent = new DepositoryAgent({ db: store.db, clock, config, logger, onSettled: () => relay.nudge() });
+  const wallets = new WalletsService({
+    db: store.db,
+    clock,
+    logger,
+    ledger,
+    agent,
+    depository: config.depository,
+    assertUserCanMoveMoney: (userId, tx) => users.assertUserCanMoveMoney(userId, tx),
+  });
+  relay.subscribe<DepositorySettledEvent>(DEPOSITORY_SETTLED, 'wallets.depository-settled', (message) => wallets.handleSettled(message));
+  jobs.push(startIntervalJob('depository.query-pending', config.depository.queryIntervalMs, () => agent.queryDue(), logger));
+
   return {
     modules: [
       ledgerHttpModule(ledger),
       usersHttpModule(users, config),
       // Web UI (src/web): server-rendered pages over the modules' services.
       webHttpModule({ publicUrl: config.publicUrl, ports: { users: usersPort(users) } }),
+      depositoryHttpModule(agent, config.depository),
+      walletsHttpModule(wallets),
     ],
     plugins: [userAuthPlugin(users)],
     relay,

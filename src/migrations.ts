@@ -2,6 +2,8 @@ import type { Migration } from 'kysely/migration';
 import { ledgerMigrations } from './modules/ledger/index.ts';
 import { outboxMigrations } from './platform/outbox/outbox.migrations.ts';
 import { usersMigrations } from './modules/users/index.ts';
+import { depositoryMigrations } from './modules/depository/index.ts';
+import { walletsMigrations } from './modules/wallets/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -11,4 +13,6 @@ export const migrations: Record<string, Migration> = {
   ...outboxMigrations,
   ...ledgerMigrations,
   ...usersMigrations,
+  ...depositoryMigrations,
+  ...walletsMigrations,
 };

@@ -32,6 +32,15 @@ export const errorCatalogue = {
   MALFORMED_REQUEST: { status: 400, title: 'The request could not be understood' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body has a content type this endpoint does not accept' },
+  // Depository gateway and wallets (SPEC 3, 4)
+  INVALID_SIGNATURE: { status: 401, title: 'The signature is missing or does not verify' },
+  UNKNOWN_PLATFORM: { status: 400, title: 'The platform number is not this platform' },
+  UNKNOWN_SERVICE: { status: 400, title: 'The depository service name is not known' },
+  MALFORMED_NOTIFICATION: { status: 400, title: 'The depository message could not be understood' },
+  DEPOSITORY_REQUEST_NOT_FOUND: { status: 404, title: 'No depository transaction has this request number' },
+  NOTIFICATION_MISMATCH: { status: 422, title: 'The depository message does not match the transaction record' },
+  ACCOUNT_NOT_OPENED: { status: 409, title: 'Open a depository account first' },
+  ACCOUNT_ALREADY_OPENED: { status: 409, title: 'The depository account is already open' },
   // Users and authentication (SPEC 3)
   MOBILE_ALREADY_REGISTERED: { status: 409, title: 'This mobile number is already registered' },
   INVALID_CREDENTIALS: { status: 401, title: 'The mobile number or password is wrong' },

@@ -1,0 +1,88 @@
+import { type Kysely, sql } from 'kysely';
+import type { ServiceName } from '../../protocol/depository.ts';
+import type { DepositoryTransaction, TransactionRecordStatus } from './depository.types.ts';
+
+/** SQL only; the same statements run on PGlite and a PostgreSQL server. */
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Executor = Kysely<any>;
+
+const columns = sql`
+  request_no as "requestNo", service_name as "serviceName", user_no as "userNo", amount_minor as "amountMinor",
+  fee_minor as "feeMinor", currency, card_number_masked as "cardNumberMasked", status, synced,
+  request_data as "requestData", result_data as "resultData", error_code as "errorCode",
+  query_attempts as "queryAttempts", created_at as "createdAt", updated_at as "updatedAt", settled_at as "settledAt"`;
+
+export interface NewTransaction {
+  requestNo: string;
+  serviceName: ServiceName;
+  userNo: string;
+  amountMinor: bigint | null;
+  feeMinor: bigint | null;
+  currency: string;
+  cardNumberMasked: string | null;
+  requestData: string;
+  nextQueryAt: Date;
+  now: Date;
+}
+
+export async function insertTransaction(db: Executor, row: NewTransaction): Promise<void> {
+  await sql`
+    insert into depository_transactions (request_no, service_name, user_no, amount_minor, fee_minor, currency,
+      card_number_masked, status, synced, request_data, next_query_at, created_at, updated_at)
+    values (${row.requestNo}, ${row.serviceName}, ${row.userNo}, ${row.amountMinor}, ${row.feeMinor}, ${row.currency},
+      ${row.cardNumberMasked}, 'PENDING', false, ${row.requestData}, ${row.nextQueryAt}, ${row.now}, ${row.now})`.execute(db);
+}
+
+export async function findTransaction(db: Executor, requestNo: string): Promise<DepositoryTransaction | undefined> {
+  const { rows } = await sql<DepositoryTransaction>`
+    select ${columns} from depository_transactions where request_no = ${requestNo}`.execute(db);
+  return rows[0];
+}
+
+/**
+ * The guarded transition: moves the record from `from` to `to` only if it is
+ * still in `from`. Undefined means another writer got there first (a lost race).
+ */
+export async function transition(
+  db: Executor,
+  requestNo: string,
+  from: TransactionRecordStatus,
+  to: TransactionRecordStatus,
+  result: { resultData: string; errorCode: string | null; now: Date },
+): Promise<DepositoryTransaction | undefined> {
+  const { rows } = await sql<DepositoryTransaction>`
+    update depository_transactions
+    set status = ${to}, synced = true, result_data = ${result.resultData}, error_code = ${result.errorCode},
+        settled_at = ${result.now}, updated_at = ${result.now}
+    where request_no = ${requestNo} and status = ${from}
+    returning ${columns}`.execute(db);
+  return rows[0];
+}
+
+/**
+ * Claims up to `limit` PENDING records whose query time has come, pushing each
+ * one's next query time out (growing with its attempts) in the same statement.
+ * SKIP LOCKED keeps concurrent processes off each other's rows; the pushed-out
+ * time keeps them off them afterwards.
+ */
+export async function claimDueQueries(
+  db: Executor,
+  input: { now: Date; limit: number; baseDelayMs: number; maxDelayMs: number },
+): Promise<DepositoryTransaction[]> {
+  const { rows } = await sql<DepositoryTransaction>`
+    update depository_transactions t
+    set next_query_at = ${input.now}::timestamptz
+          + least(${input.maxDelayMs}::float8, ${input.baseDelayMs}::float8 * power(2, least(t.query_attempts, 20)))
+            * interval '1 millisecond',
+        query_attempts = t.query_attempts + 1
+    where t.request_no in (
+      select request_no from depository_transactions
+      where status = 'PENDING' and next_query_at <= ${input.now}
+      order by next_query_at
+      limit ${input.limit}
+      for update skip locked)
+    and t.status = 'PENDING'
+    returning ${columns}`.execute(db);
+  return rows;
+}

@@ -1,0 +1,378 @@
+import { randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import type { Clock } from '../../platform/clock.ts';
+import type { Config } from '../../platform/config.ts';
+import { DomainError } from '../../platform/errors.ts';
+import type { Logger } from '../../platform/log.ts';
+import { currencyCode, formatMinor, parseMoney } from '../../platform/money/index.ts';
+import { publish } from '../../platform/outbox/index.ts';
+import {
+  type BankResultData,
+  ensureKeyPair,
+  type GatewayRequest,
+  type KeyPair,
+  loadPublicKey,
+  type PlatformRequestData,
+  QUERY_TRANSACTION,
+  type QueryRequestData,
+  type ServiceName,
+  serviceNames,
+  signText,
+  verifyText,
+} from '../../protocol/depository.ts';
+import * as repo from './depository.repository.ts';
+import {
+  assertTransition,
+  DEPOSITORY_SETTLED,
+  type DepositorySettledEvent,
+  type DepositoryTransaction,
+  type PrepareInput,
+} from './depository.types.ts';
+
+export interface DepositoryDeps {
+  db: repo.Executor;
+  clock: Clock;
+  config: Pick<Config, 'publicUrl' | 'bankPublicUrl' | 'depository'>;
+  logger: Logger;
+  /** Called after a settlement commits, e.g. to wake the outbox relay. */
+  onSettled?: () => void;
+  /** Server-to-server HTTP (tests may replace it). */
+  fetch?: typeof fetch;
+}
+
+/** What a bank message did to its record. */
+export type SettleOutcome =
+  | { outcome: 'settled'; record: DepositoryTransaction }
+  /** Already final with the same result: nothing changed (duplicates and late retries are normal). */
+  | { outcome: 'duplicate'; record: DepositoryTransaction }
+  /** Already final with the other result: nothing changed, the first word stands, an error is logged. */
+  | { outcome: 'contradicted'; record: DepositoryTransaction };
+
+/** Query answers that carry no result yet. */
+const NO_RESULT_YET = ['PENDING', 'NOT_FOUND'];
+const QUERY_TIMEOUT_MS = 5_000;
+const QUERY_BATCH = 20;
+const MAX_QUERY_DELAY_MS = 60 * 60_000;
+const MAX_FIELD = 256;
+
+/**
+ * The depository agent (seed 000's 存管代理): the only part of Coffer that talks
+ * to the bank. It owns the transaction records and the platform's keys, signs
+ * what goes out, believes only what the bank signed, and announces each
+ * settlement once on the outbox (DEPOSITORY_SETTLED) for the user center.
+ */
+export class DepositoryAgent {
+  private readonly platformKeys: KeyPair;
+  private bankKey: KeyObject | undefined;
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly deps: DepositoryDeps) {
+    // On first start this generates the platform's pair (private key 0600).
+    this.platformKeys = ensureKeyPair(deps.config.depository.keysDir, 'platform');
+    this.fetch = deps.fetch ?? fetch;
+  }
+
+  /** Where the bank (and operators) find the platform's public key. */
+  get platformPublicKeyPath(): string {
+    return this.platformKeys.publicKeyPath;
+  }
+
+  /**
+   * Phase 1: saves a PENDING, unsynced record and returns the signed request the
+   * browser posts to the bank. Pass the caller's transaction as `executor` so the
+   * record commits together with the caller's own.
+   */
+  async prepare(serviceName: ServiceName, input: PrepareInput, executor: repo.Executor = this.deps.db): Promise<GatewayRequest> {
+    if (!serviceNames.includes(serviceName)) throw new DomainError('UNKNOWN_SERVICE', `Unknown service ${String(serviceName)}`);
+    const { config, clock } = this.deps;
+    const currency = currencyCode(input.currency);
+    const callbackUrl = validCallbackUrl(input.callbackUrl);
+    const userNo = boundedText(input.userNo, 'userNo');
+    const moves = serviceName !== 'PERSONAL_REGISTER';
+    if (moves && (input.amountMinor === undefined || input.amountMinor <= 0n)) {
+      throw new DomainError('INVALID_AMOUNT', `${serviceName} needs an amount greater than zero`);
+    }
+    if (input.feeMinor !== undefined && input.feeMinor < 0n) throw new DomainError('INVALID_AMOUNT', 'A fee cannot be negative');
+    const requestNo = input.requestNo ?? newRequestNo(clock.now());
+    if (!REQUEST_NO.test(requestNo)) throw new DomainError('VALIDATION_FAILED', 'requestNo must be 1-64 letters and digits');
+    const now = clock.now();
+    const data: PlatformRequestData = {
+      requestNo,
+      userNo,
+      notifyUrl: `${config.publicUrl}/gateway`,
+      callbackUrl,
+      timestamp: now.toISOString(),
+      ...(moves ? { amount: formatMinor(input.amountMinor!, currency), currency } : {}),
+      ...(serviceName === 'WITHDRAW' ? { fee: formatMinor(input.feeMinor ?? 0n, currency) } : {}),
+      ...(input.cardNumberMasked !== undefined ? { cardNumberMasked: boundedText(input.cardNumberMasked, 'cardNumberMasked') } : {}),
+      ...(input.mobile !== undefined ? { mobile: boundedText(input.mobile, 'mobile') } : {}),
+    };
+    const reqData = JSON.stringify(data);
+    try {
+      await repo.insertTransaction(executor, {
+        requestNo,
+        serviceName,
+        userNo,
+        amountMinor: moves ? input.amountMinor! : null,
+        feeMinor: serviceName === 'WITHDRAW' ? (input.feeMinor ?? 0n) : null,
+        currency,
+        cardNumberMasked: input.cardNumberMasked ?? null,
+        requestData: reqData,
+        nextQueryAt: new Date(now.getTime() + config.depository.queryAfterS * 1000),
+        now,
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') {
+        throw new DomainError('DUPLICATE_REQUEST', `Request number ${requestNo} was already used`);
+      }
+      throw err;
+    }
+    return {
+      serviceName,
+      platformNo: config.depository.platformNo,
+      reqData,
+      signature: signText(reqData, this.platformKeys.privateKey),
+      depositoryUrl: `${config.bankPublicUrl}/gateway`,
+    };
+  }
+
+  findTransaction(requestNo: string): Promise<DepositoryTransaction | undefined> {
+    return repo.findTransaction(this.deps.db, requestNo);
+  }
+
+  /**
+   * Phase 3, GET /gateway: the bank's signed notification. Throws a DomainError
+   * (a 4xx, nothing changed) for anything Coffer cannot believe or match.
+   */
+  async receiveNotification(query: { serviceName?: unknown; platformNo?: unknown; signature?: unknown; reqData?: unknown }): Promise<SettleOutcome> {
+    const serviceName = query.serviceName;
+    if (typeof serviceName !== 'string' || !(serviceNames as readonly string[]).includes(serviceName)) {
+      throw new DomainError('UNKNOWN_SERVICE', `serviceName must be one of ${serviceNames.join(', ')}`);
+    }
+    if (query.platformNo !== this.deps.config.depository.platformNo) {
+      throw new DomainError('UNKNOWN_PLATFORM', 'platformNo is not this platform');
+    }
+    if (typeof query.reqData !== 'string' || query.reqData.length === 0) {
+      throw new DomainError('MALFORMED_NOTIFICATION', 'reqData is required');
+    }
+    // Verified over the text exactly as received, before anything reads it.
+    const signature = typeof query.signature === 'string' ? query.signature : undefined;
+    if (!verifyText(query.reqData, signature, this.bankPublicKey())) {
+      throw new DomainError('INVALID_SIGNATURE', 'The signature is not the bank’s signature over reqData');
+    }
+    return this.acceptBankResult(serviceName as ServiceName, query.reqData, 'notification');
+  }
+
+  /**
+   * The one path by which a bank result (notification or query answer, already
+   * verified) settles a record: parse, match against the record, then move
+   * PENDING -> SUCCEEDED | FAILED and publish, in one transaction.
+   */
+  private async acceptBankResult(serviceName: ServiceName, reqData: string, source: 'notification' | 'query'): Promise<SettleOutcome> {
+    const result = parseBankResult(reqData);
+    if (result.serviceName !== undefined && result.serviceName !== serviceName) {
+      throw new DomainError('NOTIFICATION_MISMATCH', `reqData is for ${String(result.serviceName)}, not ${serviceName}`);
+    }
+    const record = await repo.findTransaction(this.deps.db, result.requestNo);
+    if (!record) throw new DomainError('DEPOSITORY_REQUEST_NOT_FOUND', `No transaction has request number ${result.requestNo}`);
+    const mismatch = mismatchOf(record, serviceName, result);
+    if (mismatch) throw new DomainError('NOTIFICATION_MISMATCH', mismatch);
+
+    const next = result.status === 'SUCCESS' ? 'SUCCEEDED' : 'FAILED';
+    if (record.status !== 'PENDING') return this.alreadyFinal(record, next, source);
+    assertTransition(record.status, next);
+
+    const errorCode = next === 'FAILED' ? (textOrNull(result.errorCode) ?? 'FAILED') : null;
+    const now = this.deps.clock.now();
+    const settled = await this.deps.db.transaction().execute(async (trx) => {
+      const updated = await repo.transition(trx, record.requestNo, 'PENDING', next, { resultData: reqData, errorCode, now });
+      if (!updated) return undefined; // another notification or query settled it first
+      const event: DepositorySettledEvent = {
+        requestNo: updated.requestNo,
+        serviceName: updated.serviceName,
+        userNo: updated.userNo,
+        status: next,
+        amount: updated.amountMinor === null ? null : formatMinor(updated.amountMinor, currencyCode(updated.currency)),
+        fee: updated.feeMinor === null ? null : formatMinor(updated.feeMinor, currencyCode(updated.currency)),
+        currency: updated.currency,
+        errorCode,
+        errorMessage: textOrNull(result.errorMessage),
+        cardNumberMasked: textOrNull(result.cardNumberMasked) ?? updated.cardNumberMasked,
+        bankCode: textOrNull(result.bankCode),
+        settledAt: now.toISOString(),
+      };
+      await publish(trx, { topic: DEPOSITORY_SETTLED, key: updated.requestNo, payload: event });
+      return updated;
+    });
+    if (!settled) {
+      const current = await repo.findTransaction(this.deps.db, record.requestNo);
+      return this.alreadyFinal(current!, next, source);
+    }
+    this.deps.logger.info({ requestNo: settled.requestNo, serviceName, status: next, source }, 'depository transaction settled');
+    this.deps.onSettled?.();
+    return { outcome: 'settled', record: settled };
+  }
+
+  private alreadyFinal(record: DepositoryTransaction, wanted: 'SUCCEEDED' | 'FAILED', source: string): SettleOutcome {
+    if (record.status === wanted) return { outcome: 'duplicate', record };
+    this.deps.logger.error(
+      { requestNo: record.requestNo, recorded: record.status, received: wanted, source },
+      'the bank contradicted a settled depository transaction; the first result stands',
+    );
+    return { outcome: 'contradicted', record };
+  }
+
+  /**
+   * The status-query job: asks the bank about records still PENDING after
+   * DEPOSITORY_QUERY_AFTER_S and settles them from its signed answer. A bank that
+   * is down or slow is logged; the record is asked again later (backing off).
+   */
+  async queryDue(): Promise<number> {
+    const { config, clock } = this.deps;
+    const due = await repo.claimDueQueries(this.deps.db, {
+      now: clock.now(),
+      limit: QUERY_BATCH,
+      baseDelayMs: config.depository.queryIntervalMs,
+      maxDelayMs: Math.max(config.depository.queryIntervalMs, MAX_QUERY_DELAY_MS),
+    });
+    let settled = 0;
+    for (const record of due) {
+      try {
+        const outcome = await this.queryOne(record);
+        if (outcome?.outcome === 'settled') settled += 1;
+      } catch (err) {
+        this.deps.logger.warn({ err, requestNo: record.requestNo }, 'depository status query failed; will ask again');
+      }
+    }
+    return settled;
+  }
+
+  private async queryOne(record: DepositoryTransaction): Promise<SettleOutcome | undefined> {
+    const { config } = this.deps;
+    const data: QueryRequestData = { requestNo: record.requestNo, timestamp: this.deps.clock.now().toISOString() };
+    const reqData = JSON.stringify(data);
+    const response = await this.fetch(`${config.depository.bankUrl}/service`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        serviceName: QUERY_TRANSACTION,
+        platformNo: config.depository.platformNo,
+        reqData,
+        signature: signText(reqData, this.platformKeys.privateKey),
+      }),
+      signal: AbortSignal.timeout(QUERY_TIMEOUT_MS),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`bank answered ${response.status}: ${text.slice(0, 200)}`);
+    let answer: { reqData?: unknown; signature?: unknown };
+    try {
+      answer = JSON.parse(text) as typeof answer;
+    } catch {
+      throw new Error('bank answered something that is not JSON');
+    }
+    if (typeof answer?.reqData !== 'string' || !verifyText(answer.reqData, answer.signature as string, this.bankPublicKey())) {
+      throw new Error('bank query answer is not signed by the bank');
+    }
+    const peek = safeJson(answer.reqData) as { requestNo?: unknown; status?: unknown } | undefined;
+    if (peek?.requestNo !== record.requestNo) throw new Error('bank query answer is about another request');
+    if (typeof peek.status === 'string' && NO_RESULT_YET.includes(peek.status)) {
+      this.deps.logger.debug({ requestNo: record.requestNo, status: peek.status }, 'bank has no result yet');
+      return undefined;
+    }
+    return this.acceptBankResult(record.serviceName, answer.reqData, 'query');
+  }
+
+  /** Loaded on first use, so Coffer starts before the bank's key exists; an operator gets a clear answer. */
+  private bankPublicKey(): KeyObject {
+    if (this.bankKey) return this.bankKey;
+    const file = this.deps.config.depository.bankPublicKeyPath;
+    try {
+      this.bankKey = loadPublicKey(file);
+      return this.bankKey;
+    } catch (err) {
+      this.deps.logger.error({ err, file }, 'the bank public key cannot be loaded');
+      throw new DomainError(
+        'SERVICE_UNAVAILABLE',
+        `The bank's public key is not available (${file}); set BANK_PUBLIC_KEY_PATH to the bank's PEM public key`,
+      );
+    }
+  }
+}
+
+const REQUEST_NO = /^[A-Za-z0-9]{1,64}$/;
+
+/** 'REQ' + UTC time to the millisecond + 12 random hex digits: unique, sortable, readable in logs. */
+export function newRequestNo(now: Date = new Date()): string {
+  const time = now.toISOString().replace(/\D/g, '').slice(0, 17);
+  return `REQ${time}${randomBytes(6).toString('hex').toUpperCase()}`;
+}
+
+function validCallbackUrl(value: unknown): string {
+  if (typeof value === 'string' && value.length <= 2048) {
+    try {
+      const url = new URL(value);
+      if (url.protocol === 'https:' || url.protocol === 'http:') return value;
+    } catch {
+      // falls through
+    }
+  }
+  throw new DomainError('VALIDATION_FAILED', 'callbackUrl must be an absolute http(s) URL of at most 2048 characters');
+}
+
+function boundedText(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_FIELD) {
+    throw new DomainError('VALIDATION_FAILED', `${field} must be 1-${MAX_FIELD} characters`);
+  }
+  return value;
+}
+
+function textOrNull(value: unknown): string | null {
+  return typeof value === 'string' && value.length > 0 ? value.slice(0, MAX_FIELD) : null;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+type ParsedResult = Omit<BankResultData, 'serviceName'> & { serviceName?: unknown };
+
+function parseBankResult(reqData: string): ParsedResult {
+  const data = safeJson(reqData) as Record<string, unknown> | undefined;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new DomainError('MALFORMED_NOTIFICATION', 'reqData is not a JSON object');
+  }
+  for (const field of ['requestNo', 'userNo', 'timestamp'] as const) {
+    if (typeof data[field] !== 'string' || (data[field] as string).length === 0 || (data[field] as string).length > MAX_FIELD) {
+      throw new DomainError('MALFORMED_NOTIFICATION', `reqData.${field} must be a non-empty string`);
+    }
+  }
+  if (data.status !== 'SUCCESS' && data.status !== 'FAIL') {
+    throw new DomainError('MALFORMED_NOTIFICATION', 'reqData.status must be SUCCESS or FAIL');
+  }
+  return data as unknown as ParsedResult;
+}
+
+/** Why a bank result cannot be about this record, or undefined when it matches. */
+function mismatchOf(record: DepositoryTransaction, serviceName: ServiceName, result: ParsedResult): string | undefined {
+  if (record.serviceName !== serviceName) return `request ${record.requestNo} is a ${record.serviceName}, not a ${serviceName}`;
+  if (record.userNo !== result.userNo) return `request ${record.requestNo} belongs to another user`;
+  if (result.currency !== undefined && result.currency !== record.currency) {
+    return `request ${record.requestNo} is in ${record.currency}, not ${String(result.currency)}`;
+  }
+  if (record.amountMinor !== null) {
+    let amountMinor: bigint | undefined;
+    try {
+      amountMinor = parseMoney(result.amount, currencyCode(record.currency)).amountMinor;
+    } catch {
+      amountMinor = undefined;
+    }
+    if (amountMinor !== record.amountMinor) {
+      return `the amount ${JSON.stringify(result.amount)} is not the amount of request ${record.requestNo}`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,5 @@
+/** The user center's whole public surface (wallets, depository accounts, recharge and withdraw records). */
+export { WalletsService, maskCardNumber, type WalletsDeps, type WalletUser } from './wallets.service.ts';
+export { walletsHttpModule } from './wallets.routes.ts';
+export { walletsMigrations } from './wallets.migrations.ts';
+export type { BoundCard, DepositoryAccount, RechargeRecord, WithdrawRecord, RecordStatus } from './wallets.types.ts';

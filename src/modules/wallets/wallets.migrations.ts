@@ -1,0 +1,71 @@
+import { type Kysely, sql } from 'kysely';
+import type { Migration } from 'kysely/migration';
+
+/**
+ * The user center's records (seed 000's 用户中心). Balances live in the ledger;
+ * these tables hold what the user asked for and what the bank answered.
+ * request_no links a record to the agent's transaction record (by value only:
+ * the agent's table is its own).
+ */
+const m001: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`
+      create table depository_accounts (
+        user_id text primary key,
+        user_no text not null unique,
+        status text not null check (status in ('OPENING', 'OPENED')),
+        request_no text not null,
+        card_number_masked text,
+        bank_code text,
+        opened_at timestamptz,
+        created_at timestamptz not null,
+        updated_at timestamptz not null,
+        check ((status = 'OPENED') = (opened_at is not null))
+      )`.execute(db);
+    await sql`
+      create table bound_cards (
+        id text primary key,
+        user_id text not null,
+        card_number_masked text not null,
+        bank_code text,
+        request_no text not null,
+        created_at timestamptz not null,
+        unique (user_id, card_number_masked)
+      )`.execute(db);
+    await sql`
+      create table recharge_records (
+        id text primary key,
+        user_id text not null,
+        request_no text not null unique,
+        amount_minor int8 not null check (amount_minor > 0),
+        currency text not null,
+        status text not null default 'PENDING' check (status in ('PENDING', 'SUCCEEDED', 'FAILED')),
+        error_code text,
+        created_at timestamptz not null,
+        updated_at timestamptz not null
+      )`.execute(db);
+    await sql`create index recharge_records_user on recharge_records (user_id, id)`.execute(db);
+    await sql`
+      create table withdraw_records (
+        id text primary key,
+        user_id text not null,
+        request_no text not null unique,
+        amount_minor int8 not null check (amount_minor > 0),
+        fee_minor int8 not null check (fee_minor >= 0),
+        currency text not null,
+        card_number_masked text,
+        status text not null default 'PENDING' check (status in ('PENDING', 'SUCCEEDED', 'FAILED')),
+        error_code text,
+        created_at timestamptz not null,
+        updated_at timestamptz not null
+      )`.execute(db);
+    await sql`create index withdraw_records_user on withdraw_records (user_id, id)`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop table withdraw_records, recharge_records, bound_cards, depository_accounts`.execute(db);
+  },
+};
+
+export const walletsMigrations: Record<string, Migration> = {
+  '2026_11_22_0310_wallets': m001,
+};

@@ -1,0 +1,137 @@
+import { type Kysely, sql } from 'kysely';
+import type { BoundCard, DepositoryAccount, RechargeRecord, RecordKind, RecordStatus, WithdrawRecord } from './wallets.types.ts';
+
+/** SQL only; the same statements run on PGlite and a PostgreSQL server. */
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Executor = Kysely<any>;
+
+const accountColumns = sql`
+  user_id as "userId", user_no as "userNo", status, request_no as "requestNo",
+  card_number_masked as "cardNumberMasked", bank_code as "bankCode", opened_at as "openedAt",
+  created_at as "createdAt", updated_at as "updatedAt"`;
+
+const cardColumns = sql`
+  id, user_id as "userId", card_number_masked as "cardNumberMasked", bank_code as "bankCode",
+  request_no as "requestNo", created_at as "createdAt"`;
+
+const rechargeColumns = sql`
+  id, user_id as "userId", request_no as "requestNo", amount_minor as "amountMinor", currency, status,
+  error_code as "errorCode", created_at as "createdAt", updated_at as "updatedAt"`;
+
+const withdrawColumns = sql`
+  id, user_id as "userId", request_no as "requestNo", amount_minor as "amountMinor", fee_minor as "feeMinor",
+  currency, card_number_masked as "cardNumberMasked", status, error_code as "errorCode",
+  created_at as "createdAt", updated_at as "updatedAt"`;
+
+export async function findDepositoryAccount(db: Executor, userId: string): Promise<DepositoryAccount | undefined> {
+  const { rows } = await sql<DepositoryAccount>`select ${accountColumns} from depository_accounts where user_id = ${userId}`.execute(db);
+  return rows[0];
+}
+
+export async function findDepositoryAccountByUserNo(db: Executor, userNo: string): Promise<DepositoryAccount | undefined> {
+  const { rows } = await sql<DepositoryAccount>`select ${accountColumns} from depository_accounts where user_no = ${userNo}`.execute(db);
+  return rows[0];
+}
+
+/**
+ * Records a new account-opening request. Returns false when the account is
+ * already OPENED (nothing written): opening twice is refused, not repeated.
+ */
+export async function upsertOpening(db: Executor, row: { userId: string; userNo: string; requestNo: string; now: Date }): Promise<boolean> {
+  const result = await sql`
+    insert into depository_accounts (user_id, user_no, status, request_no, created_at, updated_at)
+    values (${row.userId}, ${row.userNo}, 'OPENING', ${row.requestNo}, ${row.now}, ${row.now})
+    on conflict (user_id) do update set request_no = excluded.request_no, updated_at = excluded.updated_at
+    where depository_accounts.status = 'OPENING'
+    returning user_id`.execute(db);
+  return result.rows.length === 1;
+}
+
+/** Guarded OPENING -> OPENED; false when it was already open (a redelivered event). */
+export async function markOpened(
+  db: Executor,
+  row: { userNo: string; cardNumberMasked: string | null; bankCode: string | null; now: Date },
+): Promise<boolean> {
+  const result = await sql`
+    update depository_accounts
+    set status = 'OPENED', card_number_masked = ${row.cardNumberMasked}, bank_code = ${row.bankCode},
+        opened_at = ${row.now}, updated_at = ${row.now}
+    where user_no = ${row.userNo} and status = 'OPENING'
+    returning user_id`.execute(db);
+  return result.rows.length === 1;
+}
+
+export async function insertCard(db: Executor, card: BoundCard): Promise<void> {
+  await sql`
+    insert into bound_cards (id, user_id, card_number_masked, bank_code, request_no, created_at)
+    values (${card.id}, ${card.userId}, ${card.cardNumberMasked}, ${card.bankCode}, ${card.requestNo}, ${card.createdAt})
+    on conflict (user_id, card_number_masked) do nothing`.execute(db);
+}
+
+export async function listCards(db: Executor, userId: string): Promise<BoundCard[]> {
+  const { rows } = await sql<BoundCard>`
+    select ${cardColumns} from bound_cards where user_id = ${userId} order by created_at, id`.execute(db);
+  return rows;
+}
+
+export async function insertRecharge(db: Executor, record: RechargeRecord): Promise<void> {
+  await sql`
+    insert into recharge_records (id, user_id, request_no, amount_minor, currency, status, error_code, created_at, updated_at)
+    values (${record.id}, ${record.userId}, ${record.requestNo}, ${record.amountMinor}, ${record.currency},
+            ${record.status}, ${record.errorCode}, ${record.createdAt}, ${record.updatedAt})`.execute(db);
+}
+
+export async function insertWithdraw(db: Executor, record: WithdrawRecord): Promise<void> {
+  await sql`
+    insert into withdraw_records (id, user_id, request_no, amount_minor, fee_minor, currency, card_number_masked,
+                                  status, error_code, created_at, updated_at)
+    values (${record.id}, ${record.userId}, ${record.requestNo}, ${record.amountMinor}, ${record.feeMinor},
+            ${record.currency}, ${record.cardNumberMasked}, ${record.status}, ${record.errorCode},
+            ${record.createdAt}, ${record.updatedAt})`.execute(db);
+}
+
+export async function findRechargeByRequestNo(db: Executor, requestNo: string): Promise<RechargeRecord | undefined> {
+  const { rows } = await sql<RechargeRecord>`select ${rechargeColumns} from recharge_records where request_no = ${requestNo}`.execute(db);
+  return rows[0];
+}
+
+export async function findWithdrawByRequestNo(db: Executor, requestNo: string): Promise<WithdrawRecord | undefined> {
+  const { rows } = await sql<WithdrawRecord>`select ${withdrawColumns} from withdraw_records where request_no = ${requestNo}`.execute(db);
+  return rows[0];
+}
+
+/** The guarded transition; false means the record was no longer in `from` (a lost race or a replay). */
+export async function transitionRecord(
+  db: Executor,
+  kind: RecordKind,
+  requestNo: string,
+  from: RecordStatus,
+  to: RecordStatus,
+  errorCode: string | null,
+  now: Date,
+): Promise<boolean> {
+  const table = sql.table(kind === 'recharge' ? 'recharge_records' : 'withdraw_records');
+  const result = await sql`
+    update ${table} set status = ${to}, error_code = ${errorCode}, updated_at = ${now}
+    where request_no = ${requestNo} and status = ${from}
+    returning id`.execute(db);
+  return result.rows.length === 1;
+}
+
+/** A user's records, newest first; `startingAfter` is the id of the last record of the previous page. */
+export async function listRecharges(db: Executor, userId: string, limit: number, startingAfter?: string): Promise<RechargeRecord[]> {
+  const { rows } = await sql<RechargeRecord>`
+    select ${rechargeColumns} from recharge_records
+    where user_id = ${userId} ${startingAfter !== undefined ? sql`and id < ${startingAfter}` : sql``}
+    order by id desc limit ${limit}`.execute(db);
+  return rows;
+}
+
+export async function listWithdraws(db: Executor, userId: string, limit: number, startingAfter?: string): Promise<WithdrawRecord[]> {
+  const { rows } = await sql<WithdrawRecord>`
+    select ${withdrawColumns} from withdraw_records
+    where user_id = ${userId} ${startingAfter !== undefined ? sql`and id < ${startingAfter}` : sql``}
+    order by id desc limit ${limit}`.execute(db);
+  return rows;
+}

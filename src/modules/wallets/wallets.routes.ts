@@ -1,0 +1,95 @@
+import { Type } from 'typebox';
+import { ProblemSchema } from '../../platform/http/problem.ts';
+import type { HttpModule } from '../../platform/http/server.ts';
+import { GatewayRequestView } from '../depository/index.ts';
+import { assertCanMoveMoney, currentUser, userSecurity } from '../users/index.ts';
+import * as s from './wallets.schemas.ts';
+import type { WalletsService } from './wallets.service.ts';
+import { billEntryView, cardView, rechargeView, walletView, withdrawView } from './wallets.views.ts';
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema, 503: ProblemSchema };
+const tags = ['wallet'];
+
+function pageArgs(query: { limit?: number; startingAfter?: string }) {
+  return {
+    ...(query.limit !== undefined ? { limit: query.limit } : {}),
+    ...(query.startingAfter !== undefined ? { startingAfter: query.startingAfter } : {}),
+  };
+}
+
+/** The user center's /my routes (SPEC 3, 4; contract). Every one acts on the logged-in user only. */
+export function walletsHttpModule(wallets: WalletsService): HttpModule {
+  return {
+    name: 'wallets',
+    register(app) {
+      const mine = { preHandler: app.requireUser };
+      const schema = { tags, security: userSecurity };
+
+      app.post(
+        '/my/depository-accounts',
+        { ...mine, schema: { ...schema, summary: 'Open a depository account: a signed PERSONAL_REGISTER to post to the bank', body: s.OpenDepositoryAccountBody, response: { 201: GatewayRequestView, ...problems } } },
+        async (request, reply) => reply.code(201).send(await wallets.openDepositoryAccount(currentUser(request), request.body)),
+      );
+
+      app.get(
+        '/my/wallets',
+        { ...mine, schema: { ...schema, summary: 'My wallets with balances', response: { 200: Type.Array(s.WalletView), ...problems } } },
+        async (request) => (await wallets.wallets(currentUser(request).id)).map(walletView),
+      );
+
+      app.post(
+        '/my/recharge-records',
+        { ...mine, schema: { ...schema, summary: 'Recharge from my bank card: a signed RECHARGE to post to the bank', body: s.RechargeBody, response: { 201: GatewayRequestView, ...problems } } },
+        async (request, reply) => {
+          const user = currentUser(request);
+          assertCanMoveMoney(user);
+          return reply.code(201).send(await wallets.createRecharge(user, request.body));
+        },
+      );
+
+      app.post(
+        '/my/withdraw-records',
+        { ...mine, schema: { ...schema, summary: 'Withdraw to my bank card: holds amount + fee, returns a signed WITHDRAW', body: s.WithdrawBody, response: { 201: GatewayRequestView, ...problems } } },
+        async (request, reply) => {
+          const user = currentUser(request);
+          assertCanMoveMoney(user);
+          const { amount, callbackUrl, cardNumberMasked } = request.body;
+          return reply.code(201).send(await wallets.createWithdraw(user, { amount, callbackUrl, ...(cardNumberMasked !== undefined ? { cardNumberMasked } : {}) }));
+        },
+      );
+
+      app.get(
+        '/my/recharge-records',
+        { ...mine, schema: { ...schema, summary: 'My recharges, newest first', querystring: s.PageQuery, response: { 200: s.pageOf(s.RechargeRecordView), ...problems } } },
+        async (request) => {
+          const page = await wallets.rechargeRecords(currentUser(request).id, pageArgs(request.query));
+          return { data: page.data.map(rechargeView), hasMore: page.hasMore };
+        },
+      );
+
+      app.get(
+        '/my/withdraw-records',
+        { ...mine, schema: { ...schema, summary: 'My withdrawals, newest first', querystring: s.PageQuery, response: { 200: s.pageOf(s.WithdrawRecordView), ...problems } } },
+        async (request) => {
+          const page = await wallets.withdrawRecords(currentUser(request).id, pageArgs(request.query));
+          return { data: page.data.map(withdrawView), hasMore: page.hasMore };
+        },
+      );
+
+      app.get(
+        '/my/entries',
+        { ...mine, schema: { ...schema, summary: 'My bill: the entries of my wallet, newest first', querystring: s.PageQuery, response: { 200: s.pageOf(s.BillEntryView), ...problems } } },
+        async (request) => {
+          const page = await wallets.entries(currentUser(request).id, pageArgs(request.query));
+          return { data: page.data.map(billEntryView), hasMore: page.hasMore };
+        },
+      );
+
+      app.get(
+        '/my/cards',
+        { ...mine, schema: { ...schema, summary: 'My bound debit cards, masked', response: { 200: Type.Array(s.CardView), ...problems } } },
+        async (request) => (await wallets.cards(currentUser(request).id)).map(cardView),
+      );
+    },
+  };
+}

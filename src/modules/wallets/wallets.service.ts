@@ -1,0 +1,421 @@
+import type { Clock } from '../../platform/clock.ts';
+import { DomainError, isDomainError } from '../../platform/errors.ts';
+import { newId } from '../../platform/ids.ts';
+import type { Logger } from '../../platform/log.ts';
+import { currencyCode, type CurrencyCode, parseMoney } from '../../platform/money/index.ts';
+import type { OutboxMessage } from '../../platform/outbox/index.ts';
+import type { GatewayRequest } from '../../protocol/depository.ts';
+import { type DepositoryAgent, type DepositorySettledEvent, newRequestNo } from '../depository/index.ts';
+import { type Account, type Entry, type LedgerService, type Page, type TransferRequest } from '../ledger/index.ts';
+import * as repo from './wallets.repository.ts';
+import {
+  assertTransition,
+  type BoundCard,
+  type DepositoryAccount,
+  type RechargeRecord,
+  type RecordKind,
+  type RecordStatus,
+  type WithdrawRecord,
+} from './wallets.types.ts';
+
+/** Who is asking, as the users module authenticated them. */
+export interface WalletUser {
+  id: string;
+  mobile: string;
+  status: string;
+}
+
+export interface WalletsDeps {
+  db: repo.Executor;
+  clock: Clock;
+  logger: Logger;
+  ledger: LedgerService;
+  agent: DepositoryAgent;
+  depository: { currency: string; withdrawFee: string };
+  /**
+   * Re-checks, inside the transaction that saves a money-moving record, that the
+   * user may move money (the users module's USER_FROZEN check under a row lock).
+   */
+  assertUserCanMoveMoney?: (userId: string, tx: repo.Executor) => Promise<void>;
+}
+
+const MAX_PAGE = 100;
+const DEFAULT_PAGE = 20;
+const CURSOR = /^(rch|wdr)_[0-9a-z]{1,60}$/;
+
+/**
+ * The user center (seed 000's 用户中心): depository accounts, wallets, recharge
+ * and withdraw records, bound cards and the bill. It asks the depository agent
+ * to sign requests (in process, through its index.ts) and hears the bank's
+ * outcomes only through the outbox (`handleSettled`).
+ */
+export class WalletsService {
+  readonly currency: CurrencyCode;
+  private readonly withdrawFeeMinor: bigint;
+
+  constructor(private readonly deps: WalletsDeps) {
+    this.currency = currencyCode(deps.depository.currency);
+    this.withdrawFeeMinor = parseMoney(deps.depository.withdrawFee, this.currency, { allowZero: true }).amountMinor;
+  }
+
+  // ---- phase 1: signed requests -------------------------------------------------------------
+
+  /** POST /my/depository-accounts: a signed PERSONAL_REGISTER for the bank's hosted page. */
+  async openDepositoryAccount(user: WalletUser, input: { callbackUrl: string }): Promise<GatewayRequest> {
+    const existing = await repo.findDepositoryAccount(this.deps.db, user.id);
+    if (existing?.status === 'OPENED') throw alreadyOpened();
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction().execute(async (trx) => {
+      const userNo = existing?.userNo ?? user.id;
+      const gateway = await this.deps.agent.prepare(
+        'PERSONAL_REGISTER',
+        { userNo, currency: this.currency, callbackUrl: input.callbackUrl, mobile: user.mobile },
+        trx,
+      );
+      const requestNo = requestNoOf(gateway);
+      // Refused (and the agent's record rolled back with it) if the account opened meanwhile.
+      if (!(await repo.upsertOpening(trx, { userId: user.id, userNo, requestNo, now }))) throw alreadyOpened();
+      return gateway;
+    });
+  }
+
+  /** POST /my/recharge-records: saves a PENDING recharge and returns the signed RECHARGE request. */
+  async createRecharge(user: WalletUser, input: { amount: string; callbackUrl: string }): Promise<GatewayRequest> {
+    const account = await this.openedAccount(user.id);
+    await this.walletOf(user.id);
+    const amountMinor = parseMoney(input.amount, this.currency).amountMinor;
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction().execute(async (trx) => {
+      await this.deps.assertUserCanMoveMoney?.(user.id, trx);
+      const gateway = await this.deps.agent.prepare(
+        'RECHARGE',
+        { userNo: account.userNo, amountMinor, currency: this.currency, callbackUrl: input.callbackUrl },
+        trx,
+      );
+      await repo.insertRecharge(trx, {
+        id: newId('rch'),
+        userId: user.id,
+        requestNo: requestNoOf(gateway),
+        amountMinor,
+        currency: this.currency,
+        status: 'PENDING',
+        errorCode: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      return gateway;
+    });
+  }
+
+  /**
+   * POST /my/withdraw-records: holds amount + fee on the wallet first (two linked
+   * pending transfers keyed on the request number), then saves the record and
+   * the agent's record together. Too little available: INSUFFICIENT_FUNDS and
+   * nothing is created.
+   */
+  async createWithdraw(user: WalletUser, input: { amount: string; callbackUrl: string; cardNumberMasked?: string }): Promise<GatewayRequest> {
+    const account = await this.openedAccount(user.id);
+    const wallet = await this.walletOf(user.id);
+    const amountMinor = parseMoney(input.amount, this.currency).amountMinor;
+    const feeMinor = this.withdrawFeeMinor;
+    const card = await this.cardFor(user.id, input.cardNumberMasked);
+    const requestNo = newRequestNo(this.deps.clock.now());
+
+    await this.deps.ledger.linkedTransfers(await this.withdrawHolds(wallet, requestNo, amountMinor, feeMinor));
+    const now = this.deps.clock.now();
+    try {
+      return await this.deps.db.transaction().execute(async (trx) => {
+        await this.deps.assertUserCanMoveMoney?.(user.id, trx);
+        const gateway = await this.deps.agent.prepare(
+          'WITHDRAW',
+          {
+            requestNo,
+            userNo: account.userNo,
+            amountMinor,
+            feeMinor,
+            currency: this.currency,
+            callbackUrl: input.callbackUrl,
+            ...(card ? { cardNumberMasked: card } : {}),
+          },
+          trx,
+        );
+        await repo.insertWithdraw(trx, {
+          id: newId('wdr'),
+          userId: user.id,
+          requestNo,
+          amountMinor,
+          feeMinor,
+          currency: this.currency,
+          cardNumberMasked: card ?? null,
+          status: 'PENDING',
+          errorCode: null,
+          createdAt: now,
+          updatedAt: now,
+        });
+        return gateway;
+      });
+    } catch (err) {
+      // Nothing was saved, so nothing may stay held.
+      await this.releaseHolds(requestNo, feeMinor).catch((voidErr: unknown) =>
+        this.deps.logger.error({ err: voidErr, requestNo }, 'could not release the hold of a withdrawal that was not saved'),
+      );
+      throw err;
+    }
+  }
+
+  private async withdrawHolds(wallet: Account, requestNo: string, amountMinor: bigint, feeMinor: bigint): Promise<TransferRequest[]> {
+    const clearing = await this.deps.ledger.platformAccount('DEPOSITORY_CLEARING', this.currency);
+    const holds: TransferRequest[] = [
+      {
+        id: holdId(requestNo, 'amount'),
+        debitAccountId: wallet.id,
+        creditAccountId: clearing.id,
+        amountMinor,
+        currency: this.currency,
+        code: 'withdraw',
+        reference: requestNo,
+        pending: {},
+      },
+    ];
+    if (feeMinor > 0n) {
+      const feeIncome = await this.deps.ledger.platformAccount('FEE_INCOME', this.currency);
+      holds.push({
+        id: holdId(requestNo, 'fee'),
+        debitAccountId: wallet.id,
+        creditAccountId: feeIncome.id,
+        amountMinor: feeMinor,
+        currency: this.currency,
+        code: 'fee',
+        reference: requestNo,
+        pending: {},
+      });
+    }
+    return holds;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  async wallets(userId: string): Promise<Account[]> {
+    return (await this.deps.ledger.accountsOf('USER', userId)).filter((account) => account.type === 'WALLET');
+  }
+
+  /** The bill: entries of the user's wallet in the depository currency, newest first. */
+  async entries(userId: string, page: { limit?: number; startingAfter?: string }): Promise<Page<Entry>> {
+    const wallet = await this.deps.ledger.findAccount({ ownerKind: 'USER', ownerId: userId, type: 'WALLET', currency: this.currency });
+    if (!wallet) return { data: [], hasMore: false };
+    return this.deps.ledger.entries(wallet.id, {
+      limit: pageSize(page.limit),
+      ...(page.startingAfter !== undefined ? { startingAfter: page.startingAfter } : {}),
+    });
+  }
+
+  rechargeRecords(userId: string, page: { limit?: number; startingAfter?: string }): Promise<Page<RechargeRecord>> {
+    return paged(page, (limit, after) => repo.listRecharges(this.deps.db, userId, limit, after));
+  }
+
+  withdrawRecords(userId: string, page: { limit?: number; startingAfter?: string }): Promise<Page<WithdrawRecord>> {
+    return paged(page, (limit, after) => repo.listWithdraws(this.deps.db, userId, limit, after));
+  }
+
+  cards(userId: string): Promise<BoundCard[]> {
+    return repo.listCards(this.deps.db, userId);
+  }
+
+  depositoryAccount(userId: string): Promise<DepositoryAccount | undefined> {
+    return repo.findDepositoryAccount(this.deps.db, userId);
+  }
+
+  // ---- phase 3: the bank's outcome, from the outbox ------------------------------------------
+
+  /**
+   * Consumer of DEPOSITORY_SETTLED. Delivery is at least once, so every step is
+   * idempotent: ledger transfers are keyed on the request number, and records
+   * move only out of PENDING (a replay finds them final and does nothing).
+   */
+  async handleSettled(message: OutboxMessage<DepositorySettledEvent>): Promise<void> {
+    const event = message.payload;
+    switch (event.serviceName) {
+      case 'PERSONAL_REGISTER':
+        return this.accountOpeningSettled(event);
+      case 'RECHARGE':
+        return this.rechargeSettled(event);
+      case 'WITHDRAW':
+        return this.withdrawSettled(event);
+      default:
+        this.deps.logger.error({ event }, 'depository.settled event for an unknown service; ignored');
+    }
+  }
+
+  private async accountOpeningSettled(event: DepositorySettledEvent): Promise<void> {
+    const account = await repo.findDepositoryAccountByUserNo(this.deps.db, event.userNo);
+    if (!account) throw new Error(`no depository account for userNo ${event.userNo} (request ${event.requestNo})`);
+    if (event.status !== 'SUCCEEDED') {
+      this.deps.logger.info({ requestNo: event.requestNo, errorCode: event.errorCode }, 'depository account opening failed at the bank');
+      return;
+    }
+    // The wallet first: whoever sees the account OPENED can rely on the wallet existing.
+    await this.ensureWallet(account.userId, currencyCode(event.currency));
+    const now = this.deps.clock.now();
+    const card = event.cardNumberMasked ? maskCardNumber(event.cardNumberMasked) : null;
+    await this.deps.db.transaction().execute(async (trx) => {
+      await repo.markOpened(trx, { userNo: event.userNo, cardNumberMasked: card, bankCode: event.bankCode, now });
+      if (card) {
+        await repo.insertCard(trx, {
+          id: newId('card'),
+          userId: account.userId,
+          cardNumberMasked: card,
+          bankCode: event.bankCode,
+          requestNo: event.requestNo,
+          createdAt: now,
+        });
+      }
+    });
+  }
+
+  private async ensureWallet(userId: string, currency: CurrencyCode): Promise<Account> {
+    const owner = { ownerKind: 'USER' as const, ownerId: userId, type: 'WALLET' as const, currency };
+    const found = await this.deps.ledger.findAccount(owner);
+    if (found) return found;
+    try {
+      return await this.deps.ledger.openAccount(owner);
+    } catch (err) {
+      if (!isDomainError(err, 'ACCOUNT_ALREADY_EXISTS')) throw err;
+      return (await this.deps.ledger.findAccount(owner))!;
+    }
+  }
+
+  private async rechargeSettled(event: DepositorySettledEvent): Promise<void> {
+    const record = await repo.findRechargeByRequestNo(this.deps.db, event.requestNo);
+    if (!record) throw new Error(`no recharge record for request ${event.requestNo}`);
+    this.assertSameAmount(record, event);
+    if (this.alreadyFinal(record, event, 'recharge')) return;
+    if (event.status === 'SUCCEEDED') {
+      const wallet = await this.walletOf(record.userId);
+      const clearing = await this.deps.ledger.platformAccount('DEPOSITORY_CLEARING', record.currency);
+      await this.deps.ledger.transfer({
+        id: `recharge:${record.requestNo}`,
+        debitAccountId: clearing.id,
+        creditAccountId: wallet.id,
+        amountMinor: record.amountMinor,
+        currency: record.currency,
+        code: 'recharge',
+        reference: record.requestNo,
+      });
+    }
+    await this.finish('recharge', record, event);
+  }
+
+  private async withdrawSettled(event: DepositorySettledEvent): Promise<void> {
+    const record = await repo.findWithdrawByRequestNo(this.deps.db, event.requestNo);
+    if (!record) throw new Error(`no withdraw record for request ${event.requestNo}`);
+    this.assertSameAmount(record, event);
+    if (this.alreadyFinal(record, event, 'withdraw')) return;
+    if (event.status === 'SUCCEEDED') {
+      for (const part of holdParts(record.feeMinor)) {
+        await this.deps.ledger.postPending({ id: `${holdId(record.requestNo, part)}:post`, pendingId: holdId(record.requestNo, part), reference: record.requestNo });
+      }
+    } else {
+      await this.releaseHolds(record.requestNo, record.feeMinor);
+    }
+    await this.finish('withdraw', record, event);
+  }
+
+  private async releaseHolds(requestNo: string, feeMinor: bigint): Promise<void> {
+    for (const part of holdParts(feeMinor)) {
+      try {
+        await this.deps.ledger.voidPending({ id: `${holdId(requestNo, part)}:void`, pendingId: holdId(requestNo, part), reference: requestNo });
+      } catch (err) {
+        // A hold that was never placed (the linked group failed) has nothing to release.
+        if (!isDomainError(err, 'PENDING_TRANSFER_NOT_FOUND')) throw err;
+      }
+    }
+  }
+
+  private async finish(kind: RecordKind, record: RechargeRecord, event: DepositorySettledEvent): Promise<void> {
+    const to: RecordStatus = event.status;
+    assertTransition(record.status, to);
+    const errorCode = to === 'FAILED' ? (event.errorCode ?? 'FAILED') : null;
+    const moved = await repo.transitionRecord(this.deps.db, kind, record.requestNo, 'PENDING', to, errorCode, this.deps.clock.now());
+    if (!moved) this.deps.logger.info({ requestNo: record.requestNo, kind }, 'record was already settled by an earlier delivery');
+  }
+
+  /** True when a replay finds the record already final; a contradiction is logged and ignored. */
+  private alreadyFinal(record: RechargeRecord, event: DepositorySettledEvent, kind: RecordKind): boolean {
+    if (record.status === 'PENDING') return false;
+    if (record.status !== event.status) {
+      this.deps.logger.error({ requestNo: record.requestNo, kind, recorded: record.status, event: event.status }, 'settled event contradicts a final record; ignored');
+    }
+    return true;
+  }
+
+  private assertSameAmount(record: RechargeRecord, event: DepositorySettledEvent): void {
+    const eventMinor = event.amount === null ? null : parseMoney(event.amount, currencyCode(event.currency)).amountMinor;
+    if (eventMinor !== record.amountMinor || event.currency !== record.currency) {
+      throw new Error(`depository.settled for ${record.requestNo} disagrees with the record on the amount`);
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private async openedAccount(userId: string): Promise<DepositoryAccount> {
+    const account = await repo.findDepositoryAccount(this.deps.db, userId);
+    if (account?.status !== 'OPENED') {
+      throw new DomainError(
+        'ACCOUNT_NOT_OPENED',
+        account
+          ? 'Your depository account is not open yet: finish opening it at the bank (POST /my/depository-accounts) first'
+          : 'You have no depository account yet: open one first (POST /my/depository-accounts), then recharge or withdraw',
+      );
+    }
+    return account;
+  }
+
+  private async walletOf(userId: string): Promise<Account> {
+    const wallet = await this.deps.ledger.findAccount({ ownerKind: 'USER', ownerId: userId, type: 'WALLET', currency: this.currency });
+    if (!wallet) throw new DomainError('ACCOUNT_NOT_OPENED', `You have no ${this.currency} wallet yet: open a depository account first`);
+    return wallet;
+  }
+
+  /** The named bound card, or the user's first one; a card that is not theirs is refused. */
+  private async cardFor(userId: string, named: string | undefined): Promise<string | undefined> {
+    const cards = await repo.listCards(this.deps.db, userId);
+    if (named === undefined) return cards[0]?.cardNumberMasked;
+    const card = cards.find((c) => c.cardNumberMasked === named);
+    if (!card) throw new DomainError('VALIDATION_FAILED', 'cardNumberMasked is not one of your bound cards (GET /my/cards)');
+    return card.cardNumberMasked;
+  }
+}
+
+function alreadyOpened(): DomainError {
+  return new DomainError('ACCOUNT_ALREADY_OPENED', 'Your depository account is already open');
+}
+
+function requestNoOf(gateway: GatewayRequest): string {
+  return (JSON.parse(gateway.reqData) as { requestNo: string }).requestNo;
+}
+
+function holdId(requestNo: string, part: 'amount' | 'fee'): string {
+  return `withdraw:${requestNo}:${part}`;
+}
+
+function holdParts(feeMinor: bigint): ('amount' | 'fee')[] {
+  return feeMinor > 0n ? ['amount', 'fee'] : ['amount'];
+}
+
+/** Only the last four digits ever show, whatever the bank sent. */
+export function maskCardNumber(card: string): string {
+  return card.replace(/\d(?=(?:\D*\d){4})/g, '*').slice(0, 64);
+}
+
+function pageSize(limit: number | undefined): number {
+  return Math.min(Math.max(limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+}
+
+async function paged<T>(page: { limit?: number; startingAfter?: string }, list: (limit: number, after?: string) => Promise<T[]>): Promise<Page<T>> {
+  if (page.startingAfter !== undefined && !CURSOR.test(page.startingAfter)) {
+    throw new DomainError('VALIDATION_FAILED', 'startingAfter must be the id of a record from the previous page');
+  }
+  const limit = pageSize(page.limit);
+  const rows = await list(limit + 1, page.startingAfter);
+  return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+}

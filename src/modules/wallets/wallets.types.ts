@@ -1,0 +1,59 @@
+import type { CurrencyCode } from '../../platform/money/index.ts';
+
+export type DepositoryAccountStatus = 'OPENING' | 'OPENED';
+
+export interface DepositoryAccount {
+  userId: string;
+  /** The user's number at the bank (the user id: opaque, stable). */
+  userNo: string;
+  status: DepositoryAccountStatus;
+  /** The latest PERSONAL_REGISTER request for this user. */
+  requestNo: string;
+  cardNumberMasked: string | null;
+  bankCode: string | null;
+  openedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface BoundCard {
+  id: string;
+  userId: string;
+  cardNumberMasked: string;
+  bankCode: string | null;
+  requestNo: string;
+  createdAt: Date;
+}
+
+/** Recharge and withdraw records share one life: PENDING until the bank's outcome arrives, once. */
+export const recordStatuses = ['PENDING', 'SUCCEEDED', 'FAILED'] as const;
+export type RecordStatus = (typeof recordStatuses)[number];
+
+export const Transitions: Readonly<Record<RecordStatus, readonly RecordStatus[]>> = {
+  PENDING: ['SUCCEEDED', 'FAILED'],
+  SUCCEEDED: [],
+  FAILED: [],
+};
+
+export function assertTransition(from: RecordStatus, to: RecordStatus): void {
+  if (!Transitions[from].includes(to)) throw new Error(`a wallet record cannot move ${from} -> ${to}`);
+}
+
+export interface RechargeRecord {
+  id: string;
+  userId: string;
+  requestNo: string;
+  amountMinor: bigint;
+  currency: CurrencyCode;
+  status: RecordStatus;
+  errorCode: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface WithdrawRecord extends RechargeRecord {
+  feeMinor: bigint;
+  cardNumberMasked: string | null;
+}
+
+export type RecordKind = 'recharge' | 'withdraw';

@@ -1,0 +1,57 @@
+import { formatMinor } from '../../platform/money/index.ts';
+import { type Account, balancesOf, type Entry } from '../ledger/index.ts';
+import type { BoundCard, RechargeRecord, WithdrawRecord } from './wallets.types.ts';
+
+/** How the user center's objects look at the API: money as decimal strings, times as ISO-8601 UTC. */
+
+export function walletView(account: Account) {
+  const b = balancesOf(account);
+  return {
+    accountNo: account.accountNo,
+    currency: account.currency,
+    balance: formatMinor(b.balance, account.currency),
+    available: formatMinor(b.available, account.currency),
+    pending: formatMinor(b.pendingDebits, account.currency),
+    status: account.status,
+  };
+}
+
+export function rechargeView(record: RechargeRecord) {
+  return {
+    id: record.id,
+    requestNo: record.requestNo,
+    amount: formatMinor(record.amountMinor, record.currency),
+    currency: record.currency,
+    status: record.status,
+    errorCode: record.errorCode,
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+  };
+}
+
+export function withdrawView(record: WithdrawRecord) {
+  return {
+    ...rechargeView(record),
+    fee: formatMinor(record.feeMinor, record.currency),
+    cardNumberMasked: record.cardNumberMasked,
+  };
+}
+
+export function billEntryView(entry: Entry) {
+  const money = (minor: bigint) => formatMinor(minor, entry.currency);
+  return {
+    seq: entry.seq.toString(),
+    transferId: entry.transferId,
+    code: entry.code,
+    direction: entry.direction,
+    amount: money(entry.amountMinor),
+    balanceBefore: money(entry.balanceBeforeMinor),
+    balanceAfter: money(entry.balanceAfterMinor),
+    currency: entry.currency,
+    createdAt: entry.createdAt.toISOString(),
+  };
+}
+
+export function cardView(card: BoundCard) {
+  return { id: card.id, cardNumberMasked: card.cardNumberMasked, bankCode: card.bankCode, boundAt: card.createdAt.toISOString() };
+}

@@ -1,0 +1,366 @@
+/**
+ * Account opening, recharge and withdraw end to end over real HTTP (SPEC 3, 4):
+ * the test is the browser and the bank. It signs real notifications with a test
+ * bank key, sends them to GET /gateway, plays the bank's QUERY_TRANSACTION
+ * endpoint, and checks what the user sees and that the books balance.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { RunningCoffer } from '../../src/main.ts';
+import { type GatewayRequest, loadPublicKey, signText, verifyText } from '../../src/protocol/depository.ts';
+import { testStoreKinds } from '../support/stores.ts';
+import {
+  Api,
+  assertProblem,
+  BANK_PUBLIC_URL,
+  bankResult,
+  createBooks,
+  createKeys,
+  eventually,
+  FakeBankService,
+  PLATFORM_NO,
+  PUBLIC_URL,
+  requestDataOf,
+  sleep,
+  startServer as startCofferServer,
+  type TestBooks,
+  type TestKeys,
+  type TestUser,
+} from './support.ts';
+
+const storeKinds = await testStoreKinds();
+const CALLBACK = 'https://wallet.test.example/return';
+
+for (const { kind, skip } of storeKinds) {
+  describe(`depository gateway: open, recharge, withdraw (${kind} store)`, { skip }, () => {
+    let books: TestBooks;
+    let keys: TestKeys;
+    let bankService: FakeBankService;
+    let coffer: RunningCoffer;
+    let api: Api;
+
+    before(async () => {
+      books = await createBooks(kind);
+      keys = createKeys();
+      bankService = new FakeBankService(keys.bank, () => path.join(keys.platformKeysDir, 'platform-public.pem'));
+      await bankService.start();
+      coffer = await startServer();
+      api = new Api(coffer.url, keys.bank);
+    });
+
+    after(async () => {
+      await coffer?.close();
+      await bankService?.stop();
+      await books?.dispose();
+      keys?.dispose();
+    });
+
+    function startServer() {
+      return startCofferServer(books, keys, bankService.url);
+    }
+
+    /** A user whose depository account is open (the bank confirmed it) and who has a CNY wallet. */
+    async function openedUser(card = '6222021234567890123'): Promise<TestUser> {
+      const user = await api.newUser();
+      const gateway = await api.gateway(user, '/my/depository-accounts', { callbackUrl: CALLBACK });
+      const ok = await api.notifyResult(gateway, { status: 'SUCCESS', cardNumberMasked: card, bankCode: 'ICBC' });
+      assert.equal(ok.status, 200, ok.text);
+      await eventually(async () => assert.ok(await api.wallet(user), 'the wallet is opened by the consumer'));
+      return user;
+    }
+
+    /** Recharges through the whole flow and waits for the credit. */
+    async function recharge(user: TestUser, amount: string): Promise<GatewayRequest> {
+      const before = (await api.wallet(user))!.balance;
+      const gateway = await api.gateway(user, '/my/recharge-records', { amount, callbackUrl: CALLBACK });
+      assert.equal((await api.notifyResult(gateway, { status: 'SUCCESS' })).text, 'OK');
+      await eventually(async () => assert.notEqual((await api.wallet(user))!.balance, before));
+      return gateway;
+    }
+
+    test('recharging or withdrawing before opening a depository account says to open one first', async () => {
+      const user = await api.newUser();
+      const recharge = await api.my(user, 'POST', '/my/recharge-records', { amount: '100.00', callbackUrl: CALLBACK });
+      const problem = assertProblem(recharge, 409, 'ACCOUNT_NOT_OPENED');
+      assert.match(problem.detail, /open one first/i);
+      assertProblem(await api.my(user, 'POST', '/my/withdraw-records', { amount: '1.00', callbackUrl: CALLBACK }), 409, 'ACCOUNT_NOT_OPENED');
+      assert.deepEqual(await api.wallets(user), []);
+      assert.deepEqual(await api.records(user, 'recharge'), { data: [], hasMore: false });
+      assertProblem(await api.request('GET', '/my/wallets'), 401, 'UNAUTHORIZED');
+    });
+
+    test('opening a depository account: a signed PERSONAL_REGISTER, then the bank’s notification opens the wallet and binds the card', async () => {
+      const user = await api.newUser();
+      const gateway = await api.gateway(user, '/my/depository-accounts', { callbackUrl: CALLBACK });
+      assert.equal(gateway.serviceName, 'PERSONAL_REGISTER');
+      assert.equal(gateway.platformNo, PLATFORM_NO);
+      assert.equal(gateway.depositoryUrl, `${BANK_PUBLIC_URL}/gateway`);
+      const data = requestDataOf(gateway);
+      assert.match(data.requestNo, /^REQ\d{17}[0-9A-F]{12}$/);
+      assert.equal(data.userNo, user.userId);
+      assert.equal(data.notifyUrl, `${PUBLIC_URL}/gateway`);
+      assert.equal(data.callbackUrl, CALLBACK);
+      assert.equal(data.mobile, user.mobile);
+      assert.ok(!Number.isNaN(Date.parse(data.timestamp)));
+
+      // Signed with the platform key Coffer generated on first start (private key 0600).
+      const platformPublic = loadPublicKey(path.join(keys.platformKeysDir, 'platform-public.pem'));
+      assert.ok(verifyText(gateway.reqData, gateway.signature, platformPublic), 'the platform signature verifies');
+      assert.ok(!verifyText(gateway.reqData, gateway.signature, keys.bank.publicKey), 'and only with the platform key');
+      assert.equal(fs.statSync(path.join(keys.platformKeysDir, 'platform-private.pem')).mode & 0o777, 0o600);
+
+      assert.deepEqual(await api.wallets(user), [], 'no wallet before the bank confirms');
+      const ok = await api.notifyResult(gateway, { status: 'SUCCESS', cardNumberMasked: '6222 0212 3456 7890 123', bankCode: 'ICBC' });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.text, 'OK');
+      const wallet = await eventually(async () => {
+        const found = await api.wallet(user);
+        assert.ok(found);
+        return found;
+      });
+      assert.deepEqual({ ...wallet, accountNo: undefined }, { accountNo: undefined, currency: 'CNY', balance: '0.00', available: '0.00', pending: '0.00', status: 'ACTIVE' });
+      const cards = await eventually(async () => {
+        const reply = await api.my(user, 'GET', '/my/cards');
+        assert.equal(reply.body.length, 1);
+        return reply.body;
+      });
+      assert.equal(cards[0].cardNumberMasked, '**** **** **** ***0 123', 'only the last four digits show');
+      assert.ok(!/\d{5}/.test(cards[0].cardNumberMasked.replaceAll(' ', '')), 'no run of 5 digits');
+      assert.equal(cards[0].bankCode, 'ICBC');
+
+      // A redelivered or repeated notification changes nothing, and opening again is refused.
+      assert.equal((await api.notifyResult(gateway, { status: 'SUCCESS', cardNumberMasked: '6222021234567890123', bankCode: 'ICBC' })).text, 'OK');
+      await sleep(100);
+      assert.equal((await api.wallets(user)).length, 1);
+      assertProblem(await api.my(user, 'POST', '/my/depository-accounts', { callbackUrl: CALLBACK }), 409, 'ACCOUNT_ALREADY_OPENED');
+      await api.invariantsHold();
+    });
+
+    test('a recharge notification sent 1 to 5 times, out of order and at once, credits each recharge exactly once', async () => {
+      const user = await openedUser();
+      const amounts = ['10.00', '20.00', '30.00', '40.00', '50.00'];
+      const gateways = [];
+      for (const amount of amounts) gateways.push(await api.gateway(user, '/my/recharge-records', { amount, callbackUrl: CALLBACK }));
+      for (const g of gateways) {
+        const data = requestDataOf(g);
+        assert.equal(g.serviceName, 'RECHARGE');
+        assert.equal(data.currency, 'CNY');
+      }
+      // Recharge i is notified i+1 times; all notifications interleaved in a fixed shuffled order, sent concurrently.
+      const sends = gateways.flatMap((g, i) => Array.from({ length: i + 1 }, () => g));
+      const order = sends.map((_, i) => (i * 7) % sends.length);
+      assert.equal(new Set(order).size, sends.length);
+      const replies = await Promise.all(order.map((i) => api.notifyResult(sends[i]!, { status: 'SUCCESS' })));
+      for (const reply of replies) assert.equal(reply.text, 'OK', `${reply.status} ${reply.text}`);
+
+      await eventually(async () => assert.equal((await api.wallet(user))!.balance, '150.00'));
+      // A late FAIL for a settled recharge is the bank contradicting itself: answered OK, first word stands.
+      assert.equal((await api.notifyResult(gateways[0]!, { status: 'FAIL' })).text, 'OK');
+      await sleep(300);
+      assert.equal((await api.wallet(user))!.balance, '150.00', 'still credited once each');
+      const records = await api.records(user, 'recharge', '?limit=100');
+      assert.deepEqual(records.data.map((r) => r.status), ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+      const bill = (await api.my(user, 'GET', '/my/entries?limit=100')).body;
+      assert.equal(bill.data.length, 5);
+      assert.ok(bill.data.every((e: { code: string; direction: string }) => e.code === 'recharge' && e.direction === 'CREDIT'));
+      assert.deepEqual(bill.data.map((e: { amount: string }) => e.amount).sort(), amounts);
+
+      // A failed recharge moves nothing, and a late SUCCESS for it changes nothing.
+      const failed = await api.gateway(user, '/my/recharge-records', { amount: '60.00', callbackUrl: CALLBACK });
+      assert.equal((await api.notifyResult(failed, { status: 'FAIL' })).text, 'OK');
+      await eventually(async () => assert.equal((await api.recordOf(user, 'recharge', requestDataOf(failed).requestNo)).status, 'FAILED'));
+      assert.equal((await api.recordOf(user, 'recharge', requestDataOf(failed).requestNo)).errorCode, 'CARD_DECLINED');
+      assert.equal((await api.notifyResult(failed, { status: 'SUCCESS' })).text, 'OK');
+      await sleep(300);
+      assert.equal((await api.wallet(user))!.balance, '150.00');
+      await api.invariantsHold();
+    });
+
+    test('forged, tampered, missing and wrong-key signatures, unknown requests and mismatched amounts are refused and change nothing', async () => {
+      const user = await openedUser();
+      const gateway = await api.gateway(user, '/my/recharge-records', { amount: '50.00', callbackUrl: CALLBACK });
+      const requestNo = requestDataOf(gateway).requestNo;
+      const good = JSON.stringify(bankResult(gateway, { status: 'SUCCESS' }));
+      const signed = (text: string) => signText(text, keys.bank.privateKey);
+      const base = { serviceName: 'RECHARGE', platformNo: PLATFORM_NO };
+
+      const tampered = good.replace('"50.00"', '"5000.00"');
+      assert.notEqual(tampered, good);
+      assertProblem(await api.notify({ ...base, reqData: tampered, signature: signed(good) }), 401, 'INVALID_SIGNATURE');
+      assertProblem(await api.notify({ ...base, reqData: good }), 401, 'INVALID_SIGNATURE');
+      assertProblem(await api.notify({ ...base, reqData: good, signature: '' }), 401, 'INVALID_SIGNATURE');
+      assertProblem(await api.notify({ ...base, reqData: good, signature: 'Zm9yZ2Vk' }), 401, 'INVALID_SIGNATURE');
+      assertProblem(await api.notify({ ...base, reqData: good, signature: 'not base64 at all!' }), 401, 'INVALID_SIGNATURE');
+      assertProblem(await api.notify({ ...base, reqData: good, signature: signText(good, keys.impostor.privateKey) }), 401, 'INVALID_SIGNATURE');
+      // The platform's own signature is not the bank's word either.
+      assertProblem(await api.notify({ ...base, reqData: gateway.reqData, signature: gateway.signature }), 401, 'INVALID_SIGNATURE');
+      assertProblem(await api.notify({ ...base, platformNo: 'someone-else', reqData: good, signature: signed(good) }), 400, 'UNKNOWN_PLATFORM');
+      assertProblem(await api.notify({ ...base, serviceName: 'TRANSFER', reqData: good, signature: signed(good) }), 400, 'UNKNOWN_SERVICE');
+      assertProblem(await api.notify({ ...base, serviceName: undefined, reqData: good, signature: signed(good) }), 400, 'UNKNOWN_SERVICE');
+      assertProblem(await api.notify({ ...base, reqData: undefined, signature: signed('') }), 400, 'MALFORMED_NOTIFICATION');
+      assertProblem(await api.notify({ ...base, reqData: 'not json', signature: signed('not json') }), 400, 'MALFORMED_NOTIFICATION');
+      const noStatus = JSON.stringify({ ...bankResult(gateway, { status: 'SUCCESS' }), status: 'MAYBE' });
+      assertProblem(await api.notify({ ...base, reqData: noStatus, signature: signed(noStatus) }), 400, 'MALFORMED_NOTIFICATION');
+
+      const variants: [string, Record<string, unknown>, number, string][] = [
+        ['unknown request', { requestNo: 'REQ00000000000000000UNKNOWN' }, 404, 'DEPOSITORY_REQUEST_NOT_FOUND'],
+        ['other amount', { amount: '50.01' }, 422, 'NOTIFICATION_MISMATCH'],
+        ['no amount', { amount: undefined }, 422, 'NOTIFICATION_MISMATCH'],
+        ['other user', { userNo: 'usr_someone_else' }, 422, 'NOTIFICATION_MISMATCH'],
+        ['other currency', { currency: 'USD' }, 422, 'NOTIFICATION_MISMATCH'],
+        ['other service in reqData', { serviceName: 'WITHDRAW' }, 422, 'NOTIFICATION_MISMATCH'],
+      ];
+      for (const [name, change, status, code] of variants) {
+        const reqData = JSON.stringify({ ...bankResult(gateway, { status: 'SUCCESS' }), ...change });
+        assertProblem(await api.notify({ ...base, reqData, signature: signed(reqData) }), status, code);
+        void name;
+      }
+      // Right request, wrong service in the query.
+      assertProblem(await api.notify({ ...base, serviceName: 'WITHDRAW', reqData: good, signature: signed(good) }), 422, 'NOTIFICATION_MISMATCH');
+
+      await sleep(200);
+      assert.equal((await api.wallet(user))!.balance, '0.00', 'nothing moved');
+      assert.equal((await api.recordOf(user, 'recharge', requestNo)).status, 'PENDING');
+
+      // The genuine notification still settles it.
+      assert.equal((await api.notify({ ...base, reqData: good, signature: signed(good) })).text, 'OK');
+      await eventually(async () => assert.equal((await api.wallet(user))!.balance, '50.00'));
+      await api.invariantsHold();
+    });
+
+    test('a withdrawal holds amount + fee; success posts the hold, failure releases it; too little available is refused', async () => {
+      const user = await openedUser('6222021234560001');
+      await recharge(user, '100.00');
+      const cards = (await api.my(user, 'GET', '/my/cards')).body;
+      const gateway = await api.gateway(user, '/my/withdraw-records', { amount: '30.00', callbackUrl: CALLBACK, cardNumberMasked: cards[0].cardNumberMasked });
+      assert.equal(gateway.serviceName, 'WITHDRAW');
+      const data = requestDataOf(gateway);
+      assert.deepEqual([data.amount, data.fee, data.currency, data.cardNumberMasked], ['30.00', '2.00', 'CNY', '************0001']);
+      assert.deepEqual(await api.wallet(user), { ...(await api.wallet(user))!, balance: '100.00', available: '68.00', pending: '32.00' });
+      assert.equal((await api.recordOf(user, 'withdraw', data.requestNo)).status, 'PENDING');
+
+      assert.equal((await api.notifyResult(gateway, { status: 'SUCCESS' })).text, 'OK');
+      await eventually(async () => assert.equal((await api.wallet(user))!.balance, '68.00'));
+      assert.deepEqual(await api.wallet(user), { ...(await api.wallet(user))!, balance: '68.00', available: '68.00', pending: '0.00' });
+      await eventually(async () => assert.equal((await api.recordOf(user, 'withdraw', data.requestNo)).status, 'SUCCEEDED'));
+      // Duplicates change nothing.
+      await Promise.all([1, 2, 3].map(() => api.notifyResult(gateway, { status: 'SUCCESS' })));
+
+      const second = await api.gateway(user, '/my/withdraw-records', { amount: '10.00', callbackUrl: CALLBACK });
+      assert.equal((await api.wallet(user))!.available, '56.00');
+      assert.equal((await api.notifyResult(second, { status: 'FAIL' })).text, 'OK');
+      await eventually(async () => assert.equal((await api.wallet(user))!.available, '68.00'));
+      const failed = await eventually(async () => {
+        const record = await api.recordOf(user, 'withdraw', requestDataOf(second).requestNo);
+        assert.equal(record.status, 'FAILED');
+        return record;
+      });
+      assert.equal(failed.errorCode, 'CARD_DECLINED');
+      assert.equal((await api.wallet(user))!.balance, '68.00');
+
+      // 67.00 + 2.00 fee > 68.00 available: refused, and nothing is created or held.
+      const before = await api.records(user, 'withdraw');
+      assertProblem(await api.my(user, 'POST', '/my/withdraw-records', { amount: '67.00', callbackUrl: CALLBACK }), 409, 'INSUFFICIENT_FUNDS');
+      assertProblem(await api.my(user, 'POST', '/my/withdraw-records', { amount: '10.001', callbackUrl: CALLBACK }), 400, 'INVALID_AMOUNT');
+      assertProblem(await api.my(user, 'POST', '/my/withdraw-records', { amount: '1.00', callbackUrl: CALLBACK, cardNumberMasked: '************9999' }), 400, 'VALIDATION_FAILED');
+      assert.deepEqual(await api.records(user, 'withdraw'), before);
+      assert.deepEqual(await api.wallet(user), { ...(await api.wallet(user))!, balance: '68.00', available: '68.00', pending: '0.00' });
+      // Exactly everything: 66.00 + 2.00.
+      const all = await api.gateway(user, '/my/withdraw-records', { amount: '66.00', callbackUrl: CALLBACK });
+      assert.equal((await api.wallet(user))!.available, '0.00');
+      assert.equal((await api.notifyResult(all, { status: 'SUCCESS' })).text, 'OK');
+      await eventually(async () => assert.equal((await api.wallet(user))!.balance, '0.00'));
+
+      const bill = (await api.my(user, 'GET', '/my/entries?limit=100')).body.data as { code: string; direction: string; amount: string }[];
+      assert.deepEqual(
+        bill.map((e) => `${e.code} ${e.direction} ${e.amount}`).sort(),
+        ['fee DEBIT 2.00', 'fee DEBIT 2.00', 'recharge CREDIT 100.00', 'withdraw DEBIT 30.00', 'withdraw DEBIT 66.00'],
+      );
+      await api.invariantsHold();
+    });
+
+    test('a frozen user cannot recharge or withdraw but can still look', async () => {
+      const user = await openedUser();
+      await recharge(user, '20.00');
+      assert.equal((await api.admin('POST', `/admin/users/${user.userId}/freeze`)).status, 200);
+      assertProblem(await api.my(user, 'POST', '/my/recharge-records', { amount: '1.00', callbackUrl: CALLBACK }), 403, 'USER_FROZEN');
+      assertProblem(await api.my(user, 'POST', '/my/withdraw-records', { amount: '1.00', callbackUrl: CALLBACK }), 403, 'USER_FROZEN');
+      for (const read of ['/my/wallets', '/my/recharge-records', '/my/withdraw-records', '/my/entries', '/my/cards']) {
+        assert.equal((await api.my(user, 'GET', read)).status, 200, read);
+      }
+      assert.equal((await api.wallet(user))!.available, '20.00');
+      assert.equal((await api.records(user, 'withdraw')).data.length, 0);
+      assert.equal((await api.admin('POST', `/admin/users/${user.userId}/unfreeze`)).status, 200);
+      await api.gateway(user, '/my/withdraw-records', { amount: '1.00', callbackUrl: CALLBACK });
+      await api.invariantsHold();
+    });
+
+    test('records and the bill page with a cursor, and a user never sees another user’s', async () => {
+      const user = await openedUser();
+      const other = await openedUser();
+      const made = [];
+      for (const amount of ['1.00', '2.00', '3.00']) made.push(requestDataOf(await api.gateway(user, '/my/recharge-records', { amount, callbackUrl: CALLBACK })).requestNo);
+      await api.gateway(other, '/my/recharge-records', { amount: '9.00', callbackUrl: CALLBACK });
+      const first = await api.records(user, 'recharge', '?limit=2');
+      assert.equal(first.data.length, 2);
+      assert.equal(first.hasMore, true);
+      const second = await api.records(user, 'recharge', `?limit=2&startingAfter=${first.data[1].id}`);
+      assert.equal(second.hasMore, false);
+      assert.deepEqual([...first.data, ...second.data].map((r) => r.requestNo), made.reverse(), 'newest first, each once');
+      assert.ok([...first.data, ...second.data].every((r) => /^rch_/.test(r.id) && r.amount && r.currency === 'CNY'));
+      assert.deepEqual((await api.records(other, 'recharge')).data.map((r) => r.amount), ['9.00']);
+      assertProblem(await api.my(user, 'GET', '/my/recharge-records?startingAfter=nonsense'), 400, 'VALIDATION_FAILED');
+    });
+
+    test('a notification that never arrives: the status query settles the record from the bank’s signed answer', async () => {
+      const user = await openedUser();
+      const gateway = await api.gateway(user, '/my/recharge-records', { amount: '15.00', callbackUrl: CALLBACK });
+      const requestNo = requestDataOf(gateway).requestNo;
+      bankService.answers.set(requestNo, { kind: 'result', result: bankResult(gateway, { status: 'SUCCESS' }) });
+      await eventually(async () => assert.equal((await api.wallet(user))!.balance, '15.00'), 15_000);
+      assert.ok((bankService.queries.get(requestNo) ?? 0) >= 1);
+      assert.equal(bankService.badSignatures, 0, 'every query carried the platform signature');
+      await eventually(async () => assert.equal((await api.recordOf(user, 'recharge', requestNo)).status, 'SUCCEEDED'));
+      // The notification arriving late afterwards is a duplicate.
+      assert.equal((await api.notifyResult(gateway, { status: 'SUCCESS' })).text, 'OK');
+      await sleep(300);
+      assert.equal((await api.wallet(user))!.balance, '15.00');
+      await api.invariantsHold();
+    });
+
+    test('the bank down at query time: the record stays pending, is asked again, and settles once the bank answers', async () => {
+      const user = await openedUser();
+      await recharge(user, '10.00');
+      const gateway = await api.gateway(user, '/my/withdraw-records', { amount: '5.00', callbackUrl: CALLBACK });
+      const requestNo = requestDataOf(gateway).requestNo;
+      bankService.answers.set(requestNo, { kind: 'down' });
+      await eventually(async () => assert.ok((bankService.queries.get(requestNo) ?? 0) >= 2, 'asked again after a failure'), 15_000);
+      assert.equal((await api.recordOf(user, 'withdraw', requestNo)).status, 'PENDING');
+      assert.deepEqual(await api.wallet(user), { ...(await api.wallet(user))!, balance: '10.00', available: '3.00', pending: '7.00' });
+      // A forged answer from "the bank" is not believed either.
+      bankService.answers.set(requestNo, { kind: 'pending' });
+      await eventually(async () => assert.ok((bankService.queries.get(requestNo) ?? 0) >= 3));
+      bankService.answers.set(requestNo, { kind: 'result', result: bankResult(gateway, { status: 'FAIL' }) });
+      await eventually(async () => assert.equal((await api.recordOf(user, 'withdraw', requestNo)).status, 'FAILED'), 15_000);
+      await eventually(async () => assert.equal((await api.wallet(user))!.available, '10.00'));
+      assert.equal((await api.wallet(user))!.balance, '10.00');
+      await api.invariantsHold();
+    });
+
+    test('the internal agent endpoints sign requests for internal callers only', async () => {
+      const body = { userNo: 'usr_internal', amount: '12.34', callbackUrl: CALLBACK };
+      assertProblem(await api.request('POST', '/l/recharges', { body }), 401, 'UNAUTHORIZED');
+      const recharge = await api.admin<GatewayRequest>('POST', '/l/recharges', body);
+      assert.equal(recharge.status, 201, recharge.text);
+      assert.equal(recharge.body.serviceName, 'RECHARGE');
+      assert.equal(requestDataOf(recharge.body).amount, '12.34');
+      const withdraw = await api.admin<GatewayRequest>('POST', '/l/withdraw', { ...body, cardNumberMasked: '****1234' });
+      assert.equal(withdraw.status, 201, withdraw.text);
+      assert.equal(requestDataOf(withdraw.body).fee, '2.00');
+      const platformPublic = loadPublicKey(path.join(keys.platformKeysDir, 'platform-public.pem'));
+      assert.ok(verifyText(withdraw.body.reqData, withdraw.body.signature, platformPublic));
+    });
+  });
+}
