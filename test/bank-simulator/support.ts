@@ -30,8 +30,26 @@ export function tempDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `bank-${label}-`));
 }
 
+/**
+ * RSA 3072 generation takes seconds, so test key pairs are made once per
+ * machine and copied into each temp folder (they protect nothing).
+ */
+const KEY_CACHE = path.join(os.tmpdir(), 'coffer-bank-simulator-test-keys');
+
+function cachedKeyPair(dir: string, name: string): KeyPair {
+  ensureKeyPair(KEY_CACHE, name);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const file of [`${name}-public.pem`, `${name}-private.pem`]) fs.copyFileSync(path.join(KEY_CACHE, file), path.join(dir, file));
+  return ensureKeyPair(dir, name);
+}
+
 export function platformKeys(dir: string): KeyPair {
-  return ensureKeyPair(path.join(dir, 'platform-keys'), 'platform');
+  return cachedKeyPair(path.join(dir, 'platform-keys'), 'platform');
+}
+
+/** Seeds DATA_DIR/bank/keys so the simulator finds its key pair instead of generating one. */
+export function seedBankKeys(dataDir: string): void {
+  cachedKeyPair(path.join(dataDir, 'bank', 'keys'), 'bank');
 }
 
 export function uniqueNo(prefix: string): string {
@@ -146,6 +164,7 @@ export function bankEnv(dir: string, keys: KeyPair, env: Record<string, string> 
 export async function startInProcess(env: Record<string, string> = {}): Promise<BankUnderTest> {
   const dir = tempDir('inproc');
   const keys = platformKeys(dir);
+  seedBankKeys(dir);
   const platform = new FakePlatform();
   await platform.start();
   const fullEnv = bankEnv(dir, keys, env);
