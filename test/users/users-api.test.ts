@@ -50,6 +50,7 @@ for (const { kind, skip } of storeKinds) {
 
       const profile = await api.profile({ token: login.body.token });
       assert.equal(profile.status, 200);
+      assert.equal(profile.headers.get('cache-control'), 'private, no-store');
       assert.deepEqual(profile.body, { userId: registered.body.userId, mobile, status: 'ACTIVE' });
     });
 
@@ -175,7 +176,9 @@ for (const { kind, skip } of storeKinds) {
       assert.equal(out.status, 204);
       assert.match(out.headers.get('set-cookie') ?? '', /^coffer_session=; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax$/);
       assertProblem(await api.profile({ token }), 401, 'UNAUTHORIZED');
-      assertProblem(await api.request('POST', '/auth/logout', { token }), 401, 'UNAUTHORIZED');
+      assert.equal((await api.request('POST', '/auth/logout', { token })).status, 204, 'logging out again is harmless');
+      assertProblem(await api.request('POST', '/auth/logout'), 401, 'UNAUTHORIZED');
+      assertProblem(await api.profile({ token }), 401, 'UNAUTHORIZED');
       assert.equal((await api.profile({ token: other })).status, 200);
     });
 

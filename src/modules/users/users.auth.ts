@@ -58,7 +58,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * off cross-site POSTs in browsers, and this refuses any cookie-authenticated
  * write whose Origin is another site, for browsers that ignore SameSite.
  */
-function crossSiteWrite(request: FastifyRequest): boolean {
+export function crossSiteWrite(request: FastifyRequest): boolean {
   if (SAFE_METHODS.has(request.method)) return false;
   const origin = request.headers.origin;
   if (origin === undefined) return false;
@@ -85,6 +85,8 @@ export function userGuard(users: UsersService): UserGuard {
     const user = await users.authenticate(offered.token);
     if (!user) refuse(reply, 'The session is unknown, expired or logged out: log in again');
     request.user = user;
+    // What a user sees is theirs alone: no shared cache may keep it.
+    reply.header('cache-control', 'private, no-store');
   };
 }
 

@@ -2,7 +2,8 @@ import type { Config } from '../../platform/config.ts';
 import { adminSecurity } from '../../platform/http/auth.ts';
 import { ProblemSchema } from '../../platform/http/problem.ts';
 import type { HttpModule } from '../../platform/http/server.ts';
-import { clearedSessionCookie, currentUser, offeredSessionToken, sessionCookie, userSecurity } from './users.auth.ts';
+import { DomainError } from '../../platform/errors.ts';
+import { clearedSessionCookie, crossSiteWrite, currentUser, offeredSessionToken, sessionCookie, userSecurity } from './users.auth.ts';
 import * as s from './users.schemas.ts';
 import type { UsersService } from './users.service.ts';
 import type { User } from './users.types.ts';
@@ -64,10 +65,24 @@ export function usersHttpModule(users: UsersService, config: Pick<Config, 'publi
 
       app.post(
         '/auth/logout',
-        { preHandler: app.requireUser, schema: { tags, security: userSecurity, summary: 'End this session (its token stops working) and clear the cookie', response: { 204: { type: 'null' }, ...problems } } },
+        {
+          schema: {
+            tags,
+            security: userSecurity,
+            summary: 'End this session (its token stops working) and clear the cookie',
+            description: 'Safe to retry: a token that is already logged out or expired is answered 204 too. Without any token: 401.',
+            response: { 204: { type: 'null' }, ...problems },
+          },
+        },
         async (request, reply) => {
           const offered = offeredSessionToken(request);
-          if (offered && offered !== 'malformed') await users.logout(offered.token);
+          if (offered === undefined || offered === 'malformed') {
+            throw new DomainError('UNAUTHORIZED', 'Send the session to end: Authorization: Bearer <token> or the session cookie');
+          }
+          if (offered.via === 'cookie' && crossSiteWrite(request)) {
+            throw new DomainError('FORBIDDEN', 'A cookie-authenticated write must come from this site');
+          }
+          await users.logout(offered.token);
           reply.header('set-cookie', clearedSessionCookie(secureCookie));
           return reply.code(204).send(null);
         },
