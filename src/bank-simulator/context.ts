@@ -22,21 +22,28 @@ export class PlatformKeyMissingError extends Error {}
 
 /**
  * The platform's public key, read on first use so the simulator and Coffer can
- * start in either order (Coffer writes it on its first start).
+ * start in either order (Coffer writes it on its first start), and read again
+ * when the file changes (a fresh DATA_DIR for Coffer means a new key pair).
  */
 export class PlatformKey {
   private key: KeyObject | undefined;
+  private loadedMtimeMs = 0;
 
   constructor(private readonly file: string) {}
 
   get(): KeyObject {
-    if (this.key) return this.key;
-    if (!fs.existsSync(this.file)) {
+    let mtimeMs: number;
+    try {
+      mtimeMs = fs.statSync(this.file).mtimeMs;
+    } catch {
       throw new PlatformKeyMissingError(
         `The platform's public key is not at ${this.file}. Start Coffer once (it writes the key), or set PLATFORM_PUBLIC_KEY_PATH.`,
       );
     }
-    this.key = loadPublicKey(this.file);
+    if (!this.key || mtimeMs !== this.loadedMtimeMs) {
+      this.key = loadPublicKey(this.file);
+      this.loadedMtimeMs = mtimeMs;
+    }
     return this.key;
   }
 }

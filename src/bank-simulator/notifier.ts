@@ -7,7 +7,7 @@ const CLAIM_BATCH = 20;
 /** A claimed notification is invisible to other senders this long; far above one HTTP time-out. */
 const CLAIM_LEASE_MS = 60_000;
 /** Notifications buffered for a reorder fault are sent anyway after this long. */
-const REORDER_WAIT_MS = 5_000;
+const REORDER_WAIT_MS = 30_000;
 const RECORDED_BODY_CHARS = 500;
 
 /** The GET Coffer receives: each value URL-encoded, reqData exactly the signed text. */
