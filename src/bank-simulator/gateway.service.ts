@@ -361,6 +361,7 @@ async function finish(ctx: BankContext, tx: BankTx, requestNo: string, decision:
     signature: signText(resultData, ctx.bankPrivateKey),
     firstDelayMs: ctx.sender.delayBeforeAttemptMs(0) ?? 0,
   });
+  ctx.log.info({ requestNo, serviceName: request.service_name, status: decision.status, errorCode: decision.errorCode }, 'request decided');
 }
 
 function resultOf(request: RequestRow, decision: Decision): BankResultData {
