@@ -100,7 +100,9 @@ describe('user sessions and lockout over time (in-process server, test clock)', 
     clock.advance(LOCK_MS - 1);
     assertProblem(await api.login(mobile), 423, 'ACCOUNT_LOCKED');
     assertProblem(await api.login(mobile, 'Wrong-pass-6'), 423, 'ACCOUNT_LOCKED');
+    assert.equal((await api.admin('GET', `/admin/users?mobile=${mobile}`)).body.data[0].lockedUntil, lock.lockedUntil);
     clock.advance(1);
+    assert.equal((await api.admin('GET', `/admin/users?mobile=${mobile}`)).body.data[0].lockedUntil, null, 'a lock that ran out is none');
 
     // Failures while locked were not counted, and the lock restarted the count.
     for (let i = 1; i <= 4; i++) assertProblem(await api.login(mobile, `Wrong-pass-${i}`), 401, 'INVALID_CREDENTIALS');

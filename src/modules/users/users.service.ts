@@ -139,7 +139,7 @@ export class UsersService {
   async getUser(id: string): Promise<User> {
     const user = isId(id, 'usr') ? await repo.findUser(this.deps.db, id) : undefined;
     if (!user) throw new DomainError('USER_NOT_FOUND', `No user ${id}`);
-    return user;
+    return this.current(user);
   }
 
   async findByMobile(mobile: string): Promise<User | undefined> {
@@ -148,20 +148,20 @@ export class UsersService {
     const found = await repo.findUserByMobile(this.deps.db, normalized);
     if (!found) return undefined;
     const { passwordHash: _hidden, ...user } = found;
-    return user;
+    return this.current(user);
   }
 
   async listUsers(options: { limit?: number; startingAfter?: string } = {}): Promise<Page<User>> {
     const limit = Math.min(Math.max(options.limit ?? 50, 1), 200);
     const rows = await repo.listUsers(this.deps.db, limit + 1, options.startingAfter);
-    return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+    return { data: rows.slice(0, limit).map((user) => this.current(user)), hasMore: rows.length > limit };
   }
 
   /** Freezing and unfreezing are idempotent: freezing a frozen user changes nothing. */
   async setStatus(id: string, status: UserStatus): Promise<User> {
     const user = isId(id, 'usr') ? await repo.setStatus(this.deps.db, id, status, this.deps.clock.now()) : undefined;
     if (!user) throw new DomainError('USER_NOT_FOUND', `No user ${id}`);
-    return user;
+    return this.current(user);
   }
 
   freeze(id: string): Promise<User> {
@@ -189,6 +189,11 @@ export class UsersService {
    */
   purgeEndedSessions(keepMs = 7 * 24 * 60 * 60 * 1000): Promise<number> {
     return repo.deleteEndedSessions(this.deps.db, new Date(this.deps.clock.now().getTime() - keepMs));
+  }
+
+  /** A lock that has run out is shown as none (the row keeps the old time until the next login). */
+  private current(user: User): User {
+    return user.lockedUntil && user.lockedUntil <= this.deps.clock.now() ? { ...user, lockedUntil: null } : user;
   }
 
   private dummyHash(): Promise<string> {
