@@ -91,7 +91,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       ledgerHttpModule(ledger),
       usersHttpModule(users, config),
       // Web UI (src/web): server-rendered pages over the modules' services.
-      webHttpModule({ publicUrl: config.publicUrl, ports: { users: usersPort(users) } }),
+      webHttpModule({ publicUrl: config.publicUrl, ports: { users: usersPort(users) }, walletsOverApi: true }),
       depositoryHttpModule(agent, config.depository),
       walletsHttpModule(wallets),
     ],

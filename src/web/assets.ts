@@ -31,6 +31,8 @@ export function loadAssets(): Record<string, Asset> {
 
 export function registerAssets(app: CofferApp): void {
   const assets = loadAssets();
+  // Browsers ask for it on every site; "nothing" beats a 404 in every console.
+  app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
   app.get<{ Params: { name: string } }>('/assets/:name', { schema: { hide: true } }, async (request, reply) => {
     const found = Object.hasOwn(assets, request.params.name) ? assets[request.params.name] : undefined;
     if (!found) return reply.code(404).type('text/plain; charset=utf-8').send('Not found');

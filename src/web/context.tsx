@@ -87,9 +87,14 @@ export function formErrorsFrom(error: unknown): FormErrors {
     const field = violation.path.split('/').filter(Boolean).at(-1);
     if (field && !fields[field]) fields[field] = violation.message;
   }
-  return { code: failure.code, message: messageFor(failure.code, failure.detail), status: errorCatalogue[failure.code].status, fields };
+  return { code: failure.code, message: messageFor(failure.code, failure.detail), status: statusOf(failure.code), fields };
 }
 
+
+/** Codes come from the catalogue, or from an API answer (api-wallets.ts): looked up leniently. */
+function statusOf(code: string): number {
+  return (errorCatalogue as Record<string, { status: number } | undefined>)[code]?.status ?? 400;
+}
 
 /** The wallets port, or a clear 503 while the wallets module is not wired in. */
 export function walletsOf(ctx: WebContext): WebWallets {

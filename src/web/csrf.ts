@@ -7,8 +7,8 @@
  * and, once logged in, per session: logging in or out changes every token, and
  * a planted csrf cookie is useless without the victim's session token (HttpOnly
  * too). No server key is involved, so any Coffer process can check any token.
- * A POST is refused unless the token matches; a cross-origin `Origin` header is
- * refused as well. SameSite cookies are the second fence, not the only one.
+ * A POST is refused unless the token matches, and when the browser says it
+ * came from another origin (sameOrigin). SameSite cookies are the second fence, not the only one.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -33,14 +33,24 @@ export function csrfTokenMatches(secret: string | undefined, sessionToken: strin
 }
 
 /**
- * A browser's POST from another site carries that site's Origin. Absent
- * (older browsers, some privacy modes) is allowed: the token still decides.
+ * Where a POST came from, as the browser tells it. `Sec-Fetch-Site` must be
+ * same-origin when sent (a sibling port or subdomain is "same-site" and still
+ * refused); an `Origin` must be our host. Pages are served with
+ * Referrer-Policy no-referrer, under which Chromium sends `Origin: null` for
+ * its own form posts, so "null" defers to Sec-Fetch-Site. Neither header
+ * (older browsers) is allowed: the token still decides.
  */
-export function sameOrigin(originHeader: string | undefined, host: string | undefined): boolean {
-  if (originHeader === undefined) return true;
-  if (originHeader === 'null' || host === undefined) return false;
+export function sameOrigin(
+  headers: { origin?: string | undefined; 'sec-fetch-site'?: string | string[] | undefined },
+  host: string | undefined,
+): boolean {
+  const fetchSite = headers['sec-fetch-site'];
+  if (fetchSite !== undefined && fetchSite !== 'same-origin') return false;
+  const origin = headers.origin;
+  if (origin === undefined || origin === 'null') return fetchSite === 'same-origin' || origin === undefined;
+  if (host === undefined) return false;
   try {
-    return new URL(originHeader).host === host;
+    return new URL(origin).host === host;
   } catch {
     return false;
   }

@@ -5,7 +5,8 @@ import type { UiUser } from './ports.ts';
 /**
  * htmx settings that keep it inside our CSP and off the user's disk: no
  * injected <style>, no eval, no inline <script> from swapped content, no
- * page snapshots (balances) in localStorage; error pages (4xx/5xx) are swapped
+ * page snapshots (balances) in localStorage, never a `style` attribute copied
+ * while settling a swap (setAttribute('style') is inline style to the CSP); error pages (4xx/5xx) are swapped
  * in like any other, since they carry the re-rendered form and its messages.
  */
 const HTMX_CONFIG = JSON.stringify({
@@ -15,6 +16,7 @@ const HTMX_CONFIG = JSON.stringify({
   historyCacheSize: 0,
   refreshOnHistoryMiss: true,
   selfRequestsOnly: true,
+  attributesToSettle: ['class', 'width', 'height'],
   responseHandling: [
     { code: '204', swap: false },
     { code: '...', swap: true },

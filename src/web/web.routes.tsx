@@ -3,6 +3,7 @@ import fastifyFormbody from '@fastify/formbody';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../platform/errors.ts';
 import type { CofferApp, HttpModule } from '../platform/http/server.ts';
+import { apiWalletsPort } from './api-wallets.ts';
 import { registerAssets } from './assets.ts';
 import { createContext, formErrorsFrom, type WebContext } from './context.tsx';
 import { uiContentSecurityPolicy } from './csp.ts';
@@ -23,6 +24,11 @@ import { uiState } from './session.ts';
 
 export interface WebOptions {
   ports: WebPorts;
+  /**
+   * Without `ports.wallets`, the wallet pages use the user center's contract
+   * API in-process (api-wallets.ts) when this is true, or say they are unavailable.
+   */
+  walletsOverApi?: boolean;
   /** PUBLIC_URL: cookies are Secure when it is https. */
   publicUrl: string;
 }
@@ -46,7 +52,7 @@ async function checkCsrf(request: FastifyRequest): Promise<void> {
   if (request.method !== 'POST') return;
   const state = uiState(request);
   const offered = (request.body as Record<string, unknown> | null | undefined)?.[CSRF_FIELD];
-  const originOk = sameOrigin(request.headers.origin, request.headers.host);
+  const originOk = sameOrigin(request.headers, request.headers.host);
   if (originOk && csrfTokenMatches(state.csrfSecret, state.sessionToken, offered)) return;
   request.log.warn({ originOk, hasToken: typeof offered === 'string' }, 'UI form post refused: CSRF check failed');
   throw new CsrfRejected();
@@ -100,7 +106,11 @@ export function webHttpModule(options: WebOptions): HttpModule {
         reply.header('content-security-policy', uiContentSecurityPolicy());
       });
       app.addHook('preHandler', checkCsrf);
-      const ctx = createContext(app, options.ports, { secure: options.publicUrl.startsWith('https:') });
+      const ports: WebPorts = {
+        ...options.ports,
+        wallets: options.ports.wallets ?? (options.walletsOverApi ? apiWalletsPort(app) : undefined),
+      };
+      const ctx = createContext(app, ports, { secure: options.publicUrl.startsWith('https:') });
       app.setErrorHandler(uiErrorHandler(ctx));
       registerAssets(app);
       for (const page of PAGES) page(ctx);

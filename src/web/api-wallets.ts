@@ -1,0 +1,104 @@
+/**
+ * The wallets port over the user center's contract API (SPEC 3, 4: /my/...),
+ * called in-process with `app.inject` and the user's own session as the bearer
+ * token. The UI thus goes through exactly the checks a mobile app would
+ * (requireUser, frozen users, validation) and depends only on the published
+ * contract, not on the wallets service's TypeScript signatures.
+ */
+import type { GatewayRequest } from '../protocol/depository.ts';
+import { DomainError, type ErrorCode } from '../platform/errors.ts';
+import type { CofferApp } from '../platform/http/server.ts';
+import type { PageQuery, UiCard, UiEntry, UiPage, UiRecord, UiWallet, WebWallets } from './ports.ts';
+
+type Json = Record<string, unknown>;
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+}
+
+function recordOf(row: Json): UiRecord {
+  return {
+    id: str(row.requestNo) ?? str(row.id) ?? '',
+    amount: str(row.amount) ?? '',
+    currency: str(row.currency),
+    status: str(row.status) ?? 'UNKNOWN',
+    createdAt: str(row.createdAt),
+    detail: str(row.errorMessage) ?? str(row.errorCode),
+  };
+}
+
+function entryOf(row: Json): UiEntry {
+  return {
+    id: str(row.seq) ?? str(row.id) ?? '',
+    code: str(row.code) ?? str(row.businessCode) ?? '',
+    direction: str(row.direction) ?? '',
+    amount: str(row.amount) ?? '',
+    currency: str(row.currency),
+    balanceAfter: str(row.balanceAfter),
+    createdAt: str(row.createdAt),
+  };
+}
+
+function cardOf(row: Json): UiCard {
+  return { id: str(row.id) ?? '', cardNumberMasked: str(row.cardNumberMasked) ?? '', bankCode: str(row.bankCode) };
+}
+
+function pageOf<T>(body: unknown, map: (row: Json) => T): UiPage<T> {
+  const page = body as { data?: unknown; hasMore?: unknown };
+  return { data: Array.isArray(page.data) ? (page.data as Json[]).map(map) : [], hasMore: page.hasMore === true };
+}
+
+function pageQueryString(page: PageQuery): string {
+  const query = new URLSearchParams({ limit: String(page.limit) });
+  if (page.startingAfter) query.set('startingAfter', page.startingAfter);
+  return query.toString();
+}
+
+export function apiWalletsPort(app: CofferApp): WebWallets {
+  async function call(session: string, method: 'GET' | 'POST', url: string, body?: Json): Promise<unknown> {
+    const response = await app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${session}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { payload: JSON.stringify(body) } : {}),
+    });
+    const parsed: unknown = response.body ? JSON.parse(response.body) : undefined;
+    if (response.statusCode >= 400) {
+      const problem = (parsed ?? {}) as { code?: string; detail?: string; errors?: unknown };
+      // The code comes from the catalogue the API answered with; the UI looks it up leniently.
+      throw new DomainError((problem.code ?? 'INTERNAL_ERROR') as ErrorCode, problem.detail, {
+        ...(problem.errors ? { errors: problem.errors } : {}),
+      });
+    }
+    return parsed;
+  }
+
+  return {
+    async wallets(session) {
+      return (await call(session, 'GET', '/my/wallets')) as UiWallet[];
+    },
+    async openDepositoryAccount(session, callbackUrl) {
+      return (await call(session, 'POST', '/my/depository-accounts', { callbackUrl })) as GatewayRequest;
+    },
+    async recharge(session, amount, callbackUrl) {
+      return (await call(session, 'POST', '/my/recharge-records', { amount, callbackUrl })) as GatewayRequest;
+    },
+    async withdraw(session, amount, callbackUrl) {
+      return (await call(session, 'POST', '/my/withdraw-records', { amount, callbackUrl })) as GatewayRequest;
+    },
+    async rechargeRecords(session, page) {
+      return pageOf(await call(session, 'GET', `/my/recharge-records?${pageQueryString(page)}`), recordOf);
+    },
+    async withdrawRecords(session, page) {
+      return pageOf(await call(session, 'GET', `/my/withdraw-records?${pageQueryString(page)}`), recordOf);
+    },
+    async entries(session, page) {
+      return pageOf(await call(session, 'GET', `/my/entries?${pageQueryString(page)}`), entryOf);
+    },
+    async cards(session) {
+      const body = await call(session, 'GET', '/my/cards');
+      const rows = Array.isArray(body) ? body : ((body as { data?: unknown })?.data ?? []);
+      return (rows as Json[]).map(cardOf);
+    },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The browser harness: a real Coffer server (startCoffer on a temp DATA_DIR,
+ * PORT=0) and headless Chromium driven by playwright-core. Where Chromium is
+ * not installed the suite is skipped loudly, except under CI, where that is a
+ * failure (CI must run the browser tests).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
+import { startCoffer, type RunningCoffer, type StartOptions } from '../../src/main.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { createLogger } from '../../src/platform/log.ts';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+export const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts/browser/', import.meta.url));
+
+/**
+ * `{ skip }` for describe(): false when Chromium is there. Without it, a CI
+ * run fails (throws here, at load) and a local run skips with a banner.
+ */
+export function browserSuiteSkip(): false | string {
+  if (fs.existsSync(CHROMIUM_PATH)) return false;
+  const why = `Chromium not found at ${CHROMIUM_PATH} (apt-get install -y --no-install-recommends chromium, or set CHROMIUM_PATH)`;
+  if (process.env.CI) throw new Error(`CI is set and the browser suite cannot run: ${why}`);
+  const bar = '!'.repeat(78);
+  console.warn(`\n${bar}\n!! BROWSER TESTS SKIPPED: ${why}\n${bar}\n`);
+  return `SKIPPED: ${why}`;
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** Users' password hashing made cheap: the browser tests are about pages, not scrypt. */
+export const FAST_USERS: StartOptions = { users: { scrypt: { ln: 10, r: 8, p: 1 } } };
+
+export interface TestCoffer {
+  coffer: RunningCoffer;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function startTestCoffer(env: Record<string, string> = {}, options: StartOptions = FAST_USERS): Promise<TestCoffer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-browser-'));
+  const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
+  const coffer = await startCoffer(config, createLogger(config), options);
+  return {
+    coffer,
+    dataDir,
+    async close() {
+      await coffer.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let mobileCounter = 0;
+/** A China mobile number unique to this run. */
+export function newMobile(): string {
+  mobileCounter += 1;
+  const tail = (Date.now() % 1_000_000) * 100 + mobileCounter;
+  return `137${String(tail).padStart(8, '0').slice(-8)}`;
+}
+
+export const PASSWORD = 'Browser-pass-1';
+
+/**
+ * Everything a page said that a test must not ignore: CSP violations (the
+ * console reports each one) and uncaught script errors.
+ */
+export class PageWatch {
+  readonly consoleErrors: string[] = [];
+  readonly cspViolations: string[] = [];
+  readonly pageErrors: string[] = [];
+
+  constructor(page: Page) {
+    page.on('console', (message: ConsoleMessage) => {
+      if (message.type() !== 'error' && message.type() !== 'warning') return;
+      const text = message.text();
+      if (/Content[- ]Security[- ]Policy/i.test(text)) this.cspViolations.push(text);
+      // A 4xx page (a refused form) is logged by Chromium; the tests assert statuses themselves.
+      else if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
+      else if (message.type() === 'error') this.consoleErrors.push(text);
+    });
+    page.on('pageerror', (error) => this.pageErrors.push(String(error)));
+  }
+
+  assertClean(): void {
+    assert.deepEqual(this.cspViolations, [], 'no Content-Security-Policy violations');
+    assert.deepEqual(this.pageErrors, [], 'no uncaught script errors');
+    assert.deepEqual(this.consoleErrors, [], 'no console errors');
+  }
+}
+
+export async function newPage(browser: Browser, baseURL: string, options: { javaScriptEnabled?: boolean } = {}) {
+  const context: BrowserContext = await browser.newContext({ baseURL, javaScriptEnabled: options.javaScriptEnabled ?? true });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  return { context, page, watch: new PageWatch(page) };
+}
+
+/** A full-page screenshot under test-artifacts/browser/ (gitignored), named after the step. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
+}
+
+/** Fills and submits a form the way a person would: typing, then pressing its button. */
+export async function submitForm(page: Page, fields: Record<string, string>, button: string): Promise<void> {
+  for (const [name, value] of Object.entries(fields)) await page.locator(`input[name="${name}"]`).fill(value);
+  await page.getByRole('button', { name: button }).click();
+}
