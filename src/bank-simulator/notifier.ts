@@ -1,7 +1,16 @@
 import type { Logger } from 'pino';
 import type { BankConfig } from './config.ts';
 import type { Faults } from './faults.ts';
-import { type Attempt, type BankDb, claimDueNotifications, findNotification, markDelivered, type NotificationRow, recordAttempts } from './repository.ts';
+import {
+  type Attempt,
+  type BankDb,
+  claimDueNotifications,
+  findNotification,
+  markDelivered,
+  type NotificationRow,
+  recordAttempts,
+  releaseClaims,
+} from './repository.ts';
 
 const CLAIM_BATCH = 20;
 /** A claimed notification is invisible to other senders this long; far above one HTTP time-out. */
@@ -53,6 +62,8 @@ export class NotificationSender {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.tick;
+    await releaseClaims(this.db, this.reorderBuffer.map((r) => r.id));
+    this.reorderBuffer = [];
   }
 
   /** Run soon, e.g. right after a decision whose first attempt is due at once. */
@@ -91,8 +102,9 @@ export class NotificationSender {
   private async runOnce(): Promise<void> {
     if (this.faults.holding) return;
     const due = await claimDueNotifications(this.db, CLAIM_BATCH, CLAIM_LEASE_MS);
-    for (const row of this.takeInSendingOrder(due)) {
-      if (this.stopped) return;
+    const ordered = this.takeInSendingOrder(due);
+    for (const [i, row] of ordered.entries()) {
+      if (this.stopped) return releaseClaims(this.db, ordered.slice(i).map((r) => r.id));
       await this.deliver(row);
     }
   }

@@ -294,6 +294,12 @@ export async function claimDueNotifications(db: BankDb, limit: number, leaseMs: 
   return [...result.rows].sort((a, b) => a.next_attempt_at.getTime() - b.next_attempt_at.getTime() || a.created_at.getTime() - b.created_at.getTime());
 }
 
+/** Hands claimed but unsent notifications back (shutdown), so a restart sends them at once. */
+export async function releaseClaims(db: BankDb, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('bank_notifications').set({ next_attempt_at: sql`now()` }).where('id', 'in', ids).where('state', '=', 'PENDING').execute();
+}
+
 export async function findNotification(db: Db, id: string): Promise<NotificationRow | undefined> {
   return db.selectFrom('bank_notifications').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -113,6 +113,22 @@ describe('bank simulator: hosted pages and money movements', () => {
       assert.match(again.html, /own name/);
     });
 
+    it('escapes what the platform sent and limits where forms may post', async () => {
+      const page = await postForm(
+        `${bank.url}/gateway`,
+        signedRequest(bank, 'PERSONAL_REGISTER', { requestNo: uniqueNo('reg'), userNo: uniqueNo('u'), mobile: '"><script>alert(1)</script>', callbackUrl: 'https://wallet.example:8443/back' }),
+      );
+      assert.equal(page.status, 200);
+      assert.doesNotMatch(page.html, /<script/);
+      assert.equal(parseForm(page.html).fields.mobile, '"><script>alert(1)</script>');
+      const csp = page.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /form-action 'self' https:\/\/wallet\.example:8443;/);
+      assert.match(csp, /frame-ancestors 'none'/);
+      const css = await fetch(`${bank.url}/assets/bank.css`);
+      assert.equal(css.status, 200);
+      assert.match(css.headers.get('content-type') ?? '', /text\/css/);
+    });
+
     it('refuses a duplicate requestNo with 409 and never processes it twice', async () => {
       const form = signedRequest(bank, 'PERSONAL_REGISTER', { requestNo: uniqueNo('reg'), userNo: uniqueNo('u') });
       assert.equal((await postForm(`${bank.url}/gateway`, form)).status, 200);

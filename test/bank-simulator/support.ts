@@ -243,9 +243,10 @@ function attribute(tag: string, name: string): string | undefined {
 
 /** Reads the page's form the way automation would: by input names. */
 export function parseForm(html: string): ParsedForm {
-  const forms = html.match(/<form\b[^>]*>/g) ?? [];
+  // a quoted attribute value may contain '>' (HTML needs only '"' and '&' escaped there)
+  const forms = html.match(/<form\b(?:[^>"]|"[^"]*")*>/g) ?? [];
   assert.equal(forms.length, 1, `expected one <form>, page was:\n${html}`);
-  const inputs = html.match(/<input\b[^>]*>/g) ?? [];
+  const inputs = html.match(/<input\b(?:[^>"]|"[^"]*")*>/g) ?? [];
   const fields: Record<string, string> = {};
   for (const input of inputs) {
     const name = attribute(input, 'name');
