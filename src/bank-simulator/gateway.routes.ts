@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { BankContext } from './context.ts';
-import { acceptGatewayRequest, confirmRequest, type ConfirmOutcome, returnToPlatform } from './gateway.service.ts';
+import { acceptGatewayRequest, confirmRequest, type ConfirmOutcome, platformData, returnToPlatform } from './gateway.service.ts';
 import { renderConfirmPage, renderErrorPage, renderFinishedPage, STYLESHEET_PATH } from './pages.tsx';
-import { platformData } from './gateway.service.ts';
 
 const STYLESHEET = fs.readFileSync(new URL('./assets/bank.css', import.meta.url), 'utf8');
 

@@ -61,11 +61,15 @@ function validCardNumber(value: string): boolean {
   return /^\d{12,19}$/.test(value);
 }
 
+function demoBalanceMinor(ctx: BankContext): bigint {
+  return parseMoney(ctx.config.demoCardBalance, DEFAULT_CURRENCY, { allowZero: true }).amountMinor;
+}
+
+/** A card never seen is shown as it would be created (demo balance), without creating it. */
 async function cardOrDemo(ctx: BankContext, cardNumber: string): Promise<CardRow> {
   const existing = await repo.findCard(ctx.db, cardNumber);
   if (existing) return existing;
-  const demo = parseMoney(ctx.config.demoCardBalance, DEFAULT_CURRENCY, { allowZero: true }).amountMinor;
-  return repo.ensureCard(ctx.db, cardNumber, DEFAULT_CURRENCY, demo);
+  return { card_number: cardNumber, bank_code: null, holder_user_no: null, currency: DEFAULT_CURRENCY, balance_minor: demoBalanceMinor(ctx), created_at: new Date() };
 }
 
 export function registerSandboxRoutes(app: FastifyInstance, ctx: BankContext): void {
@@ -111,7 +115,7 @@ export function registerSandboxRoutes(app: FastifyInstance, ctx: BankContext): v
     sandbox.post('/sandbox/cards/:cardNumber/top-up', async (req, reply) => {
       const { cardNumber } = req.params as { cardNumber: string };
       if (!validCardNumber(cardNumber)) return sendProblem(reply, 400, 'VALIDATION_FAILED', 'A card number is 12 to 19 digits.');
-      const card = await cardOrDemo(ctx, cardNumber);
+      const card = await repo.ensureCard(ctx.db, cardNumber, DEFAULT_CURRENCY, demoBalanceMinor(ctx));
       let amountMinor: bigint;
       try {
         amountMinor = parseMoney(jsonBody(req).amount, card.currency as CurrencyCode).amountMinor;

@@ -215,6 +215,15 @@ describe('bank simulator: hosted pages and money movements', () => {
       await sandbox(bank, 'POST', '/sandbox/faults', { allowCard: cardNumber });
     });
 
+    it('every unseen card number is a sandbox card with the demo balance', async () => {
+      const cardNumber = newCardNumber();
+      assert.equal(await cardBalance(bank, cardNumber), '1000.00');
+      const topUp = await sandbox<{ balance: string }>(bank, 'POST', `/sandbox/cards/${cardNumber}/top-up`, { amount: '0.01' });
+      assert.deepEqual([topUp.status, topUp.body.balance], [200, '1000.01']);
+      assert.equal((await sandbox(bank, 'POST', `/sandbox/cards/${cardNumber}/top-up`, { amount: 5 })).status, 400);
+      assert.equal((await sandbox(bank, 'GET', '/sandbox/cards/12x')).status, 400);
+    });
+
     it('withdraw moves money from the virtual account to the card, less the fee', async () => {
       const userNo = uniqueNo('u');
       const { cardNumber } = await openAccount(bank, userNo);
