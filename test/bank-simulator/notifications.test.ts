@@ -3,12 +3,17 @@ import { after, before, describe, it } from 'node:test';
 import {
   type BankUnderTest,
   deliveredNotification,
+  newCardNumber,
   type NotificationView,
   notificationsOf,
   openAccount,
+  postForm,
   queryTransaction,
+  registrationFields,
   sandbox,
+  signedRequest,
   startInProcess,
+  submit,
   uniqueNo,
   waitFor,
 } from './support.ts';
@@ -28,7 +33,7 @@ function gapsMs(n: NotificationView): number[] {
 describe('bank simulator: notifications', () => {
   let bank: BankUnderTest;
   before(async () => {
-    bank = await startInProcess();
+    bank = await startInProcess({ BANK_NOTIFY_TIMEOUT_MS: '1000' });
   });
   after(() => bank.close());
 
@@ -122,6 +127,29 @@ describe('bank simulator: notifications', () => {
     await deliveredNotification(bank, second.requestNo);
     const order = bank.platform.received.map((r) => r.result.requestNo).filter((no) => no === first.requestNo || no === second.requestNo);
     assert.deepEqual(order, [second.requestNo, first.requestNo]);
+  });
+
+  it('a platform that does not answer is cut off by the time-out and tried again', async () => {
+    const userNo = uniqueNo('u');
+    let calls = 0;
+    bank.platform.respond = (n) => (n.result.userNo === userNo && calls++ === 0 ? 'hang' : { status: 200, body: 'OK' });
+    const { requestNo } = await openAccount(bank, userNo);
+    const n = await finalNotification(bank, requestNo, 'DELIVERED');
+    assert.equal(n.attempts.length, 2);
+    assert.equal(n.attempts[0]!.httpStatus, null);
+    assert.match(n.attempts[0]!.body, /not delivered: .*(abort|timeout|time)/i);
+    assert.ok(gapsMs(n)[0]! >= 1000 - 5, 'the first attempt waited for the time-out');
+  });
+
+  it('an unreachable platform is recorded and dead-lettered after the last attempt', async () => {
+    const userNo = uniqueNo('u');
+    const requestNo = uniqueNo('reg');
+    const form = signedRequest(bank, 'PERSONAL_REGISTER', { requestNo, userNo, notifyUrl: 'http://127.0.0.1:1/gateway' });
+    const page = await postForm(`${bank.url}/gateway`, form);
+    assert.equal((await submit(bank, page, registrationFields(newCardNumber()))).status, 303);
+    const n = await finalNotification(bank, requestNo, 'DEAD');
+    assert.equal(n.attempts.length, SCALED_DELAYS_MS.length);
+    assert.ok(n.attempts.every((a) => a.httpStatus === null && a.body.startsWith('not delivered')));
   });
 
   it('refuses unknown faults and bad values', async () => {

@@ -83,7 +83,8 @@ export interface ReceivedNotification {
   answer: { status: number; body: string };
 }
 
-export type Responder = (n: Omit<ReceivedNotification, 'answer'>) => { status: number; body: string };
+/** What the fake platform answers; 'hang' never answers (the bank's time-out must cut it). */
+export type Responder = (n: Omit<ReceivedNotification, 'answer'>) => { status: number; body: string } | 'hang';
 
 export class FakePlatform {
   readonly received: ReceivedNotification[] = [];
@@ -119,6 +120,10 @@ export class FakePlatform {
       result: JSON.parse(reqData) as BankResultData,
     };
     const answer = this.respond(n);
+    if (answer === 'hang') {
+      this.received.push({ ...n, answer: { status: 0, body: '(no answer)' } });
+      return;
+    }
     this.received.push({ ...n, answer });
     res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body);
   }
@@ -128,7 +133,8 @@ export class FakePlatform {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
 
