@@ -7,6 +7,8 @@ export interface FaultsView {
   duplicateNextNotifications: number;
   holdNotifications: boolean;
   reorderNextNotifications: number;
+  /** The card most recently declined (the contract's input name), or null. */
+  declineCard: string | null;
   declinedCards: string[];
 }
 
@@ -80,6 +82,7 @@ export class Faults {
       duplicateNextNotifications: this.duplicateNext,
       holdNotifications: this.hold,
       reorderNextNotifications: this.reorderNext,
+      declineCard: [...this.declined].at(-1) ?? null,
       declinedCards: [...this.declined].sort(),
     };
   }

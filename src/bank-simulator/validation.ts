@@ -92,7 +92,7 @@ export type FieldErrors = Partial<Record<keyof RegisterForm, string>>;
 
 const ID_NUMBER = /^\d{17}[\dX]$/;
 const CARD_NUMBER = /^\d{12,19}$/;
-const BANK_CODE = /^[A-Z0-9]{2,12}$/;
+const BANK_CODE = /^[\p{L}\p{N}_]{2,20}$/u;
 const MOBILE = /^\+?\d{6,15}$/;
 export const PASSWORD_MIN = 6;
 const PASSWORD_MAX = 64;
@@ -115,7 +115,7 @@ export function validateRegisterForm(form: RegisterForm): FieldErrors {
   if (form.realName.length === 0 || form.realName.length > 50) errors.realName = 'Enter your name as on your ID (up to 50 characters).';
   if (!ID_NUMBER.test(form.idNumber)) errors.idNumber = 'An ID number is 18 characters: 17 digits, then a digit or X.';
   if (!CARD_NUMBER.test(form.cardNumber)) errors.cardNumber = 'A debit card number is 12 to 19 digits.';
-  if (!BANK_CODE.test(form.bankCode)) errors.bankCode = 'A bank code is 2 to 12 letters or digits, e.g. ICBC.';
+  if (!BANK_CODE.test(form.bankCode)) errors.bankCode = 'A bank code is 2 to 20 letters or digits, e.g. ICBC.';
   if (!MOBILE.test(form.mobile)) errors.mobile = 'Enter a mobile number of 6 to 15 digits.';
   if (form.password.length < PASSWORD_MIN || form.password.length > PASSWORD_MAX) {
     errors.password = `The transaction password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`;
