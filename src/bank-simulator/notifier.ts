@@ -18,6 +18,8 @@ const CLAIM_LEASE_MS = 60_000;
 /** Notifications buffered for a reorder fault are sent anyway after this long. */
 const REORDER_WAIT_MS = 30_000;
 const RECORDED_BODY_CHARS = 500;
+/** Deliveries in flight at once. */
+const DELIVERY_CONCURRENCY = 8;
 
 /** The GET Coffer receives: each value URL-encoded, reqData exactly the signed text. */
 export function notificationUrl(n: Pick<NotificationRow, 'notify_url' | 'service_name' | 'platform_no' | 'signature' | 'req_data'>): string {
@@ -44,6 +46,7 @@ export class NotificationSender {
   private tick: Promise<void> | undefined;
   private stopped = true;
   private reorderBuffer: NotificationRow[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
   private reorderSince = 0;
 
   constructor(
@@ -62,6 +65,7 @@ export class NotificationSender {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.tick;
+    await Promise.all(this.inFlight);
     await releaseClaims(this.db, this.reorderBuffer.map((r) => r.id));
     this.reorderBuffer = [];
   }
@@ -101,12 +105,25 @@ export class NotificationSender {
 
   private async runOnce(): Promise<void> {
     if (this.faults.holding) return;
-    const due = await claimDueNotifications(this.db, CLAIM_BATCH, CLAIM_LEASE_MS);
+    const reordering = this.faults.reorderPending > 0 || this.reorderBuffer.length > 0;
+    const free = DELIVERY_CONCURRENCY - this.inFlight.size;
+    if (free <= 0) return;
+    const due = await claimDueNotifications(this.db, reordering ? CLAIM_BATCH : free, CLAIM_LEASE_MS);
     const ordered = this.takeInSendingOrder(due);
-    for (const [i, row] of ordered.entries()) {
-      if (this.stopped) return releaseClaims(this.db, ordered.slice(i).map((r) => r.id));
-      await this.deliver(row);
+    if (reordering) {
+      // A reordered batch goes one by one: its order is the point of the fault.
+      for (const row of ordered) await this.deliver(row);
+      return;
     }
+    for (const row of ordered) this.startDelivery(row);
+  }
+
+  /** Runs beside the loop, so one platform that hangs until the time-out does not hold up the rest. */
+  private startDelivery(row: NotificationRow): void {
+    const delivery: Promise<void> = this.deliver(row)
+      .catch((err: unknown) => this.log.error({ err, notificationId: row.id }, 'delivery failed; it will be claimed again after its lease'))
+      .finally(() => this.inFlight.delete(delivery));
+    this.inFlight.add(delivery);
   }
 
   /** Applies the reorder fault: buffers the next N, then hands them back newest first. */

@@ -141,6 +141,20 @@ describe('bank simulator: notifications', () => {
     assert.ok(gapsMs(n)[0]! >= 1000 - 5, 'the first attempt waited for the time-out');
   });
 
+  it('a platform that hangs on one notification does not hold up the others', async () => {
+    const slowUser = uniqueNo('slow');
+    bank.platform.respond = (n) => (n.result.userNo === slowUser ? 'hang' : { status: 200, body: 'OK' });
+    await sandbox(bank, 'POST', '/sandbox/faults', { holdNotifications: true });
+    const slow = await openAccount(bank, slowUser);
+    const fast = await openAccount(bank, uniqueNo('fast'));
+    await sandbox(bank, 'POST', '/sandbox/faults', { holdNotifications: false });
+    const delivered = await deliveredNotification(bank, fast.requestNo);
+    const slowFirst = await waitFor('the slow attempt', async () => (await notificationsOf(bank, slow.requestNo))[0]!.attempts[0]);
+    assert.ok(delivered.at < Date.parse(slowFirst.at) + 1000, 'delivered while the other waited for its time-out');
+    bank.platform.respond = () => ({ status: 200, body: 'OK' });
+    await finalNotification(bank, slow.requestNo, 'DELIVERED');
+  });
+
   it('an unreachable platform is recorded and dead-lettered after the last attempt', async () => {
     const userNo = uniqueNo('u');
     const requestNo = uniqueNo('reg');
