@@ -33,7 +33,12 @@ export function Flash(props: { kind: 'error' | 'notice'; children: ComponentChil
   );
 }
 
-/** A POST form that carries the CSRF token; works without JS (htmx boost only speeds it up). */
+/**
+ * A POST form that carries the CSRF token; works without JS (htmx boost only
+ * speeds it up). `boost={false}` when the answer must be a real page load: a
+ * page that posts on to the bank needs its own CSP (form-action), which a
+ * boosted swap would not bring.
+ */
 export function PostForm(props: { action: string; csrf: string; children: ComponentChildren; class?: string; boost?: boolean }) {
   return (
     <form method="post" action={props.action} class={props.class} {...(props.boost === false ? { 'hx-boost': 'false' } : {})}>
@@ -110,4 +115,15 @@ export function Money(props: { amount: string; currency?: string | undefined }) 
 export function StatusBadge(props: { status: string }) {
   const tone = /SUCC|ACTIVE|PAID|POSTED/.test(props.status) ? 'ok' : /FAIL|FROZEN|CLOSED|VOID/.test(props.status) ? 'bad' : 'wait';
   return <span class={`badge badge-${tone}`}>{props.status}</span>;
+}
+
+/** An ISO-8601 UTC time as people read it: "2026-11-22 05:07:55 UTC" (the exact value in the tooltip). */
+export function Time(props: { iso: string | undefined }) {
+  if (!props.iso) return null;
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(props.iso);
+  return (
+    <time dateTime={props.iso} title={props.iso}>
+      {match ? `${match[1]} ${match[2]} UTC` : props.iso}
+    </time>
+  );
 }

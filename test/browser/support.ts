@@ -5,7 +5,9 @@
  * failure (CI must run the browser tests).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,8 +57,16 @@ export interface TestCoffer {
   close(): Promise<void>;
 }
 
-export async function startTestCoffer(env: Record<string, string> = {}, options: StartOptions = FAST_USERS): Promise<TestCoffer> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-browser-'));
+export function tempDataDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-browser-'));
+}
+
+/** A Coffer server on its own DATA_DIR (removed on close), logs off, users' hashing cheap. */
+export async function startTestCoffer(
+  env: Record<string, string> = {},
+  options: StartOptions = FAST_USERS,
+  dataDir = tempDataDir(),
+): Promise<TestCoffer> {
   const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
   const coffer = await startCoffer(config, createLogger(config), options);
   return {
@@ -118,6 +128,79 @@ export async function newPage(browser: Browser, baseURL: string, options: { java
 export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
+}
+
+export async function register(page: Page, mobile: string, password = PASSWORD): Promise<void> {
+  await page.goto('/ui/register');
+  await submitForm(page, { mobile, password }, 'Create account');
+  await page.waitForURL('**/ui/login?notice=registered');
+}
+
+export async function logIn(page: Page, mobile: string, password = PASSWORD): Promise<void> {
+  await page.goto('/ui/login');
+  await submitForm(page, { mobile, password }, 'Log in');
+  await page.waitForURL('**/ui/wallet');
+}
+
+/** A port free right now, for a server that must know its own URL before it starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface BankChild {
+  url: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The bank depository simulator as the separate program it is
+ * (`node --import tsx src/bank-simulator/main.ts`), on the same DATA_DIR as
+ * Coffer so each finds the other's public key there (as `npm start` does).
+ */
+export async function startBankChild(env: Record<string, string>): Promise<BankChild> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, BANK_PORT: '0', LOG_LEVEL: 'warn', ...env };
+  delete childEnv.BANK_DATABASE_URL;
+  const main = fileURLToPath(new URL('../../src/bank-simulator/main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', main], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(killer);
+  };
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the bank simulator did not start in 30 s:\n${output}`)), 30_000);
+      const check = () => {
+        const match = /listening on (http:\/\/\S+)/.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      };
+      child.stdout.on('data', check);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the bank simulator exited with ${code}:\n${output}`));
+      });
+    });
+    return { url, output: () => output, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 /** Fills and submits a form the way a person would: typing, then pressing its button. */

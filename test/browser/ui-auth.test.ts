@@ -6,13 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import {
   browserSuiteSkip,
   launchBrowser,
+  logIn,
   newMobile,
   newPage,
   PASSWORD,
+  register,
   screenshot,
   startTestCoffer,
   submitForm,
@@ -20,18 +22,6 @@ import {
 } from './support.ts';
 
 const skip = browserSuiteSkip();
-
-async function register(page: Page, mobile: string, password = PASSWORD): Promise<void> {
-  await page.goto('/ui/register');
-  await submitForm(page, { mobile, password }, 'Create account');
-  await page.waitForURL('**/ui/login?notice=registered');
-}
-
-async function logIn(page: Page, mobile: string, password = PASSWORD): Promise<void> {
-  await page.goto('/ui/login');
-  await submitForm(page, { mobile, password }, 'Log in');
-  await page.waitForURL('**/ui/wallet');
-}
 
 describe('wallet UI in a browser: accounts, CSRF and CSP', { skip }, () => {
   let server: TestCoffer;

@@ -1,4 +1,4 @@
-import { Money } from '../components.tsx';
+import { Money, Time } from '../components.tsx';
 import { walletsOf, type WebContext } from '../context.tsx';
 import { currentSession } from '../session.ts';
 import { NextPageLink, pageQuery } from './paging.tsx';
@@ -27,7 +27,7 @@ export function billPage(ctx: WebContext): void {
               <tbody>
                 {page.data.map((entry) => (
                   <tr>
-                    <td>{entry.createdAt ?? ''}</td>
+                    <td><Time iso={entry.createdAt} /></td>
                     <td>{entry.code}</td>
                     <td class="num">
                       {entry.direction === 'DEBIT' ? '-' : '+'}

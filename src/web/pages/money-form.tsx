@@ -24,7 +24,7 @@ function AmountForm(props: { flow: MoneyFlow; csrf: string; amount?: string; err
         </p>
       ) : null}
       <p class="muted">{props.flow.explain}</p>
-      <PostForm action={props.flow.path} csrf={props.csrf}>
+      <PostForm action={props.flow.path} csrf={props.csrf} boost={false}>
         <Field name="amount" label="Amount" inputmode="decimal" value={props.amount} error={props.errors?.fields.amount} placeholder="100.00" />
         <button type="submit">{props.flow.verb}</button>
       </PostForm>

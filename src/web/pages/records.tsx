@@ -1,4 +1,4 @@
-import { Money, StatusBadge } from '../components.tsx';
+import { Money, Time, StatusBadge } from '../components.tsx';
 import { walletsOf, type WebContext } from '../context.tsx';
 import type { UiPage, UiRecord } from '../ports.ts';
 import { currentSession } from '../session.ts';
@@ -21,7 +21,7 @@ function RecordTable(props: { kind: string; page: UiPage<UiRecord>; param: strin
           {props.page.data.map((record) => (
             <tr>
               <td>{record.id}</td>
-              <td>{record.createdAt ?? ''}</td>
+              <td><Time iso={record.createdAt} /></td>
               <td class="num"><Money amount={record.amount} currency={record.currency} /></td>
               <td>
                 <StatusBadge status={record.status} />

@@ -41,7 +41,7 @@ function OpenAccountPrompt(props: { csrf: string }) {
         To top up and withdraw, open your depository account: at your bank you confirm your name and ID, bind a debit
         card and set a transaction password that only the bank holds.
       </p>
-      <PostForm action="/ui/wallet/open" csrf={props.csrf}>
+      <PostForm action="/ui/wallet/open" csrf={props.csrf} boost={false}>
         <button type="submit">Open depository account</button>
       </PostForm>
     </div>

@@ -1,0 +1,243 @@
+/**
+ * The whole depository round trip in a browser (SPEC 3, 4): Coffer and the bank
+ * depository simulator (a child process) on one DATA_DIR, as `npm start` runs
+ * them. The person opens a depository account, recharges and withdraws: each
+ * time Coffer's page hands the browser a signed form for the bank, the bank's
+ * hosted page takes the details and password, and the browser comes back to a
+ * /ui/ page that shows the outcome once the bank's notification has landed.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { ensureKeyPair, loadPublicKey, verifyText, type PlatformRequestData } from '../../src/protocol/depository.ts';
+import {
+  browserSuiteSkip,
+  freePort,
+  launchBrowser,
+  logIn,
+  newMobile,
+  newPage,
+  register,
+  screenshot,
+  startBankChild,
+  startTestCoffer,
+  submitForm,
+  tempDataDir,
+  type BankChild,
+  type TestCoffer,
+} from './support.ts';
+
+const skip = browserSuiteSkip();
+const PLATFORM_NO = 'coffer-browser';
+const TRANSACTION_PASSWORD = 'bank-pass-123';
+
+interface BankForm {
+  action: string;
+  fields: Record<string, string>;
+  data: PlatformRequestData;
+}
+
+/** The signed form Coffer's page hands the browser for the bank. */
+async function bankFormOn(page: Page): Promise<BankForm> {
+  const form = page.getByTestId('bank-form');
+  await form.waitFor();
+  const action = (await form.getAttribute('action')) ?? '';
+  const fields: Record<string, string> = {};
+  for (const input of await form.locator('input').all()) {
+    assert.equal(await input.getAttribute('type'), 'hidden');
+    fields[(await input.getAttribute('name')) ?? ''] = await input.inputValue();
+  }
+  assert.deepEqual(Object.keys(fields).sort(), ['platformNo', 'reqData', 'serviceName', 'signature']);
+  return { action, fields, data: JSON.parse(fields.reqData!) as PlatformRequestData };
+}
+
+/** Reloads `path` until `ready` holds: the bank's notification reaches Coffer asynchronously. */
+async function eventuallyOn(page: Page, pagePath: string, ready: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await page.goto(pagePath);
+    if (await ready()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} on ${pagePath}`);
+    await page.waitForTimeout(200);
+  }
+}
+
+/** On the bank's confirmation result: it either redirects at once or offers a button back. */
+async function backFromBank(page: Page, base: string): Promise<void> {
+  const back = page.getByRole('button', { name: 'Return to the platform' });
+  await Promise.race([page.waitForURL(`${base}/**`), back.waitFor()]);
+  if (!page.url().startsWith(base)) await back.click();
+  await page.waitForURL(`${base}/**`);
+}
+
+describe('wallet UI with the bank depository simulator', { skip }, () => {
+  let dataDir: string;
+  let bank: BankChild;
+  let server: TestCoffer;
+  let browser: Browser;
+  let base: string;
+
+  before(async () => {
+    dataDir = tempDataDir();
+    // As `npm start` does: both key pairs in the shared data folder first.
+    ensureKeyPair(path.join(dataDir, 'keys'), 'platform');
+    ensureKeyPair(path.join(dataDir, 'bank', 'keys'), 'bank');
+    const port = await freePort();
+    bank = await startBankChild({
+      DATA_DIR: dataDir,
+      PLATFORM_NO,
+      BANK_NOTIFY_POLL_MS: '50',
+      BANK_NOTIFY_SCALE: '0.001',
+    });
+    server = await startTestCoffer(
+      {
+        PORT: String(port),
+        PLATFORM_NO,
+        BANK_PUBLIC_URL: bank.url,
+        BANK_URL: bank.url,
+        OUTBOX_POLL_INTERVAL_MS: '25',
+        DEPOSITORY_QUERY_AFTER_S: '2',
+        DEPOSITORY_QUERY_INTERVAL_MS: '250',
+      },
+      undefined,
+      dataDir,
+    );
+    base = server.coffer.url;
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await bank?.stop();
+    await server?.close(); // removes dataDir, the bank's folder included
+  });
+
+  test('recharging before opening a depository account says to open one first', async () => {
+    const { context, page, watch } = await newPage(browser, base);
+    try {
+      const mobile = newMobile();
+      await register(page, mobile);
+      await logIn(page, mobile);
+      await page.goto('/ui/recharge');
+      await submitForm(page, { amount: '10.00' }, 'Recharge');
+      const flash = page.getByTestId('flash-error');
+      await flash.waitFor();
+      assert.match(await flash.innerText(), /Open your depository account first/);
+      assert.equal(await page.getByRole('link', { name: 'Open your depository account' }).getAttribute('href'), '/ui/wallet');
+      await screenshot(page, '20-recharge-account-not-opened');
+      watch.assertClean();
+    } finally {
+      await context.close();
+    }
+  });
+
+  /** Registers and logs in a new person; returns their mobile. */
+  async function newUser(page: Page): Promise<string> {
+    const mobile = newMobile();
+    await register(page, mobile);
+    await logIn(page, mobile);
+    return mobile;
+  }
+
+  /** Opens the depository account through Coffer's page and the bank's; returns the bound card number. */
+  async function openAccount(page: Page, mobile: string, shots: boolean): Promise<string> {
+    await page.getByTestId('open-account').waitFor();
+    if (shots) await screenshot(page, '21-wallet-open-prompt');
+
+    // Coffer's page: a signed PERSONAL_REGISTER for the bank, and a CSP that lets the form go there.
+    const [openResponse] = await Promise.all([
+      page.waitForResponse((r) => r.url() === `${base}/ui/wallet/open`),
+      page.getByRole('button', { name: 'Open depository account' }).click(),
+    ]);
+    assert.match(openResponse.headers()['content-security-policy'] ?? '', new RegExp(`form-action 'self' ${new URL(bank.url).origin}(;|$)`));
+    const opening = await bankFormOn(page);
+    assert.equal(opening.action, `${bank.url}/gateway`);
+    assert.equal(opening.fields.serviceName, 'PERSONAL_REGISTER');
+    assert.equal(opening.fields.platformNo, PLATFORM_NO);
+    assert.equal(opening.data.callbackUrl, `${base}/ui/wallet?notice=bank-returned`);
+    assert.equal(opening.data.mobile, mobile);
+    const platformKey = loadPublicKey(path.join(dataDir, 'keys', 'platform-public.pem'));
+    assert.ok(verifyText(opening.fields.reqData!, opening.fields.signature!, platformKey), 'signed with the platform key');
+    if (shots) await screenshot(page, '22-bank-form-open-account');
+
+    // The bank's hosted page (the contract's input names), then back to the wallet.
+    await page.getByRole('button', { name: 'Continue to your bank' }).click();
+    await page.waitForURL(`${bank.url}/**`);
+    const card = `6222${String(Date.now()).slice(-8)}${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}`;
+    if (shots) await screenshot(page, '23-bank-open-account');
+    await submitForm(
+      page,
+      {
+        realName: 'Zhang San',
+        idNumber: '11010119900307123X',
+        cardNumber: card,
+        bankCode: 'ICBC',
+        mobile,
+        password: TRANSACTION_PASSWORD,
+        passwordConfirm: TRANSACTION_PASSWORD,
+      },
+      'Open account',
+    );
+    await backFromBank(page, base);
+    assert.equal(new URL(page.url()).pathname, '/ui/wallet');
+    await eventuallyOn(page, '/ui/wallet', () => page.getByTestId('wallets').isVisible(), 'the opened wallet');
+    return card;
+  }
+
+  /** Recharges through Coffer's form and the bank's password page; waits for the record to succeed. */
+  async function recharge(page: Page, amount: string, shots: boolean): Promise<void> {
+    await page.goto('/ui/recharge');
+    await submitForm(page, { amount }, 'Recharge');
+    const form = await bankFormOn(page);
+    assert.equal(form.fields.serviceName, 'RECHARGE');
+    assert.equal(form.data.amount, amount);
+    assert.equal(form.data.callbackUrl, `${base}/ui/records?notice=bank-returned`);
+    if (shots) await screenshot(page, '26-bank-form-recharge');
+    await page.getByRole('button', { name: 'Continue to your bank' }).click();
+    await page.waitForURL(`${bank.url}/**`);
+    await submitForm(page, { password: TRANSACTION_PASSWORD }, 'Pay');
+    await backFromBank(page, base);
+    assert.equal(new URL(page.url()).pathname, '/ui/records');
+    assert.match(await page.getByTestId('flash-notice').innerText(), /Welcome back from your bank/);
+    await eventuallyOn(
+      page,
+      '/ui/records',
+      async () => /SUCCEEDED/.test(await page.getByTestId('recharge-records').innerText()),
+      'the recharge to succeed',
+    );
+    assert.match(await page.getByTestId('recharge-records').innerText(), new RegExp(`${form.data.requestNo}[\\s\\S]*${amount.replace('.', '\\.')}`));
+  }
+
+  const walletRow = (page: Page) => page.getByTestId('wallets').locator('tbody tr');
+
+  test('open an account at the bank and recharge, all through the pages', async () => {
+    const { context, page, watch } = await newPage(browser, base);
+    try {
+      const mobile = await newUser(page);
+      const card = await openAccount(page, mobile, true);
+      assert.equal(await walletRow(page).count(), 1);
+      assert.match(await walletRow(page).innerText(), /CNY\s+0\.00\s+0\.00\s+0\.00\s+ACTIVE/);
+      await screenshot(page, '24-wallet-opened');
+      await page.goto('/ui/cards');
+      const cards = await page.getByTestId('cards').innerText();
+      assert.match(cards, new RegExp(card.slice(-4)));
+      assert.doesNotMatch(cards, new RegExp(card), 'the card number is masked');
+      await screenshot(page, '25-cards');
+
+      await recharge(page, '100.00', true);
+      await screenshot(page, '27-records-recharged');
+      await page.goto('/ui/wallet');
+      assert.match(await walletRow(page).innerText(), /CNY\s+100\.00\s+100\.00\s+0\.00/);
+      await page.goto('/ui/bill');
+      assert.match(await page.getByTestId('entries').innerText(), /\+100\.00/);
+      await screenshot(page, '28-bill');
+
+      // Coffer's own pages stayed inside their CSP (the bank's pages have their own).
+      assert.deepEqual(watch.cspViolations, []);
+      assert.deepEqual(watch.pageErrors, []);
+    } finally {
+      await context.close();
+    }
+  });
+});
