@@ -22,6 +22,7 @@ import {
 } from './support.ts';
 
 const skip = browserSuiteSkip();
+const ADMIN_TOKEN = 'browser-admin-token-5b2e';
 
 describe('wallet UI in a browser: accounts, CSRF and CSP', { skip }, () => {
   let server: TestCoffer;
@@ -29,7 +30,7 @@ describe('wallet UI in a browser: accounts, CSRF and CSP', { skip }, () => {
   let base: string;
 
   before(async () => {
-    server = await startTestCoffer();
+    server = await startTestCoffer({ ADMIN_TOKEN });
     base = server.coffer.url;
     browser = await launchBrowser();
   });
@@ -224,6 +225,31 @@ describe('wallet UI in a browser: accounts, CSRF and CSP', { skip }, () => {
       await page.waitForURL('**/ui/login?notice=logged-out');
       await page.goto('/ui/wallet');
       await page.waitForURL('**/ui/login?notice=login-required&next=%2Fui%2Fwallet');
+      watch.assertClean();
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a frozen user can look but is told no money can move', async () => {
+    const { context, page, watch } = await newPage(browser, base);
+    try {
+      const mobile = newMobile();
+      await register(page, mobile);
+      await logIn(page, mobile);
+      const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+      const found = (await (await fetch(`${base}/admin/users?mobile=${mobile}`, { headers: admin })).json()) as { data: { userId: string }[] };
+      const frozen = await fetch(`${base}/admin/users/${found.data[0]!.userId}/freeze`, { method: 'POST', headers: admin });
+      assert.equal(frozen.status, 200);
+
+      await page.goto('/ui/wallet');
+      assert.match(await page.getByTestId('flash-error').innerText(), /frozen/);
+      assert.equal(await page.locator('.userbar .badge').innerText(), 'frozen');
+      await page.goto('/ui/recharge');
+      await submitForm(page, { amount: '10.00' }, 'Recharge');
+      await page.getByTestId('flash-error').waitFor();
+      assert.match(await page.getByTestId('flash-error').innerText(), /Your account is frozen/);
+      await screenshot(page, '08-frozen-recharge');
       watch.assertClean();
     } finally {
       await context.close();

@@ -2,7 +2,8 @@ import { Money, PostForm, StatusBadge } from '../components.tsx';
 import { formErrorsFrom, walletsOf, type WebContext } from '../context.tsx';
 import type { UiWallet } from '../ports.ts';
 import { redirectTo } from '../render.ts';
-import { currentSession } from '../session.ts';
+import { messageFor } from '../messages.ts';
+import { currentSession, currentUser } from '../session.ts';
 import { callbackUrl, renderGatewayPage } from './gateway.tsx';
 
 function Balances(props: { wallets: UiWallet[] }) {
@@ -57,10 +58,22 @@ export function walletPage(ctx: WebContext): void {
 
   ctx.app.get('/ui/wallet', guarded, async (request, reply) => {
     const wallets = await walletsOf(ctx).wallets(currentSession(request));
+    const frozen = currentUser(request).status === 'FROZEN';
     return ctx.render(request, reply, {
       title: 'Wallet',
       current: '/ui/wallet',
-      children: wallets.length > 0 ? <Balances wallets={wallets} /> : <OpenAccountPrompt csrf={ctx.csrf(request, reply)} />,
+      ...(frozen ? { error: messageFor('USER_FROZEN', undefined) } : {}),
+      children:
+        wallets.length > 0 ? (
+          <>
+            <Balances wallets={wallets} />
+            <p class="actions">
+              <a class="button" href="/ui/recharge">Recharge</a> <a class="button" href="/ui/withdraw">Withdraw</a>
+            </p>
+          </>
+        ) : (
+          <OpenAccountPrompt csrf={ctx.csrf(request, reply)} />
+        ),
     });
   });
 
