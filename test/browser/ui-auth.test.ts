@@ -219,6 +219,17 @@ describe('wallet UI in a browser: accounts, CSRF and CSP', { skip }, () => {
       await submitForm(page, { mobile, password: PASSWORD }, 'Log in');
       await page.waitForURL('**/ui/bill');
 
+      // A session ended elsewhere (here: the API's logout with the same token) ends the UI's too.
+      const token = (await context.cookies()).find((c) => c.name === 'coffer_session')?.value;
+      assert.ok(token);
+      const revoked = await fetch(`${base}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(revoked.status, 204);
+      await page.goto('/ui/records');
+      await page.waitForURL('**/ui/login?notice=session-expired&next=%2Fui%2Frecords');
+      assert.match(await page.getByTestId('flash-notice').innerText(), /Your session has ended/);
+      assert.equal((await context.cookies()).find((c) => c.name === 'coffer_session'), undefined, 'the dead cookie is cleared');
+      await logIn(page, mobile);
+
       await page.goto('/ui/logout');
       await screenshot(page, '07-logout');
       await page.locator('main').getByRole('button', { name: 'Log out' }).click();
