@@ -47,9 +47,11 @@ const PAGES: ((ctx: WebContext) => void)[] = [
   cardsPage,
 ];
 
-/** Every POST in the UI must carry this browser's token and come from our own origin. */
+/** Every POST (any unsafe method) in the UI must carry this browser's token and come from our own origin. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 async function checkCsrf(request: FastifyRequest): Promise<void> {
-  if (request.method !== 'POST') return;
+  if (SAFE_METHODS.has(request.method)) return;
   const state = uiState(request);
   const offered = (request.body as Record<string, unknown> | null | undefined)?.[CSRF_FIELD];
   const originOk = sameOrigin(request.headers, request.headers.host);
@@ -72,7 +74,7 @@ function uiErrorHandler(ctx: WebContext) {
     else request.log.info({ code: failure.code }, 'UI request refused');
     return ctx.render(request, reply, {
       status: failure.status,
-      title: failure.status === 403 ? 'Not allowed' : 'Something went wrong',
+      title: failure.status === 403 ? 'Not allowed' : failure.status === 404 ? 'Page not found' : 'Something went wrong',
       error: failure.message,
       children: (
         <p class="card">
@@ -114,6 +116,10 @@ export function webHttpModule(options: WebOptions): HttpModule {
       app.setErrorHandler(uiErrorHandler(ctx));
       registerAssets(app);
       for (const page of PAGES) page(ctx);
+      // Any other /ui/ address: a page that says so, in the layout, rather than the API's JSON 404.
+      app.get('/ui/*', async () => {
+        throw new DomainError('NOT_FOUND', 'There is no such page. Try the links above.');
+      });
     },
   };
 }

@@ -132,6 +132,14 @@ describe('UI pages through the HTTP stack (fake users)', () => {
     assert.ok(answer.body.includes('&lt;script>alert(1)&lt;/script>'));
   });
 
+  test('an unknown /ui/ address is an HTML page, not the API\'s JSON', async () => {
+    const answer = await app.inject({ method: 'GET', url: '/ui/no-such-page' });
+    assert.equal(answer.statusCode, 404);
+    assert.match(answer.headers['content-type'] as string, /^text\/html/);
+    assert.match(answer.body, /Page not found/);
+    assert.match(String(answer.headers['content-security-policy']), /default-src 'none'/);
+  });
+
   test('the JSON API keeps the platform policy; / goes to the UI', async () => {
     const health = await app.inject({ method: 'GET', url: '/healthz' });
     assert.match(String(health.headers['content-security-policy']), /style-src 'self' 'unsafe-inline'/);

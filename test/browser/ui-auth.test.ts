@@ -201,7 +201,7 @@ describe('wallet UI in a browser: accounts, CSRF and CSP', { skip }, () => {
         return (window as unknown as { inlineRan?: boolean }).inlineRan === true;
       });
       assert.equal(ran, false, 'the inline script did not run');
-      await page.waitForTimeout(50);
+      for (let waited = 0; watch.cspViolations.length === 0 && waited < 5000; waited += 50) await page.waitForTimeout(50);
       assert.ok(watch.cspViolations.length > 0, 'the console reported the violation');
     } finally {
       await context.close();
