@@ -122,7 +122,7 @@ export function startServer(books: TestBooks, keys: TestKeys, bankUrl: string, e
   const config = loadConfig({
     PORT: '0',
     ADMIN_TOKEN,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PUBLIC_URL,
     BANK_PUBLIC_URL,
     PLATFORM_NO,
@@ -289,3 +289,5 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000)
     }
   }
 }
+// Note: every assert.ok here carries a message. Without one, Node 20 rebuilds the
+// message from the call site's source, which under the tsx loader can spin forever.

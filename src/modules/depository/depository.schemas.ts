@@ -28,8 +28,8 @@ export type RechargeBody = Static<typeof RechargeBody>;
 export const WithdrawBody = Type.Object(
   {
     userNo: Type.String({ minLength: 1, maxLength: 64 }),
-    amount: Amount,
-    fee: Type.Optional(Amount),
+    amount: Type.String({ description: 'What leaves the virtual account, fee included', maxLength: 40 }),
+    fee: Type.Optional(Type.String({ description: 'Kept back from what reaches the card; WITHDRAW_FEE by default', maxLength: 40 })),
     currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
     callbackUrl: CallbackUrl,
     cardNumberMasked: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),

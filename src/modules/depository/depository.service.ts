@@ -93,6 +93,10 @@ export class DepositoryAgent {
       throw new DomainError('INVALID_AMOUNT', `${serviceName} needs an amount greater than zero`);
     }
     if (input.feeMinor !== undefined && input.feeMinor < 0n) throw new DomainError('INVALID_AMOUNT', 'A fee cannot be negative');
+    // WITHDRAW: `amount` leaves the virtual account and `fee` is kept back from what reaches the card.
+    if (serviceName === 'WITHDRAW' && (input.feeMinor ?? 0n) >= input.amountMinor!) {
+      throw new DomainError('INVALID_AMOUNT', 'A withdrawal fee must be less than the amount');
+    }
     const requestNo = input.requestNo ?? newRequestNo(clock.now());
     if (!REQUEST_NO.test(requestNo)) throw new DomainError('VALIDATION_FAILED', 'requestNo must be 1-64 letters and digits');
     const now = clock.now();

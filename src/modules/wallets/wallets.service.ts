@@ -126,12 +126,14 @@ export class WalletsService {
     try {
       return await this.deps.db.transaction().execute(async (trx) => {
         await this.deps.assertUserCanMoveMoney?.(user.id, trx);
+        // On the wire `amount` is what leaves the virtual account and `fee` is kept back
+        // from what reaches the card (protocol/depository.ts): the card gets exactly `amountMinor`.
         const gateway = await this.deps.agent.prepare(
           'WITHDRAW',
           {
             requestNo,
             userNo: account.userNo,
-            amountMinor,
+            amountMinor: amountMinor + feeMinor,
             feeMinor,
             currency: this.currency,
             callbackUrl: input.callbackUrl,
@@ -348,9 +350,11 @@ export class WalletsService {
     return true;
   }
 
-  private assertSameAmount(record: RechargeRecord, event: DepositorySettledEvent): void {
+  /** The agent's amount is what left the virtual account: for a withdrawal, amount + fee. */
+  private assertSameAmount(record: RechargeRecord | WithdrawRecord, event: DepositorySettledEvent): void {
     const eventMinor = event.amount === null ? null : parseMoney(event.amount, currencyCode(event.currency)).amountMinor;
-    if (eventMinor !== record.amountMinor || event.currency !== record.currency) {
+    const expected = record.amountMinor + ('feeMinor' in record ? record.feeMinor : 0n);
+    if (eventMinor !== expected || event.currency !== record.currency) {
       throw new Error(`depository.settled for ${record.requestNo} disagrees with the record on the amount`);
     }
   }
@@ -402,9 +406,20 @@ function holdParts(feeMinor: bigint): ('amount' | 'fee')[] {
   return feeMinor > 0n ? ['amount', 'fee'] : ['amount'];
 }
 
-/** Only the last four digits ever show, whatever the bank sent. */
+/**
+ * At most the first four and last four digits ever show, whatever the bank sent
+ * (the bank's own masking, 6222********0123, passes unchanged, so the bank can
+ * match it back to the card when a withdrawal names it).
+ */
 export function maskCardNumber(card: string): string {
-  return card.replace(/\d(?=(?:\D*\d){4})/g, '*').slice(0, 64);
+  const digits = card.replace(/\D/g, '').length;
+  let seen = 0;
+  return card
+    .replace(/\d/g, (digit) => {
+      seen += 1;
+      return seen <= 4 || seen > digits - 4 ? digit : '*';
+    })
+    .slice(0, 64);
 }
 
 function pageSize(limit: number | undefined): number {
