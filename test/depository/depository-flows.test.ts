@@ -319,7 +319,7 @@ for (const { kind, skip } of storeKinds) {
       const gateway = await api.gateway(user, '/my/recharge-records', { amount: '15.00', callbackUrl: CALLBACK });
       const requestNo = requestDataOf(gateway).requestNo;
       bankService.answers.set(requestNo, { kind: 'result', result: bankResult(gateway, { status: 'SUCCESS' }) });
-      await eventually(async () => assert.equal((await api.wallet(user))!.balance, '15.00'), 15_000);
+      await eventually(async () => assert.equal((await api.wallet(user))!.balance, '15.00'));
       assert.ok((bankService.queries.get(requestNo) ?? 0) >= 1, 'the bank was queried');
       assert.equal(bankService.badSignatures, 0, 'every query carried the platform signature');
       await eventually(async () => assert.equal((await api.recordOf(user, 'recharge', requestNo)).status, 'SUCCEEDED'));
@@ -336,17 +336,44 @@ for (const { kind, skip } of storeKinds) {
       const gateway = await api.gateway(user, '/my/withdraw-records', { amount: '5.00', callbackUrl: CALLBACK });
       const requestNo = requestDataOf(gateway).requestNo;
       bankService.answers.set(requestNo, { kind: 'down' });
-      await eventually(async () => assert.ok((bankService.queries.get(requestNo) ?? 0) >= 2, 'asked again after a failure'), 15_000);
+      await eventually(async () => assert.ok((bankService.queries.get(requestNo) ?? 0) >= 2, 'asked again after a failure'));
       assert.equal((await api.recordOf(user, 'withdraw', requestNo)).status, 'PENDING');
       assert.deepEqual(await api.wallet(user), { ...(await api.wallet(user))!, balance: '10.00', available: '3.00', pending: '7.00' });
       // No result yet: the record stays pending and is asked again.
       bankService.answers.set(requestNo, { kind: 'pending' });
       await eventually(async () => assert.ok((bankService.queries.get(requestNo) ?? 0) >= 3, 'asked once more'));
       bankService.answers.set(requestNo, { kind: 'result', result: bankResult(gateway, { status: 'FAIL' }) });
-      await eventually(async () => assert.equal((await api.recordOf(user, 'withdraw', requestNo)).status, 'FAILED'), 15_000);
+      await eventually(async () => assert.equal((await api.recordOf(user, 'withdraw', requestNo)).status, 'FAILED'));
       await eventually(async () => assert.equal((await api.wallet(user))!.available, '10.00'));
       assert.equal((await api.wallet(user))!.balance, '10.00');
       await api.invariantsHold();
+    });
+
+    test('two Coffer processes on one database: the same notification to both, and both query jobs running, settle each request once', { skip: kind !== 'postgres' && 'needs a PostgreSQL server (several processes)' }, async () => {
+      const second = await startServer();
+      try {
+        const other = new Api(second.url, keys.bank);
+        const user = await openedUser();
+        const notified = await api.gateway(user, '/my/recharge-records', { amount: '25.00', callbackUrl: CALLBACK });
+        const replies = await Promise.all(
+          [api, other, api, other, api, other, api, other].map((target) => target.notifyResult(notified, { status: 'SUCCESS' })),
+        );
+        for (const reply of replies) assert.equal(reply.text, 'OK', `${reply.status} ${reply.text}`);
+        await eventually(async () => assert.equal((await other.wallet(user))!.balance, '25.00'));
+
+        const queried = await other.gateway(user, '/my/withdraw-records', { amount: '10.00', callbackUrl: CALLBACK });
+        const requestNo = requestDataOf(queried).requestNo;
+        bankService.answers.set(requestNo, { kind: 'result', result: bankResult(queried, { status: 'SUCCESS' }) });
+        await eventually(async () => assert.equal((await api.recordOf(user, 'withdraw', requestNo)).status, 'SUCCEEDED'));
+        await eventually(async () => assert.equal((await api.wallet(user))!.balance, '13.00'));
+        await sleep(500);
+        assert.deepEqual(await api.wallet(user), { ...(await api.wallet(user))!, balance: '13.00', available: '13.00', pending: '0.00' });
+        const bill = (await other.my(user, 'GET', '/my/entries?limit=100')).body.data as { code: string; amount: string }[];
+        assert.deepEqual(bill.map((e) => `${e.code} ${e.amount}`).sort(), ['fee 2.00', 'recharge 25.00', 'withdraw 10.00']);
+        await api.invariantsHold();
+      } finally {
+        await second.close();
+      }
     });
 
     test('the internal agent endpoints sign requests for internal callers only', async () => {

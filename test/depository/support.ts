@@ -278,7 +278,7 @@ export function bankResult(gateway: GatewayRequest, result: Partial<BankResultDa
 }
 
 /** Polls until `check` passes (it throws while not yet), or fails with its last error. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
