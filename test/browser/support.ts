@@ -119,15 +119,32 @@ export class PageWatch {
 
 export async function newPage(browser: Browser, baseURL: string, options: { javaScriptEnabled?: boolean } = {}) {
   const context: BrowserContext = await browser.newContext({ baseURL, javaScriptEnabled: options.javaScriptEnabled ?? true });
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(20_000);
   const page = await context.newPage();
   return { context, page, watch: new PageWatch(page) };
 }
 
-/** A full-page screenshot under test-artifacts/browser/ (gitignored), named after the step. */
+/**
+ * A full-page screenshot under test-artifacts/browser/ (gitignored), named
+ * after the step. It is an artifact, not an assertion: Chromium can refuse a
+ * capture while a busy machine is still painting, so it waits for the page to
+ * settle and retries; if it still cannot, it says so and the test goes on.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
+  const file = path.join(ARTIFACTS_DIR, `${name}.png`);
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    try {
+      await page.waitForLoadState('load');
+      await page.screenshot({ path: file, fullPage: attempt < 3, timeout: 5_000 });
+      return;
+    } catch (err) {
+      lastError = err;
+      await page.waitForTimeout(200 * attempt);
+    }
+  }
+  console.warn(`screenshot ${name} not saved: ${String(lastError).split('\n')[0]}`);
 }
 
 export async function register(page: Page, mobile: string, password = PASSWORD): Promise<void> {
@@ -182,7 +199,7 @@ export async function startBankChild(env: Record<string, string>): Promise<BankC
   };
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the bank simulator did not start in 30 s:\n${output}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`the bank simulator did not start in 90 s:\n${output}`)), 90_000);
       const check = () => {
         const match = /listening on (http:\/\/\S+)/.exec(output);
         if (match) {

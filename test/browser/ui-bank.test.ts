@@ -54,7 +54,7 @@ async function bankFormOn(page: Page): Promise<BankForm> {
 
 /** Reloads `path` until `ready` holds: the bank's notification reaches Coffer asynchronously. */
 async function eventuallyOn(page: Page, pagePath: string, ready: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     await page.goto(pagePath);
     if (await ready()) return;
@@ -234,6 +234,53 @@ describe('wallet UI with the bank depository simulator', { skip }, () => {
       await screenshot(page, '28-bill');
 
       // Coffer's own pages stayed inside their CSP (the bank's pages have their own).
+      assert.deepEqual(watch.cspViolations, []);
+      assert.deepEqual(watch.pageErrors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('withdraw to the bound card: amount and fee are held at once, then settled by the bank', async () => {
+    const { context, page, watch } = await newPage(browser, base);
+    try {
+      const mobile = await newUser(page);
+      await openAccount(page, mobile, false);
+      await recharge(page, '100.00', false);
+
+      await page.goto('/ui/withdraw');
+      await submitForm(page, { amount: '10.00' }, 'Withdraw');
+      const withdraw = await bankFormOn(page);
+      assert.equal(withdraw.fields.serviceName, 'WITHDRAW');
+      // How amount and fee travel on the wire is the depository protocol's business; the fee is named.
+      assert.equal(withdraw.data.fee, '2.00');
+      assert.equal(await page.getByTestId('gateway-summary').innerText(), 'Withdraw: 10.00');
+      await screenshot(page, '30-bank-form-withdraw');
+
+      const other = await context.newPage();
+      await other.goto('/ui/wallet');
+      assert.match(await walletRow(other).innerText(), /100\.00\s+88\.00\s+12\.00/, 'amount and fee are held');
+      await other.close();
+
+      await page.getByRole('button', { name: 'Continue to your bank' }).click();
+      await page.waitForURL(`${bank.url}/**`);
+      await screenshot(page, '31-bank-withdraw');
+      await submitForm(page, { password: TRANSACTION_PASSWORD }, 'Withdraw');
+      await backFromBank(page, base);
+      await eventuallyOn(
+        page,
+        '/ui/records',
+        async () => /SUCCEEDED/.test(await page.getByTestId('withdrawal-records').innerText()),
+        'the withdrawal to succeed',
+      );
+      await screenshot(page, '32-records-withdrawn');
+      await page.goto('/ui/wallet');
+      assert.match(await walletRow(page).innerText(), /CNY\s+88\.00\s+88\.00\s+0\.00/);
+      await page.goto('/ui/bill');
+      const bill = await page.getByTestId('entries').innerText();
+      assert.match(bill, /-10\.00/);
+      assert.match(bill, /-2\.00/);
+      await screenshot(page, '33-bill-after-withdraw');
       assert.deepEqual(watch.cspViolations, []);
       assert.deepEqual(watch.pageErrors, []);
     } finally {
