@@ -254,7 +254,7 @@ describe('wallet UI with the bank depository simulator', { skip }, () => {
       assert.equal(withdraw.fields.serviceName, 'WITHDRAW');
       // How amount and fee travel on the wire is the depository protocol's business; the fee is named.
       assert.equal(withdraw.data.fee, '2.00');
-      assert.equal(await page.getByTestId('gateway-summary').innerText(), 'Withdraw: 10.00');
+      assert.equal(await page.getByTestId('gateway-summary').innerText(), 'Withdraw: 10.00 CNY');
       await screenshot(page, '30-bank-form-withdraw');
 
       const other = await context.newPage();

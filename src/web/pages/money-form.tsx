@@ -32,6 +32,16 @@ function AmountForm(props: { flow: MoneyFlow; csrf: string; amount?: string; err
   );
 }
 
+/** The currency the bank will move, as the signed request names it (the bank's currency). */
+function currencyOf(gateway: GatewayRequest): string | undefined {
+  try {
+    const currency = (JSON.parse(gateway.reqData) as { currency?: unknown }).currency;
+    return typeof currency === 'string' ? currency : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A page with an amount form whose POST asks the wallets module for a
  * GatewayRequest and shows the bank form; the bank brings the browser back to
@@ -69,6 +79,7 @@ export function moneyFormPage(ctx: WebContext, flow: MoneyFlow): void {
       summary: (
         <p data-testid="gateway-summary">
           {flow.verb}: <strong>{amount}</strong>
+          {currencyOf(gateway) ? ` ${currencyOf(gateway)}` : ''}
         </p>
       ),
     });
