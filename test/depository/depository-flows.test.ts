@@ -223,8 +223,9 @@ for (const { kind, skip } of storeKinds) {
       assert.equal((await api.wallet(user))!.balance, '0.00', 'nothing moved');
       assert.equal((await api.recordOf(user, 'recharge', requestNo)).status, 'PENDING');
 
-      // The genuine notification still settles it.
-      assert.equal((await api.notify({ ...base, reqData: good, signature: signed(good) })).text, 'OK');
+      // The genuine notification still settles it, even with the signature's '+' left unencoded.
+      const raw = await api.request('GET', `/gateway?serviceName=RECHARGE&platformNo=${PLATFORM_NO}&reqData=${encodeURIComponent(good)}&signature=${signed(good)}`);
+      assert.equal(raw.text, 'OK', raw.text);
       await eventually(async () => assert.equal((await api.wallet(user))!.balance, '50.00'));
       await api.invariantsHold();
     });

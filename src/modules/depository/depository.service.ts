@@ -160,7 +160,8 @@ export class DepositoryAgent {
       throw new DomainError('MALFORMED_NOTIFICATION', 'reqData is required');
     }
     // Verified over the text exactly as received, before anything reads it.
-    const signature = typeof query.signature === 'string' ? query.signature : undefined;
+    // Base64 has no spaces: a '+' the sender forgot to percent-encode arrives as one.
+    const signature = typeof query.signature === 'string' ? query.signature.replaceAll(' ', '+') : undefined;
     if (!verifyText(query.reqData, signature, this.bankPublicKey())) {
       throw new DomainError('INVALID_SIGNATURE', 'The signature is not the bank’s signature over reqData');
     }
