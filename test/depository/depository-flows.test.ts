@@ -68,6 +68,8 @@ for (const { kind, skip } of storeKinds) {
       const ok = await api.notifyResult(gateway, { status: 'SUCCESS', cardNumberMasked: card, bankCode: 'ICBC' });
       assert.equal(ok.status, 200, ok.text);
       await eventually(async () => assert.ok(await api.wallet(user), 'the wallet is opened by the consumer'));
+      // The account is marked OPENED, with its card, just after the wallet is made.
+      await eventually(async () => assert.equal((await api.my(user, 'GET', '/my/cards')).body.length, 1));
       return user;
     }
 
@@ -159,8 +161,10 @@ for (const { kind, skip } of storeKinds) {
       assert.equal((await api.notifyResult(gateways[0]!, { status: 'FAIL' })).text, 'OK');
       await sleep(300);
       assert.equal((await api.wallet(user))!.balance, '150.00', 'still credited once each');
-      const records = await api.records(user, 'recharge', '?limit=100');
-      assert.deepEqual(records.data.map((r) => r.status), ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+      await eventually(async () => {
+        const records = await api.records(user, 'recharge', '?limit=100');
+        assert.deepEqual(records.data.map((r) => r.status), ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+      });
       const bill = (await api.my(user, 'GET', '/my/entries?limit=100')).body;
       assert.equal(bill.data.length, 5);
       assert.ok(bill.data.every((e: { code: string; direction: string }) => e.code === 'recharge' && e.direction === 'CREDIT'), 'five recharge credits');
@@ -375,6 +379,23 @@ for (const { kind, skip } of storeKinds) {
       } finally {
         await second.close();
       }
+    });
+
+    test('a restart right after the bank’s notifications loses nothing and doubles nothing (the outbox redelivers)', async () => {
+      const user = await openedUser();
+      const gateways = [];
+      for (const amount of ['3.00', '4.00', '5.00']) gateways.push(await api.gateway(user, '/my/recharge-records', { amount, callbackUrl: CALLBACK }));
+      for (const gateway of gateways) assert.equal((await api.notifyResult(gateway, { status: 'SUCCESS' })).text, 'OK');
+      // Stopped at once: some events may not have reached the user center yet.
+      await coffer.close();
+      coffer = await startServer();
+      api = new Api(coffer.url, keys.bank);
+      await eventually(async () => assert.equal((await api.wallet(user))!.balance, '12.00'));
+      for (const gateway of gateways) assert.equal((await api.notifyResult(gateway, { status: 'SUCCESS' })).text, 'OK');
+      await sleep(300);
+      assert.equal((await api.wallet(user))!.balance, '12.00');
+      await eventually(async () => assert.deepEqual((await api.records(user, 'recharge')).data.map((r) => r.status), ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']));
+      await api.invariantsHold();
     });
 
     test('the internal agent endpoints sign requests for internal callers only', async () => {
