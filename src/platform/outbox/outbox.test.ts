@@ -175,7 +175,7 @@ for (const { kind, skip } of await testStoreKinds()) {
     test('a lease left by a crashed relay expires and another relay delivers the message', async () => {
       const store = await freshStore();
       const id = await publish(store.db, { topic: 'payout.created', payload: { payoutId: 'po_1' } });
-      const [leased] = await claimBatch(store.db, { relayId: 'crashed-relay', leaseMs: 300, limit: 10 });
+      const [leased] = await claimBatch(store.db, { relayId: 'crashed-relay', leaseMs: 1500, limit: 10 });
       assert.equal(String(leased?.id), id);
 
       const survivor = newRelay(store, { relayId: 'survivor' });
