@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { bool, ConfigError, type Env, int } from '../platform/env.ts';
 import { isWireAmount } from '../protocol/depository.ts';
 
 /**
@@ -51,42 +52,25 @@ export interface BankConfig {
   logLevel: string;
 }
 
-export class BankConfigError extends Error {}
+/** The bank reads its environment with the same strict helpers as Coffer. */
+export { ConfigError as BankConfigError };
 
-type Env = Record<string, string | undefined>;
 
 export const DEFAULT_NOTIFY_SCHEDULE_S = [0, 15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 3600, 7200, 7200, 10800, 21600];
-
-function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new BankConfigError(`${name} must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new BankConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
 
 function positiveNumber(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 0)) throw new BankConfigError(`${name} must be a positive number, got "${raw}"`);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 0)) throw new ConfigError(`${name} must be a positive number, got "${raw}"`);
   return value;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes'].includes(raw)) return true;
-  if (['0', 'false', 'no'].includes(raw)) return false;
-  throw new BankConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
 function absoluteUrl(name: string, raw: string): string {
   try {
     new URL(raw);
   } catch {
-    throw new BankConfigError(`${name} must be an absolute URL, got "${raw}"`);
+    throw new ConfigError(`${name} must be an absolute URL, got "${raw}"`);
   }
   return raw.replace(/\/$/, '');
 }
@@ -96,7 +80,7 @@ function schedule(env: Env): number[] {
   if (raw === undefined || raw === '') return DEFAULT_NOTIFY_SCHEDULE_S;
   const parts = raw.split(',').map((s) => s.trim());
   if (parts.some((p) => !/^\d+(\.\d+)?$/.test(p))) {
-    throw new BankConfigError(`BANK_NOTIFY_SCHEDULE_S must be comma-separated seconds such as "0,15,60", got "${raw}"`);
+    throw new ConfigError(`BANK_NOTIFY_SCHEDULE_S must be comma-separated seconds such as "0,15,60", got "${raw}"`);
   }
   return parts.map(Number);
 }
@@ -107,11 +91,11 @@ export function loadBankConfig(env: Env = process.env): BankConfig {
   const bankDir = path.join(dataDir, 'bank');
   const databaseUrl = env.BANK_DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new BankConfigError(`BANK_DATABASE_URL must be a postgres:// URL, got "${databaseUrl}"`);
+    throw new ConfigError(`BANK_DATABASE_URL must be a postgres:// URL, got "${databaseUrl}"`);
   }
   const demoCardBalance = env.BANK_DEMO_CARD_BALANCE || '100000.00';
   if (!isWireAmount(demoCardBalance) && demoCardBalance !== '0') {
-    throw new BankConfigError(`BANK_DEMO_CARD_BALANCE must be a decimal amount such as "100000.00", got "${demoCardBalance}"`);
+    throw new ConfigError(`BANK_DEMO_CARD_BALANCE must be a decimal amount such as "100000.00", got "${demoCardBalance}"`);
   }
   return {
     port,

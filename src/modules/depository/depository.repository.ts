@@ -13,18 +13,10 @@ const columns = sql`
   request_data as "requestData", result_data as "resultData", error_code as "errorCode",
   query_attempts as "queryAttempts", created_at as "createdAt", updated_at as "updatedAt", settled_at as "settledAt"`;
 
-export interface NewTransaction {
-  requestNo: string;
-  serviceName: ServiceName;
-  userNo: string;
-  amountMinor: bigint | null;
-  feeMinor: bigint | null;
-  currency: string;
-  cardNumberMasked: string | null;
-  requestData: string;
-  nextQueryAt: Date;
-  now: Date;
-}
+export type NewTransaction = Pick<
+  DepositoryTransaction,
+  'requestNo' | 'serviceName' | 'userNo' | 'amountMinor' | 'feeMinor' | 'currency' | 'cardNumberMasked' | 'requestData'
+> & { nextQueryAt: Date; now: Date };
 
 export async function insertTransaction(db: Executor, row: NewTransaction): Promise<void> {
   await sql`
