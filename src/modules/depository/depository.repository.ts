@@ -1,5 +1,4 @@
 import { type Kysely, sql } from 'kysely';
-import type { ServiceName } from '../../protocol/depository.ts';
 import type { DepositoryTransaction, TransactionRecordStatus } from './depository.types.ts';
 
 /** SQL only; the same statements run on PGlite and a PostgreSQL server. */
