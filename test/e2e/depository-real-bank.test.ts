@@ -1,0 +1,160 @@
+/**
+ * End to end against the REAL bank depository simulator process, over HTTP, on
+ * the embedded store and on a PostgreSQL server: open account -> recharge ->
+ * withdraw (success and failure), the way a browser drives it (Coffer's JSON API,
+ * then the bank's hosted forms by their contract field names), with the ledger's
+ * invariants green afterwards.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { GatewayRequest } from '../../src/protocol/depository.ts';
+import { ensureKeyPair } from '../../src/protocol/depository.ts';
+import { newCardNumber, parseForm, postForm, registrationFields } from '../bank-simulator/support.ts';
+import { freePort, newMobile, startBankChild, startTestCoffer, tempDataDir, type BankChild, type TestCoffer } from '../browser/support.ts';
+import { createServerDatabase, testStoreKinds } from '../support/stores.ts';
+
+const PLATFORM_NO = 'coffer-e2e';
+const ADMIN_TOKEN = 'e2e-admin-token';
+const PASSWORD = 'Coffer-pass-1';
+const BANK_PASSWORD = registrationFields('').password!;
+
+for (const { kind, skip } of await testStoreKinds()) {
+  describe(`depository end to end with the real bank process (${kind})`, { skip }, () => {
+    let bank: BankChild;
+    let server: TestCoffer;
+    let dropDatabase = async () => {};
+    let token = '';
+
+    before(async () => {
+      const dataDir = tempDataDir();
+      ensureKeyPair(path.join(dataDir, 'keys'), 'platform');
+      ensureKeyPair(path.join(dataDir, 'bank', 'keys'), 'bank');
+      bank = await startBankChild({ DATA_DIR: dataDir, PLATFORM_NO, ADMIN_TOKEN, BANK_NOTIFY_POLL_MS: '50', BANK_NOTIFY_SCALE: '0.001' });
+      const database = kind === 'postgres' ? await createServerDatabase() : undefined;
+      if (database) dropDatabase = () => database.drop();
+      server = await startTestCoffer(
+        {
+          PORT: String(await freePort()),
+          ADMIN_TOKEN,
+          PLATFORM_NO,
+          BANK_PUBLIC_URL: bank.url,
+          BANK_URL: bank.url,
+          OUTBOX_POLL_INTERVAL_MS: '25',
+          ...(database ? { DATABASE_URL: database.url } : {}),
+        },
+        undefined,
+        dataDir,
+      );
+      const mobile = newMobile();
+      assert.equal((await api('POST', '/auth/register', { mobile, password: PASSWORD })).status, 201, 'registered');
+      token = (await api('POST', '/auth/login', { mobile, password: PASSWORD })).body.token;
+    });
+
+    after(async () => {
+      await server?.close();
+      await bank?.stop();
+      await dropDatabase();
+    });
+
+    async function api(method: string, route: string, body?: unknown, bearer = token): Promise<{ status: number; body: any }> {
+      const response = await fetch(`${server.coffer.url}${route}`, {
+        method,
+        headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+    }
+
+    /** The browser's part: post the GatewayRequest to the bank, fill its one form, follow its redirect. */
+    async function atTheBank(gateway: GatewayRequest, typed: Record<string, string>): Promise<URL> {
+      const { serviceName, platformNo, reqData, signature } = gateway;
+      const page = await postForm(gateway.depositoryUrl, { serviceName, platformNo, reqData, signature });
+      assert.equal(page.status, 200, `the bank's page: ${page.html}`);
+      const form = parseForm(page.html);
+      const done = await postForm(new URL(form.action, gateway.depositoryUrl).toString(), { ...form.fields, ...typed });
+      assert.equal(done.status, 303, `the bank redirects back: ${done.html}`);
+      return new URL(done.location!);
+    }
+
+    async function wallet(): Promise<{ balance: string; available: string; pending: string } | undefined> {
+      return (await api('GET', '/my/wallets')).body[0];
+    }
+
+    async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const value = await probe();
+        if (value !== undefined) return value;
+        assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+
+    async function recordStatus(kind: 'recharge' | 'withdraw', requestNo: string): Promise<string | undefined> {
+      const record = (await api('GET', `/my/${kind}-records?limit=100`)).body.data.find((r: any) => r.requestNo === requestNo);
+      return record && record.status !== 'PENDING' ? record.status : undefined;
+    }
+
+    const callbackUrl = 'http://localhost/ui/records';
+    const card = newCardNumber();
+
+    test('recharging before opening a depository account is refused with ACCOUNT_NOT_OPENED', async () => {
+      const reply = await api('POST', '/my/recharge-records', { amount: '10.00', callbackUrl });
+      assert.equal(reply.body.code, 'ACCOUNT_NOT_OPENED', JSON.stringify(reply.body));
+    });
+
+    test('opening the account at the bank opens the wallet and binds the card', async () => {
+      const gateway = (await api('POST', '/my/depository-accounts', { callbackUrl })).body as GatewayRequest;
+      assert.equal(gateway.serviceName, 'PERSONAL_REGISTER');
+      const back = await atTheBank(gateway, registrationFields(card));
+      assert.equal(back.searchParams.get('status'), 'SUCCESS');
+      await until('the wallet', async () => ((await api('GET', '/my/cards')).body.length > 0 ? wallet() : undefined));
+      assert.equal((await wallet())?.balance, '0.00');
+      assert.match(JSON.stringify((await api('GET', '/my/cards')).body), new RegExp(card.slice(-4)));
+    });
+
+    test('a recharge confirmed with the transaction password credits the wallet once', async () => {
+      const gateway = (await api('POST', '/my/recharge-records', { amount: '100.00', callbackUrl })).body as GatewayRequest;
+      const requestNo = JSON.parse(gateway.reqData).requestNo as string;
+      await atTheBank(gateway, { password: BANK_PASSWORD });
+      assert.equal(await until('the recharge to settle', () => recordStatus('recharge', requestNo)), 'SUCCEEDED');
+      await until('the credit', async () => ((await wallet())?.balance === '100.00' ? true : undefined));
+    });
+
+    test('a withdrawal holds amount + fee, and the bank\'s success posts it', async () => {
+      const gateway = (await api('POST', '/my/withdraw-records', { amount: '30.00', callbackUrl })).body as GatewayRequest;
+      const requestNo = JSON.parse(gateway.reqData).requestNo as string;
+      const held = await wallet();
+      assert.equal(held?.balance, '100.00', 'a hold does not change the balance');
+      assert.equal(held?.available, '68.00', 'amount + 2.00 fee held');
+      await atTheBank(gateway, { password: BANK_PASSWORD });
+      assert.equal(await until('the withdrawal to settle', () => recordStatus('withdraw', requestNo)), 'SUCCEEDED');
+      await until('the posting', async () => ((await wallet())?.balance === '68.00' ? true : undefined));
+      assert.equal((await wallet())?.available, '68.00');
+    });
+
+    test('a withdrawal the bank fails (card declined) releases the hold', async () => {
+      const faults = await fetch(`${bank.url}/sandbox/faults`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ declineCard: card }),
+      });
+      assert.equal(faults.status, 200, await faults.text());
+      const gateway = (await api('POST', '/my/withdraw-records', { amount: '10.00', callbackUrl })).body as GatewayRequest;
+      const requestNo = JSON.parse(gateway.reqData).requestNo as string;
+      assert.equal((await wallet())?.available, '56.00', 'amount + fee held');
+      const back = await atTheBank(gateway, { password: BANK_PASSWORD });
+      assert.equal(back.searchParams.get('status'), 'FAIL');
+      assert.equal(await until('the withdrawal to settle', () => recordStatus('withdraw', requestNo)), 'FAILED');
+      await until('the release', async () => ((await wallet())?.available === '68.00' ? true : undefined));
+      assert.equal((await wallet())?.balance, '68.00');
+    });
+
+    test('the books balance afterwards', async () => {
+      const report = await api('GET', '/admin/ledger/invariants', undefined, ADMIN_TOKEN);
+      assert.equal(report.body.ok, true, JSON.stringify(report.body.checks.filter((c: any) => !c.ok)));
+    });
+  });
+}
