@@ -170,10 +170,14 @@ export class OutboxRelay {
     const unsettled = new Map(claimed.map((message) => [message.id, this.leaseOf(message)]));
     const stopRenewing = this.keepLeasesAlive(unsettled);
     try {
-      for (const message of claimed) {
-        await this.deliver(message);
-        unsettled.delete(message.id);
-      }
+      await Promise.all(
+        orderedLanes(claimed).map(async (lane) => {
+          for (const message of lane) {
+            await this.deliver(message);
+            unsettled.delete(message.id);
+          }
+        }),
+      );
     } finally {
       stopRenewing();
     }
@@ -264,4 +268,19 @@ export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, r
 function describeError(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);
+}
+
+/**
+ * Messages of one key (one aggregate) are delivered one after another in id
+ * order; different keys go in parallel, so consumers' writes (ledger transfers
+ * above all) can share group commits. Messages without a key keep one lane.
+ */
+function orderedLanes(claimed: ClaimedMessage[]): ClaimedMessage[][] {
+  const lanes = new Map<string | null, ClaimedMessage[]>();
+  for (const message of claimed) {
+    const lane = lanes.get(message.key);
+    if (lane) lane.push(message);
+    else lanes.set(message.key, [message]);
+  }
+  return [...lanes.values()];
 }
