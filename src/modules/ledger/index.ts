@@ -3,3 +3,6 @@ export { LedgerService, PLATFORM_OWNER_ID, type LedgerDeps, type OpenAccountInpu
 export { ledgerMigrations } from './ledger.migrations.ts';
 export { formatReport, type InvariantCheck, type InvariantReport } from './ledger.invariants.ts';
 export * from './ledger.types.ts';
+/** How an entry (a line of a bill) looks at the API, for modules that show one. */
+export { EntryView } from './ledger.schemas.ts';
+export { entryView } from './ledger.views.ts';

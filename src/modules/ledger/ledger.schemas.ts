@@ -111,13 +111,13 @@ export const EntriesQuery = Type.Object(
 );
 
 export const EntryView = Type.Object({
-  seq: Type.String(),
+  seq: Type.String({ description: 'Pass as startingAfter for the next page' }),
   transferId: Type.String(),
   direction: Type.Union([Type.Literal('DEBIT'), Type.Literal('CREDIT')]),
   amount: Amount,
   balanceBefore: Amount,
   balanceAfter: Amount,
-  code: Type.String(),
+  code: Type.String({ description: 'Why the money moved: recharge, withdraw, fee, ...' }),
   currency: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
 });

@@ -46,6 +46,8 @@ export class LedgerWriter {
    * costs a retry, never a wrong write (see execute).
    */
   private readonly known = new Map<string, AccountState>();
+  /** Transfer ids of units submitted and not yet answered, with their answers to come. */
+  private readonly idsInProgress = new Map<string, Promise<SettledOutcome>>();
 
   constructor(
     private readonly db: Executor,
@@ -53,7 +55,23 @@ export class LedgerWriter {
     private readonly options: WriterOptions,
   ) {}
 
+  /**
+   * A unit waits for any earlier unit of this process with one of its ids: its
+   * answer must then be that unit's (a replay), never one decided from a read
+   * taken while the first was still being written.
+   */
   submit(unit: Unit): Promise<SettledOutcome> {
+    const ahead = unit.ops.flatMap((op) => this.idsInProgress.get(op.id) ?? []);
+    const run = ahead.length > 0 ? Promise.allSettled(ahead).then(() => this.start(unit)) : this.start(unit);
+    for (const op of unit.ops) this.idsInProgress.set(op.id, run);
+    const forget = () => {
+      for (const op of unit.ops) if (this.idsInProgress.get(op.id) === run) this.idsInProgress.delete(op.id);
+    };
+    run.then(forget, forget);
+    return run;
+  }
+
+  private start(unit: Unit): Promise<SettledOutcome> {
     if (this.options.mode === 'single') return this.runAlone(unit);
     return new Promise((resolve, reject) => {
       this.queue.push({ unit, resolve, reject });

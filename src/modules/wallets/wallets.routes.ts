@@ -2,10 +2,11 @@ import { Type } from 'typebox';
 import { ProblemSchema } from '../../platform/http/problem.ts';
 import type { HttpModule } from '../../platform/http/server.ts';
 import { GatewayRequestView } from '../depository/index.ts';
+import { EntryView, entryView } from '../ledger/index.ts';
 import { assertCanMoveMoney, currentUser, userSecurity } from '../users/index.ts';
 import * as s from './wallets.schemas.ts';
 import type { WalletsService } from './wallets.service.ts';
-import { billEntryView, cardView, rechargeView, walletView, withdrawView } from './wallets.views.ts';
+import { cardView, rechargeView, walletView, withdrawView } from './wallets.views.ts';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema, 503: ProblemSchema };
 const tags = ['wallet'];
@@ -78,10 +79,10 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
 
       app.get(
         '/my/entries',
-        { ...mine, schema: { ...schema, summary: 'My bill: the entries of my wallet, newest first', querystring: s.PageQuery, response: { 200: s.pageOf(s.BillEntryView), ...problems } } },
+        { ...mine, schema: { ...schema, summary: 'My bill: the entries of my wallet, newest first', querystring: s.PageQuery, response: { 200: s.pageOf(EntryView), ...problems } } },
         async (request) => {
           const page = await wallets.entries(currentUser(request).id, pageArgs(request.query));
-          return { data: page.data.map(billEntryView), hasMore: page.hasMore };
+          return { data: page.data.map(entryView), hasMore: page.hasMore };
         },
       );
 

@@ -57,18 +57,6 @@ export const WithdrawRecordView = Type.Object({
   updatedAt: Time,
 });
 
-export const BillEntryView = Type.Object({
-  seq: Type.String({ description: 'Pass as startingAfter for the next page' }),
-  transferId: Type.String(),
-  code: Type.String({ description: 'Why the money moved: recharge, withdraw, fee, ...' }),
-  direction: Type.Union([Type.Literal('DEBIT'), Type.Literal('CREDIT')]),
-  amount: Amount,
-  balanceBefore: Amount,
-  balanceAfter: Amount,
-  currency: Type.String(),
-  createdAt: Time,
-});
-
 export const CardView = Type.Object({
   id: Type.String(),
   cardNumberMasked: Type.String(),

@@ -1,5 +1,5 @@
 import { formatMinor } from '../../platform/money/index.ts';
-import { type Account, balancesOf, type Entry } from '../ledger/index.ts';
+import { type Account, balancesOf } from '../ledger/index.ts';
 import type { BoundCard, RechargeRecord, WithdrawRecord } from './wallets.types.ts';
 
 /** How the user center's objects look at the API: money as decimal strings, times as ISO-8601 UTC. */
@@ -34,21 +34,6 @@ export function withdrawView(record: WithdrawRecord) {
     ...rechargeView(record),
     fee: formatMinor(record.feeMinor, record.currency),
     cardNumberMasked: record.cardNumberMasked,
-  };
-}
-
-export function billEntryView(entry: Entry) {
-  const money = (minor: bigint) => formatMinor(minor, entry.currency);
-  return {
-    seq: entry.seq.toString(),
-    transferId: entry.transferId,
-    code: entry.code,
-    direction: entry.direction,
-    amount: money(entry.amountMinor),
-    balanceBefore: money(entry.balanceBeforeMinor),
-    balanceAfter: money(entry.balanceAfterMinor),
-    currency: entry.currency,
-    createdAt: entry.createdAt.toISOString(),
   };
 }
 
