@@ -1,11 +1,13 @@
 /**
- * Depository notification benchmark: `npm run bench:depository [-- --quick]`.
+ * Depository notification benchmark: `npm run bench:depository [-- --quick] [--store=pglite|postgres] [--profile]`.
  * A real Coffer server (in this process, real HTTP) receives bank-signed RECHARGE
  * notifications on GET /gateway; "applied" means the wallet was credited (the
  * outbox consumer ran). Prints one JSON line per store, plus the RSA verify cost
  * alone. The embedded store always runs; the PostgreSQL server when DATABASE_URL
  * is set (a scratch database is created there and dropped afterwards).
  */
+import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { GatewayRequest } from '../src/protocol/depository.ts';
 import { signText, verifyText } from '../src/protocol/depository.ts';
 import type { StoreKind } from '../src/platform/db/store.ts';
@@ -22,10 +24,11 @@ const AMOUNT = '10.00';
 
 async function main(): Promise<void> {
   measureVerify();
+  const only = process.argv.find((arg) => arg.startsWith('--store='))?.slice('--store='.length);
   const stores: StoreKind[] = ['pglite'];
   if (process.env.DATABASE_URL) stores.push('postgres');
   else console.error('# DATABASE_URL is not set: only the embedded store is measured');
-  for (const kind of stores) await runStore(kind);
+  for (const kind of stores.filter((kind) => !only || kind === only)) await runStore(kind);
 }
 
 function measureVerify(): void {
@@ -72,6 +75,7 @@ async function runStore(kind: StoreKind): Promise<void> {
       return { serviceName: gateway.serviceName, platformNo: PLATFORM_NO, reqData, signature: signText(reqData, keys.bank.privateKey) };
     });
     const latencies: number[] = [];
+    const profiler = await startProfiler();
     const started = performance.now();
     await inParallel(NOTIFICATIONS, CONCURRENCY, async (i) => {
       const t0 = performance.now();
@@ -88,6 +92,7 @@ async function runStore(kind: StoreKind): Promise<void> {
       }
     }, 120_000);
     const appliedS = (performance.now() - started) / 1000;
+    await profiler?.stop(`depository-${kind}`);
     await api.invariantsHold();
     latencies.sort((a, b) => a - b);
     console.log(
@@ -107,6 +112,25 @@ async function runStore(kind: StoreKind): Promise<void> {
     keys.dispose();
     await books.dispose();
   }
+}
+
+/** `--profile`: a CPU profile of the timed part only, written to .tmp/ for Chrome DevTools or speedscope. */
+async function startProfiler(): Promise<{ stop(name: string): Promise<void> } | undefined> {
+  if (!process.argv.includes('--profile')) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(name) {
+      const { profile } = await session.post('Profiler.stop');
+      fs.mkdirSync('.tmp', { recursive: true });
+      const file = `.tmp/${name}-${Date.now()}.cpuprofile`;
+      fs.writeFileSync(file, JSON.stringify(profile));
+      console.error(`# CPU profile of the timed part: ${file}`);
+      session.disconnect();
+    },
+  };
 }
 
 async function inParallel(count: number, lanes: number, work: (i: number) => Promise<void>): Promise<void> {
