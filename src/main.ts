@@ -73,7 +73,14 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
 
   // Depository agent and user center (SPEC 3, 4): the agent settles bank results and
   // publishes DEPOSITORY_SETTLED; the user center hears them only through the outbox.
-  const agent = new DepositoryAgent({ db: store.db, clock, config, logger, onSettled: () => relay.nudge() });
+  const agent = new DepositoryAgent({
+    db: store.db,
+    clock,
+    config,
+    logger,
+    onSettled: () => relay.nudge(),
+    settleBatching: { maxBatch: 200, concurrency: 1 },
+  });
   const wallets = new WalletsService({
     db: store.db,
     clock,
@@ -83,7 +90,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     depository: config.depository,
     assertUserCanMoveMoney: (userId, tx) => users.assertUserCanMoveMoney(userId, tx),
   });
-  relay.subscribe<DepositorySettledEvent>(DEPOSITORY_SETTLED, 'wallets.depository-settled', (message) => wallets.handleSettled(message));
+  relay.subscribeBatch<DepositorySettledEvent>(DEPOSITORY_SETTLED, 'wallets.depository-settled', (messages) => wallets.handleSettled(messages));
   jobs.push(startIntervalJob('depository.query-pending', config.depository.queryIntervalMs, () => agent.queryDue(), logger));
 
   return {

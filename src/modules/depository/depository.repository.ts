@@ -31,24 +31,40 @@ export async function findTransaction(db: Executor, requestNo: string): Promise<
   return rows[0];
 }
 
+export async function findTransactions(db: Executor, requestNos: string[]): Promise<DepositoryTransaction[]> {
+  if (requestNos.length === 0) return [];
+  const { rows } = await sql<DepositoryTransaction>`
+    select ${columns} from depository_transactions where request_no = any(${requestNos}::text[])`.execute(db);
+  return rows;
+}
+
+export interface Settlement {
+  requestNo: string;
+  status: Extract<TransactionRecordStatus, 'SUCCEEDED' | 'FAILED'>;
+  resultData: string;
+  errorCode: string | null;
+}
+
 /**
- * The guarded transition: moves the record from `from` to `to` only if it is
- * still in `from`. Undefined means another writer got there first (a lost race).
+ * The guarded transition, for many records in one statement: each moves
+ * PENDING -> its result only if it is still PENDING. Records missing from the
+ * answer were settled by another writer first (a lost race, not a success).
  */
-export async function transition(
-  db: Executor,
-  requestNo: string,
-  from: TransactionRecordStatus,
-  to: TransactionRecordStatus,
-  result: { resultData: string; errorCode: string | null; now: Date },
-): Promise<DepositoryTransaction | undefined> {
+export async function settlePending(db: Executor, settlements: Settlement[], now: Date): Promise<DepositoryTransaction[]> {
+  if (settlements.length === 0) return [];
   const { rows } = await sql<DepositoryTransaction>`
     update depository_transactions
-    set status = ${to}, synced = true, result_data = ${result.resultData}, error_code = ${result.errorCode},
-        settled_at = ${result.now}, updated_at = ${result.now}
-    where request_no = ${requestNo} and status = ${from}
+    set status = v.to_status, synced = true, result_data = v.to_result_data, error_code = v.to_error_code,
+        settled_at = ${now}, updated_at = ${now}
+    from (
+      select unnest(${settlements.map((s) => s.requestNo)}::text[]) as to_request_no,
+             unnest(${settlements.map((s) => s.status)}::text[]) as to_status,
+             unnest(${settlements.map((s) => s.resultData)}::text[]) as to_result_data,
+             unnest(${settlements.map((s) => s.errorCode)}::text[]) as to_error_code
+    ) v
+    where request_no = v.to_request_no and status = 'PENDING'
     returning ${columns}`.execute(db);
-  return rows[0];
+  return rows;
 }
 
 /**

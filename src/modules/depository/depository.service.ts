@@ -5,7 +5,8 @@ import type { Config } from '../../platform/config.ts';
 import { DomainError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/log.ts';
 import { currencyCode, formatMinor, parseMoney } from '../../platform/money/index.ts';
-import { publish } from '../../platform/outbox/index.ts';
+import { Batcher, type BatcherOptions, type ItemResult } from '../../platform/batcher.ts';
+import { publishMany } from '../../platform/outbox/index.ts';
 import {
   type BankResultData,
   ensureKeyPair,
@@ -36,6 +37,8 @@ export interface DepositoryDeps {
   logger: Logger;
   /** Called after a settlement commits, e.g. to wake the outbox relay. */
   onSettled?: () => void;
+  /** Bank results settled in one transaction, and such transactions at once (1 on the embedded store). */
+  settleBatching?: BatcherOptions;
   /** Server-to-server HTTP (tests may replace it). */
   fetch?: typeof fetch;
 }
@@ -65,8 +68,10 @@ export class DepositoryAgent {
   private readonly platformKeys: KeyPair;
   private bankKey: KeyObject | undefined;
   private readonly fetch: typeof fetch;
+  private readonly settler: Batcher<BankResult, SettleOutcome>;
 
   constructor(private readonly deps: DepositoryDeps) {
+    this.settler = new Batcher((results) => this.settleBatch(results), deps.settleBatching ?? { maxBatch: 200, concurrency: 1 });
     // On first start this generates the platform's pair (private key 0600).
     this.platformKeys = ensureKeyPair(deps.config.depository.keysDir, 'platform');
     this.fetch = deps.fetch ?? fetch;
@@ -170,52 +175,67 @@ export class DepositoryAgent {
 
   /**
    * The one path by which a bank result (notification or query answer, already
-   * verified) settles a record: parse, match against the record, then move
-   * PENDING -> SUCCEEDED | FAILED and publish, in one transaction.
+   * verified) settles a record: parse, then hand it to the settler, which
+   * matches it against its record and moves PENDING -> SUCCEEDED | FAILED with
+   * the DEPOSITORY_SETTLED event, in one transaction shared with whatever other
+   * results arrived at the same moment (group commit).
    */
-  private async acceptBankResult(serviceName: ServiceName, reqData: string, source: 'notification' | 'query'): Promise<SettleOutcome> {
+  private async acceptBankResult(serviceName: ServiceName, reqData: string, source: BankResult['source']): Promise<SettleOutcome> {
     const result = parseBankResult(reqData);
     if (result.serviceName !== undefined && result.serviceName !== serviceName) {
       throw new DomainError('NOTIFICATION_MISMATCH', `reqData is for ${String(result.serviceName)}, not ${serviceName}`);
     }
-    const record = await repo.findTransaction(this.deps.db, result.requestNo);
-    if (!record) throw new DomainError('DEPOSITORY_REQUEST_NOT_FOUND', `No transaction has request number ${result.requestNo}`);
-    const mismatch = mismatchOf(record, serviceName, result);
-    if (mismatch) throw new DomainError('NOTIFICATION_MISMATCH', mismatch);
+    const outcome = await this.settler.submit({ serviceName, reqData, result, source });
+    if (outcome.outcome === 'settled') {
+      this.deps.logger.info({ requestNo: outcome.record.requestNo, serviceName, status: outcome.record.status, source }, 'depository transaction settled');
+    }
+    return outcome;
+  }
 
-    const next = result.status === 'SUCCESS' ? 'SUCCEEDED' : 'FAILED';
-    if (record.status !== 'PENDING') return this.alreadyFinal(record, next, source);
-    assertTransition(record.status, next);
+  private async settleBatch(results: BankResult[]): Promise<ItemResult<SettleOutcome>[]> {
+    const records = new Map((await repo.findTransactions(this.deps.db, [...new Set(results.map((r) => r.result.requestNo))])).map((r) => [r.requestNo, r]));
+    const answers: (ItemResult<SettleOutcome> | undefined)[] = results.map((item) => {
+      const record = records.get(item.result.requestNo);
+      if (!record) return failure(new DomainError('DEPOSITORY_REQUEST_NOT_FOUND', `No transaction has request number ${item.result.requestNo}`));
+      const mismatch = mismatchOf(record, item.serviceName, item.result);
+      if (mismatch) return failure(new DomainError('NOTIFICATION_MISMATCH', mismatch));
+      if (record.status !== 'PENDING') return { ok: true, value: this.alreadyFinal(record, statusOf(item), item.source) };
+      return undefined; // to settle below
+    });
 
-    const errorCode = next === 'FAILED' ? (textOrNull(result.errorCode) ?? 'FAILED') : null;
+    // The first result per request number settles it; a second one in the same batch is then a replay.
+    const settling = new Map<string, BankResult>();
+    results.forEach((item, i) => {
+      if (answers[i] === undefined && !settling.has(item.result.requestNo)) settling.set(item.result.requestNo, item);
+    });
     const now = this.deps.clock.now();
     const settled = await this.deps.db.transaction().execute(async (trx) => {
-      const updated = await repo.transition(trx, record.requestNo, 'PENDING', next, { resultData: reqData, errorCode, now });
-      if (!updated) return undefined; // another notification or query settled it first
-      const event: DepositorySettledEvent = {
-        requestNo: updated.requestNo,
-        serviceName: updated.serviceName,
-        userNo: updated.userNo,
-        status: next,
-        amount: updated.amountMinor === null ? null : formatMinor(updated.amountMinor, currencyCode(updated.currency)),
-        fee: updated.feeMinor === null ? null : formatMinor(updated.feeMinor, currencyCode(updated.currency)),
-        currency: updated.currency,
-        errorCode,
-        errorMessage: textOrNull(result.errorMessage),
-        cardNumberMasked: textOrNull(result.cardNumberMasked) ?? updated.cardNumberMasked,
-        bankCode: textOrNull(result.bankCode),
-        settledAt: now.toISOString(),
-      };
-      await publish(trx, { topic: DEPOSITORY_SETTLED, key: updated.requestNo, payload: event });
-      return updated;
+      const rows = await repo.settlePending(
+        trx,
+        [...settling.values()].map((item) => ({
+          requestNo: item.result.requestNo,
+          status: assertedNext(statusOf(item)),
+          resultData: item.reqData,
+          errorCode: errorCodeOf(item),
+        })),
+        now,
+      );
+      await publishMany(trx, rows.map((row) => ({ topic: DEPOSITORY_SETTLED, key: row.requestNo, payload: settledEvent(row, settling.get(row.requestNo)!, now) })));
+      return new Map(rows.map((row) => [row.requestNo, row]));
     });
-    if (!settled) {
-      const current = await repo.findTransaction(this.deps.db, record.requestNo);
-      return this.alreadyFinal(current!, next, source);
-    }
-    this.deps.logger.info({ requestNo: settled.requestNo, serviceName, status: next, source }, 'depository transaction settled');
-    this.deps.onSettled?.();
-    return { outcome: 'settled', record: settled };
+    if (settled.size > 0) this.deps.onSettled?.();
+
+    // A lost race (another process settled it first) answers from the record as it is now.
+    const lostRaces = [...settling.keys()].filter((requestNo) => !settled.has(requestNo));
+    const current = new Map((await repo.findTransactions(this.deps.db, lostRaces)).map((r) => [r.requestNo, r]));
+    return results.map((item, i) => {
+      const answer = answers[i];
+      if (answer) return answer;
+      const requestNo = item.result.requestNo;
+      const record = settled.get(requestNo);
+      if (record && settling.get(requestNo) === item) return { ok: true, value: { outcome: 'settled', record } };
+      return { ok: true, value: this.alreadyFinal(record ?? current.get(requestNo)!, statusOf(item), item.source) };
+    });
   }
 
   private alreadyFinal(record: DepositoryTransaction, wanted: 'SUCCEEDED' | 'FAILED', source: string): SettleOutcome {
@@ -380,4 +400,47 @@ function mismatchOf(record: DepositoryTransaction, serviceName: ServiceName, res
     }
   }
   return undefined;
+}
+
+/** A verified bank result on its way to the settler. */
+interface BankResult {
+  serviceName: ServiceName;
+  reqData: string;
+  result: ParsedResult;
+  source: 'notification' | 'query';
+}
+
+function statusOf(item: BankResult): 'SUCCEEDED' | 'FAILED' {
+  return item.result.status === 'SUCCESS' ? 'SUCCEEDED' : 'FAILED';
+}
+
+function assertedNext(next: 'SUCCEEDED' | 'FAILED'): 'SUCCEEDED' | 'FAILED' {
+  assertTransition('PENDING', next);
+  return next;
+}
+
+function errorCodeOf(item: BankResult): string | null {
+  return statusOf(item) === 'FAILED' ? (textOrNull(item.result.errorCode) ?? 'FAILED') : null;
+}
+
+function settledEvent(record: DepositoryTransaction, item: BankResult, now: Date): DepositorySettledEvent {
+  const currency = currencyCode(record.currency);
+  return {
+    requestNo: record.requestNo,
+    serviceName: record.serviceName,
+    userNo: record.userNo,
+    status: statusOf(item),
+    amount: record.amountMinor === null ? null : formatMinor(record.amountMinor, currency),
+    fee: record.feeMinor === null ? null : formatMinor(record.feeMinor, currency),
+    currency: record.currency,
+    errorCode: record.errorCode,
+    errorMessage: textOrNull(item.result.errorMessage),
+    cardNumberMasked: textOrNull(item.result.cardNumberMasked) ?? record.cardNumberMasked,
+    bankCode: textOrNull(item.result.bankCode),
+    settledAt: now.toISOString(),
+  };
+}
+
+function failure(error: DomainError): ItemResult<never> {
+  return { ok: false, error };
 }

@@ -44,6 +44,7 @@ export const PLATFORM_OWNER_ID = 'platform';
 
 export class LedgerService {
   private readonly writer: LedgerWriter;
+  private readonly platformAccountIds = new Map<string, AccountId>();
 
   constructor(private readonly deps: LedgerDeps) {
     this.writer = new LedgerWriter(deps.db, deps.clock, deps.writer);
@@ -87,6 +88,17 @@ export class LedgerService {
       }
     }
     throw new Error('could not draw a free account number');
+  }
+
+  /** The id of the platform's account of a type and currency (opened on first use); ids never change, so it is remembered. */
+  async platformAccountId(type: AccountType, currency: CurrencyCode): Promise<AccountId> {
+    const key = `${type}:${currency}`;
+    let id = this.platformAccountIds.get(key);
+    if (!id) {
+      id = (await this.platformAccount(type, currency)).id;
+      this.platformAccountIds.set(key, id);
+    }
+    return id;
   }
 
   /** The platform's account of a type and currency, opened on first use. */

@@ -91,32 +91,41 @@ export async function insertWithdraw(db: Executor, record: WithdrawRecord): Prom
             ${record.createdAt}, ${record.updatedAt})`.execute(db);
 }
 
-export async function findRechargeByRequestNo(db: Executor, requestNo: string): Promise<RechargeRecord | undefined> {
-  const { rows } = await sql<RechargeRecord>`select ${rechargeColumns} from recharge_records where request_no = ${requestNo}`.execute(db);
-  return rows[0];
+export async function findRecordsByRequestNo(db: Executor, kind: 'recharge', requestNos: string[]): Promise<RechargeRecord[]>;
+export async function findRecordsByRequestNo(db: Executor, kind: 'withdraw', requestNos: string[]): Promise<WithdrawRecord[]>;
+export async function findRecordsByRequestNo(db: Executor, kind: RecordKind, requestNos: string[]): Promise<(RechargeRecord | WithdrawRecord)[]> {
+  if (requestNos.length === 0) return [];
+  const query =
+    kind === 'recharge'
+      ? sql<RechargeRecord>`select ${rechargeColumns} from recharge_records where request_no = any(${requestNos}::text[])`
+      : sql<WithdrawRecord>`select ${withdrawColumns} from withdraw_records where request_no = any(${requestNos}::text[])`;
+  return (await query.execute(db)).rows;
 }
 
-export async function findWithdrawByRequestNo(db: Executor, requestNo: string): Promise<WithdrawRecord | undefined> {
-  const { rows } = await sql<WithdrawRecord>`select ${withdrawColumns} from withdraw_records where request_no = ${requestNo}`.execute(db);
-  return rows[0];
+export interface RecordSettlement {
+  requestNo: string;
+  status: Exclude<RecordStatus, 'PENDING'>;
+  errorCode: string | null;
 }
 
-/** The guarded transition; false means the record was no longer in `from` (a lost race or a replay). */
-export async function transitionRecord(
-  db: Executor,
-  kind: RecordKind,
-  requestNo: string,
-  from: RecordStatus,
-  to: RecordStatus,
-  errorCode: string | null,
-  now: Date,
-): Promise<boolean> {
+/**
+ * The guarded transition PENDING -> SUCCEEDED | FAILED for many records in one
+ * statement. Answers the request numbers that moved; one missing was no longer
+ * PENDING (a replay or a lost race).
+ */
+export async function settleRecords(db: Executor, kind: RecordKind, settlements: RecordSettlement[], now: Date): Promise<Set<string>> {
+  if (settlements.length === 0) return new Set();
   const table = sql.table(kind === 'recharge' ? 'recharge_records' : 'withdraw_records');
-  const result = await sql`
-    update ${table} set status = ${to}, error_code = ${errorCode}, updated_at = ${now}
-    where request_no = ${requestNo} and status = ${from}
-    returning id`.execute(db);
-  return result.rows.length === 1;
+  const { rows } = await sql<{ requestNo: string }>`
+    update ${table} set status = v.to_status, error_code = v.to_error_code, updated_at = ${now}
+    from (
+      select unnest(${settlements.map((s) => s.requestNo)}::text[]) as to_request_no,
+             unnest(${settlements.map((s) => s.status)}::text[]) as to_status,
+             unnest(${settlements.map((s) => s.errorCode)}::text[]) as to_error_code
+    ) v
+    where request_no = v.to_request_no and status = 'PENDING'
+    returning request_no as "requestNo"`.execute(db);
+  return new Set(rows.map((row) => row.requestNo));
 }
 
 /** A user's records, newest first; `startingAfter` is the id of the last record of the previous page. */

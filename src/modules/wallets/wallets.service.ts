@@ -3,10 +3,11 @@ import { DomainError, isDomainError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/log.ts';
 import { currencyCode, type CurrencyCode, parseMoney } from '../../platform/money/index.ts';
+import { type ItemResult, settleItem } from '../../platform/batcher.ts';
 import type { OutboxMessage } from '../../platform/outbox/index.ts';
 import type { GatewayRequest } from '../../protocol/depository.ts';
 import { type DepositoryAgent, type DepositorySettledEvent, newRequestNo } from '../depository/index.ts';
-import { type Account, type Entry, type LedgerService, type Page, type TransferRequest } from '../ledger/index.ts';
+import { type Account, type AccountId, type Entry, type LedgerService, type Page, type TransferRequest } from '../ledger/index.ts';
 import * as repo from './wallets.repository.ts';
 import {
   assertTransition,
@@ -40,6 +41,7 @@ export interface WalletsDeps {
 }
 
 const MAX_PAGE = 100;
+const MAX_REMEMBERED_WALLETS = 100_000;
 const DEFAULT_PAGE = 20;
 const CURSOR = /^(rch|wdr)_[0-9a-z]{1,60}$/;
 
@@ -52,6 +54,7 @@ const CURSOR = /^(rch|wdr)_[0-9a-z]{1,60}$/;
 export class WalletsService {
   readonly currency: CurrencyCode;
   private readonly withdrawFeeMinor: bigint;
+  private readonly walletIds = new Map<string, AccountId>();
 
   constructor(private readonly deps: WalletsDeps) {
     this.currency = currencyCode(deps.depository.currency);
@@ -82,7 +85,7 @@ export class WalletsService {
   /** POST /my/recharge-records: saves a PENDING recharge and returns the signed RECHARGE request. */
   async createRecharge(user: WalletUser, input: { amount: string; callbackUrl: string }): Promise<GatewayRequest> {
     const account = await this.openedAccount(user.id);
-    await this.walletOf(user.id);
+    await this.walletIdOf(user.id);
     const amountMinor = parseMoney(input.amount, this.currency).amountMinor;
     const now = this.deps.clock.now();
     return this.deps.db.transaction().execute(async (trx) => {
@@ -115,13 +118,13 @@ export class WalletsService {
    */
   async createWithdraw(user: WalletUser, input: { amount: string; callbackUrl: string; cardNumberMasked?: string }): Promise<GatewayRequest> {
     const account = await this.openedAccount(user.id);
-    const wallet = await this.walletOf(user.id);
+    const walletId = await this.walletIdOf(user.id);
     const amountMinor = parseMoney(input.amount, this.currency).amountMinor;
     const feeMinor = this.withdrawFeeMinor;
     const card = await this.cardFor(user.id, input.cardNumberMasked);
     const requestNo = newRequestNo(this.deps.clock.now());
 
-    await this.deps.ledger.linkedTransfers(await this.withdrawHolds(wallet, requestNo, amountMinor, feeMinor));
+    await this.deps.ledger.linkedTransfers(await this.withdrawHolds(walletId, requestNo, amountMinor, feeMinor));
     const now = this.deps.clock.now();
     try {
       return await this.deps.db.transaction().execute(async (trx) => {
@@ -165,13 +168,13 @@ export class WalletsService {
     }
   }
 
-  private async withdrawHolds(wallet: Account, requestNo: string, amountMinor: bigint, feeMinor: bigint): Promise<TransferRequest[]> {
-    const clearing = await this.deps.ledger.platformAccount('DEPOSITORY_CLEARING', this.currency);
+  private async withdrawHolds(walletId: AccountId, requestNo: string, amountMinor: bigint, feeMinor: bigint): Promise<TransferRequest[]> {
+    const clearingId = await this.deps.ledger.platformAccountId('DEPOSITORY_CLEARING', this.currency);
     const holds: TransferRequest[] = [
       {
         id: holdId(requestNo, 'amount'),
-        debitAccountId: wallet.id,
-        creditAccountId: clearing.id,
+        debitAccountId: walletId,
+        creditAccountId: clearingId,
         amountMinor,
         currency: this.currency,
         code: 'withdraw',
@@ -180,11 +183,11 @@ export class WalletsService {
       },
     ];
     if (feeMinor > 0n) {
-      const feeIncome = await this.deps.ledger.platformAccount('FEE_INCOME', this.currency);
+      const feeIncomeId = await this.deps.ledger.platformAccountId('FEE_INCOME', this.currency);
       holds.push({
         id: holdId(requestNo, 'fee'),
-        debitAccountId: wallet.id,
-        creditAccountId: feeIncome.id,
+        debitAccountId: walletId,
+        creditAccountId: feeIncomeId,
         amountMinor: feeMinor,
         currency: this.currency,
         code: 'fee',
@@ -230,22 +233,54 @@ export class WalletsService {
   // ---- phase 3: the bank's outcome, from the outbox ------------------------------------------
 
   /**
-   * Consumer of DEPOSITORY_SETTLED. Delivery is at least once, so every step is
+   * Consumer of DEPOSITORY_SETTLED, a delivery wave at a time (each message about
+   * another request number). Delivery is at least once, so every step is
    * idempotent: ledger transfers are keyed on the request number, and records
-   * move only out of PENDING (a replay finds them final and does nothing).
+   * move only out of PENDING (a replay finds them final and does nothing). The
+   * wave's ledger calls run together so they share group commits, and its
+   * records move in one statement per kind.
    */
-  async handleSettled(message: OutboxMessage<DepositorySettledEvent>): Promise<void> {
-    const event = message.payload;
-    switch (event.serviceName) {
-      case 'PERSONAL_REGISTER':
-        return this.accountOpeningSettled(event);
-      case 'RECHARGE':
-        return this.rechargeSettled(event);
-      case 'WITHDRAW':
-        return this.withdrawSettled(event);
-      default:
-        this.deps.logger.error({ event }, 'depository.settled event for an unknown service; ignored');
+  async handleSettled(messages: OutboxMessage<DepositorySettledEvent>[]): Promise<ItemResult<void>[]> {
+    const events = messages.map((message) => message.payload);
+    const requestNos = (service: string) => events.filter((e) => e.serviceName === service).map((e) => e.requestNo);
+    const [recharges, withdraws] = await Promise.all([
+      repo.findRecordsByRequestNo(this.deps.db, 'recharge', requestNos('RECHARGE')),
+      repo.findRecordsByRequestNo(this.deps.db, 'withdraw', requestNos('WITHDRAW')),
+    ]);
+    const records = new Map<string, RechargeRecord | WithdrawRecord>([...recharges, ...withdraws].map((r) => [r.requestNo, r]));
+    const moved = await Promise.all(events.map((event) => settleItem(() => this.moveMoney(event, records.get(event.requestNo)))));
+
+    const settlements = { recharge: [] as repo.RecordSettlement[], withdraw: [] as repo.RecordSettlement[] };
+    for (const result of moved) if (result.ok && result.value) settlements[result.value.kind].push(result.value.settlement);
+    const now = this.deps.clock.now();
+    await Promise.all(
+      (['recharge', 'withdraw'] as const).map(async (kind) => {
+        const done = await repo.settleRecords(this.deps.db, kind, settlements[kind], now);
+        for (const { requestNo } of settlements[kind]) {
+          if (!done.has(requestNo)) this.deps.logger.info({ requestNo, kind }, 'record was already settled by an earlier delivery');
+        }
+      }),
+    );
+    return moved.map((result) => (result.ok ? { ok: true, value: undefined } : result));
+  }
+
+  /** Applies one event's money movement; answers the record move it calls for, if any. */
+  private async moveMoney(
+    event: DepositorySettledEvent,
+    record: RechargeRecord | WithdrawRecord | undefined,
+  ): Promise<{ kind: RecordKind; settlement: repo.RecordSettlement } | undefined> {
+    if (event.serviceName === 'PERSONAL_REGISTER') {
+      await this.accountOpeningSettled(event);
+      return undefined;
     }
+    const kind: RecordKind = event.serviceName === 'RECHARGE' ? 'recharge' : 'withdraw';
+    if (!record) throw new Error(`no ${kind} record for request ${event.requestNo}`);
+    this.assertSameAmount(record, event);
+    if (this.alreadyFinal(record, event, kind)) return undefined;
+    assertTransition(record.status, event.status);
+    if (kind === 'recharge') await this.rechargeSettled(record, event);
+    else await this.withdrawSettled(record as WithdrawRecord, event);
+    return { kind, settlement: { requestNo: record.requestNo, status: event.status, errorCode: event.status === 'FAILED' ? (event.errorCode ?? 'FAILED') : null } };
   }
 
   private async accountOpeningSettled(event: DepositorySettledEvent): Promise<void> {
@@ -286,59 +321,43 @@ export class WalletsService {
     }
   }
 
-  private async rechargeSettled(event: DepositorySettledEvent): Promise<void> {
-    const record = await repo.findRechargeByRequestNo(this.deps.db, event.requestNo);
-    if (!record) throw new Error(`no recharge record for request ${event.requestNo}`);
-    this.assertSameAmount(record, event);
-    if (this.alreadyFinal(record, event, 'recharge')) return;
-    if (event.status === 'SUCCEEDED') {
-      const wallet = await this.walletOf(record.userId);
-      const clearing = await this.deps.ledger.platformAccount('DEPOSITORY_CLEARING', record.currency);
-      await this.deps.ledger.transfer({
-        id: `recharge:${record.requestNo}`,
-        debitAccountId: clearing.id,
-        creditAccountId: wallet.id,
-        amountMinor: record.amountMinor,
-        currency: record.currency,
-        code: 'recharge',
-        reference: record.requestNo,
-      });
-    }
-    await this.finish('recharge', record, event);
+  private async rechargeSettled(record: RechargeRecord, event: DepositorySettledEvent): Promise<void> {
+    if (event.status !== 'SUCCEEDED') return;
+    const [walletId, clearingId] = await Promise.all([
+      this.walletIdOf(record.userId),
+      this.deps.ledger.platformAccountId('DEPOSITORY_CLEARING', record.currency),
+    ]);
+    await this.deps.ledger.transfer({
+      id: `recharge:${record.requestNo}`,
+      debitAccountId: clearingId,
+      creditAccountId: walletId,
+      amountMinor: record.amountMinor,
+      currency: record.currency,
+      code: 'recharge',
+      reference: record.requestNo,
+    });
   }
 
-  private async withdrawSettled(event: DepositorySettledEvent): Promise<void> {
-    const record = await repo.findWithdrawByRequestNo(this.deps.db, event.requestNo);
-    if (!record) throw new Error(`no withdraw record for request ${event.requestNo}`);
-    this.assertSameAmount(record, event);
-    if (this.alreadyFinal(record, event, 'withdraw')) return;
-    if (event.status === 'SUCCEEDED') {
-      for (const part of holdParts(record.feeMinor)) {
-        await this.deps.ledger.postPending({ id: `${holdId(record.requestNo, part)}:post`, pendingId: holdId(record.requestNo, part), reference: record.requestNo });
-      }
-    } else {
-      await this.releaseHolds(record.requestNo, record.feeMinor);
-    }
-    await this.finish('withdraw', record, event);
+  private async withdrawSettled(record: WithdrawRecord, event: DepositorySettledEvent): Promise<void> {
+    if (event.status !== 'SUCCEEDED') return this.releaseHolds(record.requestNo, record.feeMinor);
+    await Promise.all(
+      holdParts(record.feeMinor).map((part) =>
+        this.deps.ledger.postPending({ id: `${holdId(record.requestNo, part)}:post`, pendingId: holdId(record.requestNo, part), reference: record.requestNo }),
+      ),
+    );
   }
 
   private async releaseHolds(requestNo: string, feeMinor: bigint): Promise<void> {
-    for (const part of holdParts(feeMinor)) {
-      try {
-        await this.deps.ledger.voidPending({ id: `${holdId(requestNo, part)}:void`, pendingId: holdId(requestNo, part), reference: requestNo });
-      } catch (err) {
-        // A hold that was never placed (the linked group failed) has nothing to release.
-        if (!isDomainError(err, 'PENDING_TRANSFER_NOT_FOUND')) throw err;
-      }
-    }
-  }
-
-  private async finish(kind: RecordKind, record: RechargeRecord, event: DepositorySettledEvent): Promise<void> {
-    const to: RecordStatus = event.status;
-    assertTransition(record.status, to);
-    const errorCode = to === 'FAILED' ? (event.errorCode ?? 'FAILED') : null;
-    const moved = await repo.transitionRecord(this.deps.db, kind, record.requestNo, 'PENDING', to, errorCode, this.deps.clock.now());
-    if (!moved) this.deps.logger.info({ requestNo: record.requestNo, kind }, 'record was already settled by an earlier delivery');
+    await Promise.all(
+      holdParts(feeMinor).map(async (part) => {
+        try {
+          await this.deps.ledger.voidPending({ id: `${holdId(requestNo, part)}:void`, pendingId: holdId(requestNo, part), reference: requestNo });
+        } catch (err) {
+          // A hold that was never placed (the linked group failed) has nothing to release.
+          if (!isDomainError(err, 'PENDING_TRANSFER_NOT_FOUND')) throw err;
+        }
+      }),
+    );
   }
 
   /** True when a replay finds the record already final; a contradiction is logged and ignored. */
@@ -374,10 +393,15 @@ export class WalletsService {
     return account;
   }
 
-  private async walletOf(userId: string): Promise<Account> {
+  /** A wallet's account id never changes, so it is remembered once found (in a bounded map). */
+  private async walletIdOf(userId: string): Promise<AccountId> {
+    const cached = this.walletIds.get(userId);
+    if (cached) return cached;
     const wallet = await this.deps.ledger.findAccount({ ownerKind: 'USER', ownerId: userId, type: 'WALLET', currency: this.currency });
     if (!wallet) throw new DomainError('ACCOUNT_NOT_OPENED', `You have no ${this.currency} wallet yet: open a depository account first`);
-    return wallet;
+    if (this.walletIds.size >= MAX_REMEMBERED_WALLETS) this.walletIds.clear();
+    this.walletIds.set(userId, wallet.id);
+    return wallet.id;
   }
 
   /** The named bound card, or the user's first one; a card that is not theirs is refused. */

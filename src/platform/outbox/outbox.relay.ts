@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Config } from '../config.ts';
+import { type ItemResult, settleItem } from '../batcher.ts';
 import {
   claimBatch,
   type ClaimedMessage,
@@ -52,9 +53,24 @@ export interface OutboxRelayOptions {
   retryMaxMs?: number;
 }
 
-interface Subscription {
-  consumerName: string;
-  handler: OutboxHandler;
+/**
+ * Takes several messages of one topic at once (all of different keys) and
+ * answers each, in order: a consumer that can apply them together (one query
+ * for all, one group commit) does much less work per message. One message's
+ * failure fails only that message.
+ */
+export type OutboxBatchHandler<Payload = unknown> = (messages: OutboxMessage<Payload>[]) => Promise<ItemResult<void>[]>;
+
+type Subscription = { consumerName: string } & (
+  | { kind: 'single'; handler: OutboxHandler }
+  | { kind: 'batch'; handler: OutboxBatchHandler }
+);
+
+/** One claimed message on its way through its subscribers. */
+interface Delivery {
+  message: ClaimedMessage;
+  done: Set<string>;
+  failures: string[];
 }
 
 const MAX_ERROR_LENGTH = 2000;
@@ -95,11 +111,20 @@ export class OutboxRelay {
 
   /** Every subscriber of a topic gets each message, one after another in subscription order. */
   subscribe<Payload = unknown>(topic: string, consumerName: string, handler: OutboxHandler<Payload>): void {
+    this.addSubscription(topic, { kind: 'single', consumerName, handler: handler as OutboxHandler });
+  }
+
+  /** Like `subscribe`, for a consumer that handles the messages of one delivery wave together. */
+  subscribeBatch<Payload = unknown>(topic: string, consumerName: string, handler: OutboxBatchHandler<Payload>): void {
+    this.addSubscription(topic, { kind: 'batch', consumerName, handler: handler as OutboxBatchHandler });
+  }
+
+  private addSubscription(topic: string, subscription: Subscription): void {
     const subscribers = this.subscriptions.get(topic) ?? [];
-    if (subscribers.some((s) => s.consumerName === consumerName)) {
-      throw new Error(`Outbox consumer "${consumerName}" is already subscribed to "${topic}"`);
+    if (subscribers.some((s) => s.consumerName === subscription.consumerName)) {
+      throw new Error(`Outbox consumer "${subscription.consumerName}" is already subscribed to "${topic}"`);
     }
-    subscribers.push({ consumerName, handler: handler as OutboxHandler });
+    subscribers.push(subscription);
     this.subscriptions.set(topic, subscribers);
   }
 
@@ -167,17 +192,13 @@ export class OutboxRelay {
       limit: this.batchSize,
     });
     if (claimed.length === 0) return 0;
-    const unsettled = new Map(claimed.map((message) => [message.id, this.leaseOf(message)]));
-    const stopRenewing = this.keepLeasesAlive(unsettled);
+    const stopRenewing = this.keepLeasesAlive(claimed.map((message) => this.leaseOf(message)));
     try {
-      await Promise.all(
-        orderedLanes(claimed).map(async (lane) => {
-          for (const message of lane) {
-            await this.deliver(message);
-            unsettled.delete(message.id);
-          }
-        }),
-      );
+      const deliveries = claimed.map((message) => ({ message, done: new Set(message.doneConsumers), failures: [] }));
+      for (const wave of deliveryWaves(deliveries)) {
+        await Promise.all([...byTopic(wave)].map(([topic, group]) => this.deliverGroup(topic, group)));
+      }
+      await this.settleAll(deliveries);
     } finally {
       stopRenewing();
     }
@@ -189,9 +210,9 @@ export class OutboxRelay {
   }
 
   /** While this process lives its leases must not run out, however long the batch takes. */
-  private keepLeasesAlive(unsettled: Map<bigint, Lease>): () => void {
+  private keepLeasesAlive(leases: Lease[]): () => void {
     const timer = setInterval(() => {
-      extendLeases(this.db, [...unsettled.values()], this.config.leaseMs).catch((err: unknown) =>
+      extendLeases(this.db, leases, this.config.leaseMs).catch((err: unknown) =>
         this.logger.warn({ err, relayId: this.relayId }, 'could not extend outbox leases'),
       );
     }, Math.max(10, Math.floor(this.config.leaseMs / 3)));
@@ -199,28 +220,51 @@ export class OutboxRelay {
     return () => clearInterval(timer);
   }
 
-  private async deliver(message: ClaimedMessage): Promise<void> {
-    const subscribers = this.subscriptions.get(message.topic) ?? [];
-    if (subscribers.length === 0) {
-      this.logger.debug({ messageId: String(message.id), topic: message.topic }, 'outbox message has no subscriber');
-    }
-    const done = new Set(message.doneConsumers);
-    const failures: string[] = [];
+  /** Messages of one topic and different keys: each subscriber in turn, a batch subscriber once for all. */
+  private async deliverGroup(topic: string, group: Delivery[]): Promise<void> {
+    const subscribers = this.subscriptions.get(topic) ?? [];
+    if (subscribers.length === 0) this.logger.debug({ topic, messages: group.length }, 'outbox messages have no subscriber');
     for (const subscriber of subscribers) {
-      if (done.has(subscriber.consumerName)) continue;
-      try {
-        await subscriber.handler(this.handlerView(message));
-        done.add(subscriber.consumerName);
-      } catch (err) {
-        failures.push(`${subscriber.consumerName}: ${describeError(err)}`);
+      const todo = group.filter((delivery) => !delivery.done.has(subscriber.consumerName));
+      if (todo.length === 0) continue;
+      const results = await this.runSubscriber(subscriber, todo);
+      todo.forEach((delivery, i) => {
+        const result = results[i]!;
+        if (result.ok) {
+          delivery.done.add(subscriber.consumerName);
+          return;
+        }
+        delivery.failures.push(`${subscriber.consumerName}: ${describeError(result.error)}`);
         this.logger.warn(
-          { err, messageId: String(message.id), topic: message.topic, consumer: subscriber.consumerName, attempt: message.attempt },
+          { err: result.error, messageId: String(delivery.message.id), topic, consumer: subscriber.consumerName, attempt: delivery.message.attempt },
           'outbox handler failed',
         );
-      }
+      });
     }
-    const settled = await this.settle(message, failures, [...done]);
-    if (!settled) {
+  }
+
+  private async runSubscriber(subscriber: Subscription, todo: Delivery[]): Promise<ItemResult<void>[]> {
+    if (subscriber.kind === 'single') {
+      return Promise.all(todo.map((delivery) => settleItem(() => subscriber.handler(this.handlerView(delivery.message)))));
+    }
+    const failedWhole = (error: unknown) => todo.map((): ItemResult<void> => ({ ok: false, error }));
+    try {
+      const results = await subscriber.handler(todo.map((delivery) => this.handlerView(delivery.message)));
+      return results.length === todo.length ? results : failedWhole(new Error(`batch handler answered ${results.length} of ${todo.length} messages`));
+    } catch (err) {
+      return failedWhole(err);
+    }
+  }
+
+  /** Delivered messages are marked in one statement; each failed one is rescheduled or parked. */
+  private async settleAll(deliveries: Delivery[]): Promise<void> {
+    const delivered = deliveries.filter((delivery) => delivery.failures.length === 0);
+    const confirmed = await markDelivered(this.db, delivered.map((delivery) => this.leaseOf(delivery.message)));
+    const lost = delivered.filter((delivery) => !confirmed.has(delivery.message.id)).map((delivery) => delivery.message);
+    for (const delivery of deliveries) {
+      if (delivery.failures.length > 0 && !(await this.settleFailure(delivery))) lost.push(delivery.message);
+    }
+    for (const message of lost) {
       this.logger.warn(
         { messageId: String(message.id), topic: message.topic, relayId: this.relayId },
         'outbox lease was lost before settling; the message will be delivered again',
@@ -228,9 +272,9 @@ export class OutboxRelay {
     }
   }
 
-  private settle(message: ClaimedMessage, failures: string[], doneConsumers: string[]): Promise<boolean> {
+  private settleFailure({ message, failures, done }: Delivery): Promise<boolean> {
     const lease = this.leaseOf(message);
-    if (failures.length === 0) return markDelivered(this.db, lease);
+    const doneConsumers = [...done];
     const error = failures.join('\n').slice(0, MAX_ERROR_LENGTH);
     if (message.attempt >= this.config.maxAttempts) {
       this.logger.error(
@@ -272,15 +316,27 @@ function describeError(err: unknown): string {
 
 /**
  * Messages of one key (one aggregate) are delivered one after another in id
- * order; different keys go in parallel, so consumers' writes (ledger transfers
- * above all) can share group commits. Messages without a key keep one lane.
+ * order; different keys go together. Wave n holds the n-th message of every
+ * key, so a wave never holds two messages of one key and consumers can apply
+ * a wave at once (sharing group commits). Messages without a key form one key.
  */
-function orderedLanes(claimed: ClaimedMessage[]): ClaimedMessage[][] {
-  const lanes = new Map<string | null, ClaimedMessage[]>();
-  for (const message of claimed) {
-    const lane = lanes.get(message.key);
-    if (lane) lane.push(message);
-    else lanes.set(message.key, [message]);
+function deliveryWaves(deliveries: Delivery[]): Delivery[][] {
+  const waves: Delivery[][] = [];
+  const seen = new Map<string | null, number>();
+  for (const delivery of deliveries) {
+    const n = seen.get(delivery.message.key) ?? 0;
+    seen.set(delivery.message.key, n + 1);
+    (waves[n] ??= []).push(delivery);
   }
-  return [...lanes.values()];
+  return waves;
+}
+
+function byTopic(wave: Delivery[]): Map<string, Delivery[]> {
+  const groups = new Map<string, Delivery[]>();
+  for (const delivery of wave) {
+    const group = groups.get(delivery.message.topic);
+    if (group) group.push(delivery);
+    else groups.set(delivery.message.topic, [delivery]);
+  }
+  return groups;
 }

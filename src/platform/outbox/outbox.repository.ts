@@ -136,11 +136,18 @@ function updatedOne(result: { numUpdatedRows: bigint }): boolean {
   return result.numUpdatedRows === 1n;
 }
 
-export async function markDelivered(executor: OutboxExecutor, lease: Lease): Promise<boolean> {
-  const result = await settle(executor, lease)
-    .set({ delivered_at: now, locked_until: null, locked_by: null })
-    .executeTakeFirst();
-  return updatedOne(result);
+/** Marks many messages delivered in one statement; answers the ids whose lease was still held. */
+export async function markDelivered(executor: OutboxExecutor, leases: Lease[]): Promise<Set<bigint>> {
+  if (leases.length === 0) return new Set();
+  const { rows } = await sql<{ id: bigint }>`
+    update outbox_messages m
+    set delivered_at = now(), locked_until = null, locked_by = null
+    from (select unnest(${leases.map((lease) => lease.id)}::int8[]) as lease_id,
+                 unnest(${leases.map((lease) => lease.attempt)}::int[]) as lease_attempt) held
+    where m.id = held.lease_id and m.attempts = held.lease_attempt
+      and m.locked_by = ${leases[0]!.relayId} and m.delivered_at is null and m.parked_at is null
+    returning m.id`.execute(executor);
+  return new Set(rows.map((row) => BigInt(row.id)));
 }
 
 export async function reschedule(

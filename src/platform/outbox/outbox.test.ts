@@ -56,6 +56,57 @@ for (const { kind, skip } of await testStoreKinds()) {
       return shared;
     }
 
+    test('a batch consumer gets one wave of different keys at once; a key\'s next message waits for the next wave; one failure fails only its message', async () => {
+      const store = await freshStore();
+      await publishMany(store.db, [
+        { topic: 'settled', key: 'a', payload: 'a1' },
+        { topic: 'settled', key: 'b', payload: 'b1' },
+        { topic: 'settled', key: 'a', payload: 'a2' },
+        { topic: 'settled', key: 'poison', payload: 'p1' },
+        { topic: 'settled', key: 'b', payload: 'b2' },
+      ]);
+      const relay = newRelay(store, { retryBaseMs: 1 });
+      const waves: string[][] = [];
+      relay.subscribeBatch<string>('settled', 'wallets', async (messages) => {
+        waves.push(messages.map((m) => m.payload));
+        return messages.map((m) => (m.payload === 'p1' && m.attempt === 1 ? { ok: false, error: new Error('not yet') } : { ok: true, value: undefined }));
+      });
+      const seenBySingle: string[] = [];
+      relay.subscribe<string>('settled', 'audit', async (m) => void seenBySingle.push(m.payload));
+
+      assert.equal(await relay.drainOnce(), 5);
+      assert.deepEqual(waves, [['a1', 'b1', 'p1'], ['a2', 'b2']]);
+      assert.deepEqual(seenBySingle.sort(), ['a1', 'a2', 'b1', 'b2', 'p1'], 'a single consumer of the topic sees every message once');
+      assert.equal((await outboxStats(store.db)).pending, 1, 'only the failed message waits for another attempt');
+
+      await eventually(async () => (await relay.drainOnce()) === 1, 'the failed message is delivered again');
+      assert.deepEqual(waves.at(-1), ['p1']);
+      assert.deepEqual(seenBySingle.filter((p) => p === 'p1'), ['p1'], 'the consumer that succeeded is not called again');
+      assert.equal((await outboxStats(store.db)).pending, 0);
+    });
+
+    test('a batch consumer that throws fails its whole wave, which is delivered again', async () => {
+      const store = await freshStore();
+      await publishMany(store.db, [
+        { topic: 'settled', key: 'a', payload: 'a1' },
+        { topic: 'settled', key: 'b', payload: 'b1' },
+      ]);
+      const relay = newRelay(store, { retryBaseMs: 1 });
+      let calls = 0;
+      relay.subscribeBatch<string>('settled', 'wallets', async (messages) => {
+        calls += 1;
+        if (calls === 1) throw new Error('database went away');
+        return messages.map(() => ({ ok: true, value: undefined }));
+      });
+      await relay.drainOnce();
+      assert.equal((await outboxStats(store.db)).pending, 2);
+      await eventually(async () => {
+        await relay.drainOnce();
+        return (await outboxStats(store.db)).pending === 0;
+      }, 'the wave is delivered again');
+      assert.equal(calls, 2);
+    });
+
     test('a message published in a transaction that rolls back is never delivered; a committed one reaches every subscriber', async () => {
       const store = await freshStore();
       const relay = newRelay(store);
@@ -189,8 +240,8 @@ for (const { kind, skip } of await testStoreKinds()) {
       await drainUntilSomething(survivor);
       assert.deepEqual(attempts, [2]);
       assert.equal((await findOutboxMessage(store.db, id))?.status, 'DELIVERED');
-      const lateSettle = await markDelivered(store.db, { id: leased!.id, relayId: 'crashed-relay', attempt: 1 });
-      assert.equal(lateSettle, false, 'a relay that lost its lease cannot settle the message');
+      const lateSettle = await markDelivered(store.db, [{ id: leased!.id, relayId: 'crashed-relay', attempt: 1 }]);
+      assert.equal(lateSettle.size, 0, 'a relay that lost its lease cannot settle the message');
     });
 
     test('a live relay keeps its lease while a handler outlasts it', async () => {
