@@ -97,6 +97,9 @@ export async function acceptGatewayRequest(ctx: BankContext, form: GatewayForm):
   const parsed = parsePlatformRequest(form.reqData, serviceName);
   if (!parsed.ok) return refused(400, 'Invalid request', parsed.message);
   const { data, currency, amountMinor, feeMinor } = parsed.value;
+  if (requestExpired(data)) {
+    return refused(400, 'Request expired', `This request expired at ${data.expiresAt}; nothing was stored. Start again from the platform.`);
+  }
 
   const stored = await ctx.db.transaction().execute(async (tx) => {
     const refusal = await businessRefusal(ctx, tx, serviceName, data, currency);
@@ -198,6 +201,7 @@ export async function confirmRequest(ctx: BankContext, body: Record<string, stri
   const request = await requestForForm(ctx, body);
   if ('kind' in request) return request;
   if (request.status !== 'PENDING') return alreadyFinished(request);
+  if (requestExpired(platformData(request))) return afterDecision(ctx, request, await expireRequest(ctx, request), {});
   return request.service_name === 'PERSONAL_REGISTER' ? confirmRegistration(ctx, request, body) : confirmPayment(ctx, request, body.password ?? '');
 }
 
@@ -206,6 +210,27 @@ export async function returnToPlatform(ctx: BankContext, body: Record<string, st
   if ('kind' in request) return request;
   if (request.status === 'PENDING') return refused(409, 'Not finished', 'This request is still waiting for your confirmation.');
   return { kind: 'redirect', url: callbackRedirect(request) };
+}
+
+/** The platform's `expiresAt` has passed: the bank no longer acts on the request. */
+export function requestExpired(data: PlatformRequestData, nowMs = Date.now()): boolean {
+  return data.expiresAt !== undefined && Date.parse(data.expiresAt) < nowMs;
+}
+
+/** Fails a PENDING request whose time ran out (REQUEST_EXPIRED) and tells the platform; 'lost' if it was decided meanwhile. */
+export async function expireRequest(ctx: BankContext, request: RequestRow): Promise<'done' | 'lost'> {
+  const decided = await ctx.db.transaction().execute(async (tx) => {
+    if (!(await repo.lockPendingRequest(tx, request.platform_no, request.request_no))) return 'lost' as const;
+    await finish(ctx, tx, request.request_no, {
+      status: 'FAIL',
+      errorCode: 'REQUEST_EXPIRED',
+      errorMessage: 'The request expired before it was confirmed.',
+      cardNumber: null,
+    });
+    return 'done' as const;
+  });
+  if (decided === 'done') ctx.sender.poke();
+  return decided;
 }
 
 function alreadyFinished(request: RequestRow): FinishedView {

@@ -1,5 +1,6 @@
 import { QUERY_TRANSACTION, type QueryPendingData, type QueryRequestData, signText, verifyText } from '../protocol/depository.ts';
 import { type BankContext, PlatformKeyMissingError } from './context.ts';
+import { expireRequest, platformData, requestExpired } from './gateway.service.ts';
 import { findRequest } from './repository.ts';
 
 export interface ServiceCall {
@@ -49,7 +50,11 @@ function parseQuery(text: string): QueryRequestData | undefined {
 }
 
 async function resultText(ctx: BankContext, requestNo: string): Promise<string> {
-  const request = await findRequest(ctx.db, ctx.config.platformNo, requestNo);
+  let request = await findRequest(ctx.db, ctx.config.platformNo, requestNo);
+  if (request?.status === 'PENDING' && requestExpired(platformData(request))) {
+    await expireRequest(ctx, request);
+    request = await findRequest(ctx.db, ctx.config.platformNo, requestNo);
+  }
   if (request?.result_data) return request.result_data;
   const pending: QueryPendingData = { requestNo, status: request ? 'PENDING' : 'NOT_FOUND', timestamp: new Date().toISOString() };
   return JSON.stringify(pending);

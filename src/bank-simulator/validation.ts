@@ -45,6 +45,9 @@ export function parsePlatformRequest(reqData: string, serviceName: ServiceName):
   if (!httpUrl(data.notifyUrl)) return fail('reqData.notifyUrl must be an http(s) URL');
   if (!httpUrl(data.callbackUrl)) return fail('reqData.callbackUrl must be an http(s) URL');
   if (typeof data.timestamp !== 'string' || data.timestamp.length === 0) return fail('reqData.timestamp is required');
+  if (data.expiresAt !== undefined && (typeof data.expiresAt !== 'string' || Number.isNaN(Date.parse(data.expiresAt)))) {
+    return fail('reqData.expiresAt must be an ISO-8601 time');
+  }
   const currency = data.currency === undefined ? DEFAULT_CURRENCY : data.currency;
   if (typeof currency !== 'string' || !isCurrencyCode(currency)) return fail(`reqData.currency "${String(currency)}" is not supported`);
   if (serviceName === 'PERSONAL_REGISTER') {

@@ -39,6 +39,10 @@ export interface Config {
     /** Records still PENDING this long are queried from the bank. */
     queryAfterS: number;
     queryIntervalMs: number;
+    /** How long the bank may act on a signed request (its `expiresAt`). */
+    requestTtlS: number;
+    /** Room for the bank's clock and Coffer's to disagree before an expired request is closed. */
+    expiryGraceS: number;
     /** Currency of the bank's money (recharges and withdrawals). */
     currency: string;
     /** Flat fee per withdrawal, a decimal string in `currency`. */
@@ -87,6 +91,8 @@ export function loadConfig(env: Env = process.env): Config {
       ),
       queryAfterS: int(env, 'DEPOSITORY_QUERY_AFTER_S', 300, 1),
       queryIntervalMs: int(env, 'DEPOSITORY_QUERY_INTERVAL_MS', 10_000, 10),
+      requestTtlS: int(env, 'DEPOSITORY_REQUEST_TTL_S', 1800, 1),
+      expiryGraceS: int(env, 'DEPOSITORY_EXPIRY_GRACE_S', 120, 0),
       currency: env.DEPOSITORY_CURRENCY || 'CNY',
       withdrawFee: env.WITHDRAW_FEE || '2.00',
     },

@@ -32,6 +32,12 @@ export interface PlatformRequestData {
   /** Where the bank redirects the browser when the user is done. */
   callbackUrl: string;
   timestamp: string;
+  /**
+   * After this instant the bank refuses the request and never executes it (a
+   * request still PENDING at the bank then fails with REQUEST_EXPIRED), so the
+   * platform can close its record once the bank says it never had it.
+   */
+  expiresAt?: string;
   /** RECHARGE and WITHDRAW. */
   amount?: string;
   currency?: string;

@@ -188,6 +188,40 @@ describe('bank simulator: hosted pages and money movements', () => {
       assert.match(back.location ?? '', /status=FAIL$/);
     });
 
+    it('refuses a request past its expiresAt and stores nothing', async () => {
+      const userNo = uniqueNo('u');
+      await openAccount(bank, userNo);
+      const { page, requestNo } = await startPayment(bank, 'RECHARGE', userNo, '10.00', { expiresAt: new Date(Date.now() - 1000).toISOString() });
+      assert.equal(page.status, 400, page.html);
+      assert.match(page.html, /expired/i);
+      assert.equal((await queryTransaction(bank, requestNo)).data?.status, 'NOT_FOUND', 'the bank never had it');
+      const badTime = await startPayment(bank, 'RECHARGE', userNo, '10.00', { expiresAt: 'tomorrow' });
+      assert.equal(badTime.page.status, 400);
+    });
+
+    it('a request that expires while waiting for the password FAILs with REQUEST_EXPIRED, on confirm or on query, and moves nothing', async () => {
+      const userNo = uniqueNo('u');
+      const { cardNumber } = await openAccount(bank, userNo);
+      const soon = () => new Date(Date.now() + 400).toISOString();
+      const confirmed = await startPayment(bank, 'RECHARGE', userNo, '10.00', { expiresAt: soon() });
+      const queried = await startPayment(bank, 'RECHARGE', userNo, '20.00', { expiresAt: soon() });
+      assert.equal(confirmed.page.status, 200, confirmed.page.html);
+      assert.equal((await queryTransaction(bank, queried.requestNo)).data?.status, 'PENDING');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+
+      const redirect = await submit(bank, confirmed.page, { password: PASSWORD });
+      assert.equal(redirect.status, 303, redirect.html);
+      assert.match(redirect.location ?? '', new RegExp(`requestNo=${confirmed.requestNo}&status=FAIL$`));
+      const answer = await queryTransaction(bank, queried.requestNo);
+      assert.deepEqual([answer.signatureValid, answer.data?.status, answer.data?.errorCode], [true, 'FAIL', 'REQUEST_EXPIRED']);
+      for (const requestNo of [confirmed.requestNo, queried.requestNo]) {
+        const n = await deliveredNotification(bank, requestNo);
+        assert.deepEqual([n.signatureValid, n.result.status, n.result.errorCode], [true, 'FAIL', 'REQUEST_EXPIRED']);
+      }
+      assert.equal(await cardBalance(bank, cardNumber), '1000.00');
+      assert.equal(await virtualBalance(bank, userNo), '0.00');
+    });
+
     it('insufficient card balance FAILs with INSUFFICIENT_CARD_BALANCE', async () => {
       const userNo = uniqueNo('u');
       const { cardNumber } = await openAccount(bank, userNo);

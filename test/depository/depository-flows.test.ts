@@ -58,7 +58,8 @@ for (const { kind, skip } of storeKinds) {
     });
 
     function startServer() {
-      return startCofferServer(books, keys, bankService.url);
+      // Requests expire after a second here, so a request the bank never saw can be closed within a test.
+      return startCofferServer(books, keys, bankService.url, { DEPOSITORY_REQUEST_TTL_S: '1', DEPOSITORY_EXPIRY_GRACE_S: '0' });
     }
 
     /** A user whose depository account is open (the bank confirmed it) and who has a CNY wallet. */
@@ -350,6 +351,30 @@ for (const { kind, skip } of storeKinds) {
       bankService.answers.set(requestNo, { kind: 'result', result: bankResult(gateway, { status: 'FAIL' }) });
       await eventually(async () => assert.equal((await api.recordOf(user, 'withdraw', requestNo)).status, 'FAILED'));
       await eventually(async () => assert.equal((await api.wallet(user))!.available, '10.00'));
+      assert.equal((await api.wallet(user))!.balance, '10.00');
+      await api.invariantsHold();
+    });
+
+    test('a withdrawal never taken to the bank expires: once the bank signs that it never had it, the record fails as REQUEST_EXPIRED and the hold is released', async () => {
+      const user = await openedUser();
+      await recharge(user, '10.00');
+      const gateway = await api.gateway(user, '/my/withdraw-records', { amount: '5.00', callbackUrl: CALLBACK });
+      const { requestNo, expiresAt, timestamp } = requestDataOf(gateway);
+      assert.equal(Date.parse(expiresAt!) - Date.parse(timestamp), 1000, 'the signed request says when the bank stops acting on it');
+      // While the bank still has it open, it stays pending however old it is.
+      bankService.answers.set(requestNo, { kind: 'pending' });
+      await eventually(async () => assert.ok((bankService.queries.get(requestNo) ?? 0) >= 2, 'asked twice after expiry'));
+      assert.equal((await api.recordOf(user, 'withdraw', requestNo)).status, 'PENDING');
+      assert.equal((await api.wallet(user))!.available, '3.00');
+
+      bankService.answers.set(requestNo, { kind: 'not-found' });
+      await eventually(async () => assert.equal((await api.recordOf(user, 'withdraw', requestNo)).status, 'FAILED'));
+      assert.equal((await api.recordOf(user, 'withdraw', requestNo)).errorCode, 'REQUEST_EXPIRED');
+      await eventually(async () => assert.equal((await api.wallet(user))!.available, '10.00'));
+      assert.equal((await api.wallet(user))!.balance, '10.00');
+      // The bank's word comes later after all (it cannot, having refused the expired request): the first result stands.
+      assert.equal((await api.notifyResult(gateway, { status: 'SUCCESS' })).text, 'OK');
+      await sleep(300);
       assert.equal((await api.wallet(user))!.balance, '10.00');
       await api.invariantsHold();
     });

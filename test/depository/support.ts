@@ -55,7 +55,7 @@ export function createKeys(): TestKeys {
 }
 
 /** What the fake bank answers a QUERY_TRANSACTION about one request. */
-export type QueryAnswer = { kind: 'result'; result: BankResultData } | { kind: 'pending' } | { kind: 'down' };
+export type QueryAnswer = { kind: 'result'; result: BankResultData } | { kind: 'pending' } | { kind: 'not-found' } | { kind: 'down' };
 
 /**
  * The bank's POST /service, played by the test: verifies the platform's
@@ -107,7 +107,7 @@ export class FakeBankService {
       return;
     }
     const reqData = JSON.stringify(
-      answer.kind === 'result' ? answer.result : { requestNo, status: 'PENDING', timestamp: new Date().toISOString() },
+      answer.kind === 'result' ? answer.result : { requestNo, status: answer.kind === 'not-found' ? 'NOT_FOUND' : 'PENDING', timestamp: new Date().toISOString() },
     );
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ reqData, signature: signText(reqData, this.bank.privateKey) }));
   }

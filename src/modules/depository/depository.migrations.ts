@@ -43,6 +43,17 @@ const m001: Migration = {
   },
 };
 
+/** When the bank stops acting on a request (null for requests signed before requests expired). */
+const m002: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`alter table depository_transactions add column expires_at timestamptz`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`alter table depository_transactions drop column expires_at`.execute(db);
+  },
+};
+
 export const depositoryMigrations: Record<string, Migration> = {
   '2026_11_22_0300_depository': m001,
+  '2026_11_22_0301_depository_request_expiry': m002,
 };

@@ -10,19 +10,19 @@ const columns = sql`
   request_no as "requestNo", service_name as "serviceName", user_no as "userNo", amount_minor as "amountMinor",
   fee_minor as "feeMinor", currency, card_number_masked as "cardNumberMasked", status, synced,
   request_data as "requestData", result_data as "resultData", error_code as "errorCode",
-  query_attempts as "queryAttempts", created_at as "createdAt", updated_at as "updatedAt", settled_at as "settledAt"`;
+  query_attempts as "queryAttempts", expires_at as "expiresAt", created_at as "createdAt", updated_at as "updatedAt", settled_at as "settledAt"`;
 
 export type NewTransaction = Pick<
   DepositoryTransaction,
   'requestNo' | 'serviceName' | 'userNo' | 'amountMinor' | 'feeMinor' | 'currency' | 'cardNumberMasked' | 'requestData'
-> & { nextQueryAt: Date; now: Date };
+> & { nextQueryAt: Date; expiresAt: Date; now: Date };
 
 export async function insertTransaction(db: Executor, row: NewTransaction): Promise<void> {
   await sql`
     insert into depository_transactions (request_no, service_name, user_no, amount_minor, fee_minor, currency,
-      card_number_masked, status, synced, request_data, next_query_at, created_at, updated_at)
+      card_number_masked, status, synced, request_data, next_query_at, expires_at, created_at, updated_at)
     values (${row.requestNo}, ${row.serviceName}, ${row.userNo}, ${row.amountMinor}, ${row.feeMinor}, ${row.currency},
-      ${row.cardNumberMasked}, 'PENDING', false, ${row.requestData}, ${row.nextQueryAt}, ${row.now}, ${row.now})`.execute(db);
+      ${row.cardNumberMasked}, 'PENDING', false, ${row.requestData}, ${row.nextQueryAt}, ${row.expiresAt}, ${row.now}, ${row.now})`.execute(db);
 }
 
 export async function findTransaction(db: Executor, requestNo: string): Promise<DepositoryTransaction | undefined> {
@@ -75,13 +75,18 @@ export async function settlePending(db: Executor, settlements: Settlement[], now
  */
 export async function claimDueQueries(
   db: Executor,
-  input: { now: Date; limit: number; baseDelayMs: number; maxDelayMs: number },
+  input: { now: Date; limit: number; baseDelayMs: number; maxDelayMs: number; expiryGraceMs: number },
 ): Promise<DepositoryTransaction[]> {
   const { rows } = await sql<DepositoryTransaction>`
     update depository_transactions t
-    set next_query_at = ${input.now}::timestamptz
-          + least(${input.maxDelayMs}::float8, ${input.baseDelayMs}::float8 * power(2, least(t.query_attempts, 20)))
-            * interval '1 millisecond',
+    set next_query_at = least(
+          ${input.now}::timestamptz
+            + least(${input.maxDelayMs}::float8, ${input.baseDelayMs}::float8 * power(2, least(t.query_attempts, 20)))
+              * interval '1 millisecond',
+          -- never sleep past the moment the request can be closed as expired
+          case when t.expires_at + ${input.expiryGraceMs}::float8 * interval '1 millisecond' > ${input.now}::timestamptz
+            then t.expires_at + ${input.expiryGraceMs}::float8 * interval '1 millisecond' + interval '1 second'
+            else 'infinity'::timestamptz end),
         query_attempts = t.query_attempts + 1
     where t.request_no in (
       select request_no from depository_transactions

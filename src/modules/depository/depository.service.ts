@@ -105,12 +105,14 @@ export class DepositoryAgent {
     const requestNo = input.requestNo ?? newRequestNo(clock.now());
     if (!REQUEST_NO.test(requestNo)) throw new DomainError('VALIDATION_FAILED', 'requestNo must be 1-64 letters and digits');
     const now = clock.now();
+    const expiresAt = new Date(now.getTime() + config.depository.requestTtlS * 1000);
     const data: PlatformRequestData = {
       requestNo,
       userNo,
       notifyUrl: `${config.publicUrl}/gateway`,
       callbackUrl,
       timestamp: now.toISOString(),
+      expiresAt: expiresAt.toISOString(),
       ...(moves ? { amount: formatMinor(input.amountMinor!, currency), currency } : {}),
       ...(serviceName === 'WITHDRAW' ? { fee: formatMinor(input.feeMinor ?? 0n, currency) } : {}),
       ...(input.cardNumberMasked !== undefined ? { cardNumberMasked: boundedText(input.cardNumberMasked, 'cardNumberMasked') } : {}),
@@ -128,6 +130,7 @@ export class DepositoryAgent {
         cardNumberMasked: input.cardNumberMasked ?? null,
         requestData: reqData,
         nextQueryAt: new Date(now.getTime() + config.depository.queryAfterS * 1000),
+        expiresAt,
         now,
       });
     } catch (err) {
@@ -259,6 +262,7 @@ export class DepositoryAgent {
       limit: QUERY_BATCH,
       baseDelayMs: config.depository.queryIntervalMs,
       maxDelayMs: Math.max(config.depository.queryIntervalMs, MAX_QUERY_DELAY_MS),
+      expiryGraceMs: config.depository.expiryGraceS * 1000,
     });
     let settled = 0;
     for (const record of due) {
@@ -300,11 +304,44 @@ export class DepositoryAgent {
     }
     const peek = safeJson(answer.reqData) as { requestNo?: unknown; status?: unknown } | undefined;
     if (peek?.requestNo !== record.requestNo) throw new Error('bank query answer is about another request');
+    if (peek.status === 'NOT_FOUND' && this.expired(record)) return this.settleExpired(record, answer.reqData);
     if (typeof peek.status === 'string' && NO_RESULT_YET.includes(peek.status)) {
       this.deps.logger.debug({ requestNo: record.requestNo, status: peek.status }, 'bank has no result yet');
       return undefined;
     }
     return this.acceptBankResult(record.serviceName, answer.reqData, 'query');
+  }
+
+  private expired(record: DepositoryTransaction): boolean {
+    const graceMs = this.deps.config.depository.expiryGraceS * 1000;
+    return record.expiresAt !== null && this.deps.clock.now().getTime() > record.expiresAt.getTime() + graceMs;
+  }
+
+  /**
+   * The bank refuses a request after its `expiresAt`, so a bank that, after
+   * that, signs that it never had the request has closed it for good: the
+   * record fails as REQUEST_EXPIRED (a withdrawal's hold is then released),
+   * keeping the bank's signed answer as its result.
+   */
+  private async settleExpired(record: DepositoryTransaction, bankAnswer: string): Promise<SettleOutcome> {
+    const currency = currencyCode(record.currency);
+    const outcome = await this.settler.submit({
+      serviceName: record.serviceName,
+      reqData: bankAnswer,
+      source: 'expiry',
+      result: {
+        requestNo: record.requestNo,
+        userNo: record.userNo,
+        timestamp: this.deps.clock.now().toISOString(),
+        status: 'FAIL',
+        errorCode: 'REQUEST_EXPIRED',
+        errorMessage: 'The request expired before the bank received it',
+        currency: record.currency,
+        ...(record.amountMinor !== null ? { amount: formatMinor(record.amountMinor, currency) } : {}),
+      },
+    });
+    this.deps.logger.info({ requestNo: record.requestNo, outcome: outcome.outcome }, 'depository request expired unseen by the bank');
+    return outcome;
   }
 
   /** Loaded on first use, so Coffer starts before the bank's key exists; an operator gets a clear answer. */
@@ -407,7 +444,8 @@ interface BankResult {
   serviceName: ServiceName;
   reqData: string;
   result: ParsedResult;
-  source: 'notification' | 'query';
+  /** 'expiry': the bank signed, after the request expired, that it never had it. */
+  source: 'notification' | 'query' | 'expiry';
 }
 
 function statusOf(item: BankResult): 'SUCCEEDED' | 'FAILED' {

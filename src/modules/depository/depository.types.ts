@@ -32,6 +32,8 @@ export interface DepositoryTransaction {
   resultData: string | null;
   errorCode: string | null;
   queryAttempts: number;
+  /** After this the bank never executes the request (null for records from before requests expired). */
+  expiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
   settledAt: Date | null;
