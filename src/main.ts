@@ -91,7 +91,10 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     assertUserCanMoveMoney: (userId, tx) => users.assertUserCanMoveMoney(userId, tx),
   });
   relay.subscribeBatch<DepositorySettledEvent>(DEPOSITORY_SETTLED, 'wallets.depository-settled', (messages) => wallets.handleSettled(messages));
-  jobs.push(startIntervalJob('depository.query-pending', config.depository.queryIntervalMs, () => agent.queryDue(), logger));
+  jobs.push(
+    startIntervalJob('depository.query-pending', config.depository.queryIntervalMs, () => agent.queryDue(), logger),
+    startIntervalJob('wallets.release-orphan-holds', config.depository.queryIntervalMs, () => wallets.releaseOrphanHolds(), logger),
+  );
 
   return {
     modules: [

@@ -43,6 +43,8 @@ export interface Config {
     requestTtlS: number;
     /** Room for the bank's clock and Coffer's to disagree before an expired request is closed. */
     expiryGraceS: number;
+    /** A withdrawal hold this old with no withdrawal record (a crash between the two) is released. */
+    orphanHoldAfterS: number;
     /** Currency of the bank's money (recharges and withdrawals). */
     currency: string;
     /** Flat fee per withdrawal, a decimal string in `currency`. */
@@ -93,6 +95,7 @@ export function loadConfig(env: Env = process.env): Config {
       queryIntervalMs: int(env, 'DEPOSITORY_QUERY_INTERVAL_MS', 10_000, 10),
       requestTtlS: int(env, 'DEPOSITORY_REQUEST_TTL_S', 1800, 1),
       expiryGraceS: int(env, 'DEPOSITORY_EXPIRY_GRACE_S', 120, 0),
+      orphanHoldAfterS: int(env, 'DEPOSITORY_ORPHAN_HOLD_AFTER_S', 600, 1),
       currency: env.DEPOSITORY_CURRENCY || 'CNY',
       withdrawFee: env.WITHDRAW_FEE || '2.00',
     },

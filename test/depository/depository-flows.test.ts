@@ -58,8 +58,12 @@ for (const { kind, skip } of storeKinds) {
     });
 
     function startServer() {
-      // Requests expire after a second here, so a request the bank never saw can be closed within a test.
-      return startCofferServer(books, keys, bankService.url, { DEPOSITORY_REQUEST_TTL_S: '1', DEPOSITORY_EXPIRY_GRACE_S: '0' });
+      // Requests expire, and orphaned holds are swept, after a second here, so both happen within a test.
+      return startCofferServer(books, keys, bankService.url, {
+        DEPOSITORY_REQUEST_TTL_S: '1',
+        DEPOSITORY_EXPIRY_GRACE_S: '0',
+        DEPOSITORY_ORPHAN_HOLD_AFTER_S: '1',
+      });
     }
 
     /** A user whose depository account is open (the bank confirmed it) and who has a CNY wallet. */
@@ -376,6 +380,33 @@ for (const { kind, skip } of storeKinds) {
       assert.equal((await api.notifyResult(gateway, { status: 'SUCCESS' })).text, 'OK');
       await sleep(300);
       assert.equal((await api.wallet(user))!.balance, '10.00');
+      await api.invariantsHold();
+    });
+
+    test('a crash between a withdrawal’s hold and its record: the orphaned hold is released; a hold with its record is kept', async () => {
+      const user = await openedUser();
+      await recharge(user, '10.00');
+      const kept = requestDataOf(await api.gateway(user, '/my/withdraw-records', { amount: '3.00', callbackUrl: CALLBACK })).requestNo;
+      bankService.answers.set(kept, { kind: 'pending' });
+      const hold = await api.admin('GET', `/admin/ledger/transfers/withdraw:${kept}:amount`);
+      assert.equal(hold.status, 200, hold.text);
+      const fee = await api.admin('GET', `/admin/ledger/transfers/withdraw:${kept}:fee`);
+      // What a withdrawal that crashed before saving its record leaves behind: its two linked holds, and nothing else.
+      const lost = 'REQ20261122000000000LOST' + String(Date.now()).slice(-6);
+      const orphan = await api.admin('POST', '/admin/ledger/linked-transfers', {
+        transfers: [
+          { id: `withdraw:${lost}:amount`, debitAccountId: hold.body.debitAccountId, creditAccountId: hold.body.creditAccountId, amount: '2.00', currency: 'CNY', code: 'withdraw', reference: lost, pending: {} },
+          { id: `withdraw:${lost}:fee`, debitAccountId: fee.body.debitAccountId, creditAccountId: fee.body.creditAccountId, amount: '2.00', currency: 'CNY', code: 'fee', reference: lost, pending: {} },
+        ],
+      });
+      assert.equal(orphan.status, 201, orphan.text);
+      assert.equal((await api.wallet(user))!.available, '1.00');
+
+      await eventually(async () => assert.equal((await api.admin('GET', `/admin/ledger/transfers/withdraw:${lost}:amount`)).body.state, 'VOIDED'));
+      assert.equal((await api.admin('GET', `/admin/ledger/transfers/withdraw:${lost}:fee`)).body.state, 'VOIDED');
+      assert.equal((await api.wallet(user))!.available, '5.00', 'only the recorded withdrawal stays held');
+      assert.equal((await api.admin('GET', `/admin/ledger/transfers/withdraw:${kept}:amount`)).body.state, 'PENDING');
+      assert.equal((await api.recordOf(user, 'withdraw', kept)).status, 'PENDING');
       await api.invariantsHold();
     });
 

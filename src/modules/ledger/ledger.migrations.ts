@@ -185,6 +185,17 @@ const APPEND_ONLY_TRIGGERS = [
    for each statement execute function ledger_refuse_change()`,
 ];
 
+/** Open holds by code and age, for modules that sweep up holds their own records lost (openPendingTransfers). */
+const m002: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`create index ledger_transfers_open_by_code on ledger_transfers (code, created_at) where state = 'PENDING'`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop index ledger_transfers_open_by_code`.execute(db);
+  },
+};
+
 export const ledgerMigrations: Record<string, Migration> = {
   '2026_11_22_0100_ledger': m001,
+  '2026_11_22_0101_ledger_open_by_code': m002,
 };

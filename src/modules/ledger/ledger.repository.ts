@@ -125,6 +125,14 @@ export async function findTransfer(db: Executor, id: string): Promise<Transfer |
   return (await readTransfers(db, [id])).get(id);
 }
 
+export async function openPendingTransfers(db: Executor, filter: { code: string; createdBefore: Date; limit: number }): Promise<Transfer[]> {
+  const { rows } = await sql<Transfer>`
+    select ${transferColumns} from ledger_transfers
+    where state = 'PENDING' and code = ${filter.code} and created_at < ${filter.createdBefore}
+    order by created_at limit ${filter.limit}`.execute(db);
+  return rows;
+}
+
 export async function duePendingIds(db: Executor, now: Date, limit: number): Promise<string[]> {
   const { rows } = await sql<{ id: string }>`
     select id from ledger_transfers where state = 'PENDING' and timeout_at <= ${now} order by timeout_at limit ${limit}`.execute(db);

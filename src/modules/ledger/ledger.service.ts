@@ -182,6 +182,11 @@ export class LedgerService {
     return outcome.transfers;
   }
 
+  /** Holds still open that were placed before `createdBefore` with this code, oldest first. */
+  openPendingTransfers(filter: { code: string; createdBefore: Date; limit?: number }): Promise<Transfer[]> {
+    return repo.openPendingTransfers(this.deps.db, { ...filter, limit: Math.min(Math.max(filter.limit ?? 100, 1), 1000) });
+  }
+
   async getTransfer(id: string): Promise<Transfer> {
     const transfer = await repo.findTransfer(this.deps.db, id);
     if (!transfer) throw new DomainError('TRANSFER_NOT_FOUND', `No transfer ${id}`);

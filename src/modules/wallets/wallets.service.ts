@@ -32,7 +32,7 @@ export interface WalletsDeps {
   logger: Logger;
   ledger: LedgerService;
   agent: DepositoryAgent;
-  depository: { currency: string; withdrawFee: string };
+  depository: { currency: string; withdrawFee: string; orphanHoldAfterS: number };
   /**
    * Re-checks, inside the transaction that saves a money-moving record, that the
    * user may move money (the users module's USER_FROZEN check under a row lock).
@@ -161,7 +161,7 @@ export class WalletsService {
       });
     } catch (err) {
       // Nothing was saved, so nothing may stay held.
-      await this.releaseHolds(requestNo, feeMinor).catch((voidErr: unknown) =>
+      await this.releaseHolds(requestNo, holdParts(feeMinor)).catch((voidErr: unknown) =>
         this.deps.logger.error({ err: voidErr, requestNo }, 'could not release the hold of a withdrawal that was not saved'),
       );
       throw err;
@@ -339,7 +339,7 @@ export class WalletsService {
   }
 
   private async withdrawSettled(record: WithdrawRecord, event: DepositorySettledEvent): Promise<void> {
-    if (event.status !== 'SUCCEEDED') return this.releaseHolds(record.requestNo, record.feeMinor);
+    if (event.status !== 'SUCCEEDED') return this.releaseHolds(record.requestNo, holdParts(record.feeMinor));
     await Promise.all(
       holdParts(record.feeMinor).map((part) =>
         this.deps.ledger.postPending({ id: `${holdId(record.requestNo, part)}:post`, pendingId: holdId(record.requestNo, part), reference: record.requestNo }),
@@ -347,9 +347,28 @@ export class WalletsService {
     );
   }
 
-  private async releaseHolds(requestNo: string, feeMinor: bigint): Promise<void> {
+  /**
+   * A withdrawal places its hold before it saves its record; a crash between
+   * the two leaves a hold nothing will ever settle. This job releases holds of
+   * code `withdraw` older than DEPOSITORY_ORPHAN_HOLD_AFTER_S whose request
+   * number has no withdrawal record. Answers how many it released.
+   */
+  async releaseOrphanHolds(): Promise<number> {
+    const createdBefore = new Date(this.deps.clock.now().getTime() - this.deps.depository.orphanHoldAfterS * 1000);
+    const holds = await this.deps.ledger.openPendingTransfers({ code: 'withdraw', createdBefore, limit: 200 });
+    const requestNos = [...new Set(holds.flatMap((hold) => hold.reference ?? []))];
+    const recorded = new Set((await repo.findRecordsByRequestNo(this.deps.db, 'withdraw', requestNos)).map((r) => r.requestNo));
+    const orphans = requestNos.filter((requestNo) => !recorded.has(requestNo));
+    for (const requestNo of orphans) {
+      this.deps.logger.warn({ requestNo }, 'releasing the hold of a withdrawal that was never saved');
+      await this.releaseHolds(requestNo, ['amount', 'fee']);
+    }
+    return orphans.length;
+  }
+
+  private async releaseHolds(requestNo: string, parts: ('amount' | 'fee')[]): Promise<void> {
     await Promise.all(
-      holdParts(feeMinor).map(async (part) => {
+      parts.map(async (part) => {
         try {
           await this.deps.ledger.voidPending({ id: `${holdId(requestNo, part)}:void`, pendingId: holdId(requestNo, part), reference: requestNo });
         } catch (err) {
