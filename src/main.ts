@@ -31,7 +31,7 @@ export interface RunningCoffer {
 
 /** Overrides for tests (the environment configures everything else). */
 export interface StartOptions {
-  /** Session lifetime, lockout threshold and duration, password hashing cost. */
+  /** Password hashing cost and anything else of the users module's options (over the environment's). */
   users?: Partial<UsersOptions>;
 }
 
@@ -64,7 +64,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       logError: (message, err) => logger.error({ err }, message),
     },
   });
-  const users = new UsersService({ db: store.db, clock, options: options.users ?? {} });
+  const users = new UsersService({ db: store.db, clock, options: { ...config.users, ...options.users } });
   const relay = new OutboxRelay({ db: store.db, config: config.outbox, logger });
   const jobs = [
     startIntervalJob('ledger.expire-pending', config.ledger.pendingExpiryIntervalMs, () => ledger.expireDuePendings(), logger),

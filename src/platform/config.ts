@@ -50,6 +50,12 @@ export interface Config {
     /** Flat fee per withdrawal, a decimal string in `currency`. */
     withdrawFee: string;
   };
+  users: {
+    sessionTtlMs: number;
+    /** Consecutive wrong passwords that lock a login. */
+    maxFailedLogins: number;
+    lockoutMs: number;
+  };
   outbox: {
     pollIntervalMs: number;
     maxAttempts: number;
@@ -98,6 +104,11 @@ export function loadConfig(env: Env = process.env): Config {
       orphanHoldAfterS: int(env, 'DEPOSITORY_ORPHAN_HOLD_AFTER_S', 600, 1),
       currency: env.DEPOSITORY_CURRENCY || 'CNY',
       withdrawFee: env.WITHDRAW_FEE || '2.00',
+    },
+    users: {
+      sessionTtlMs: int(env, 'USER_SESSION_TTL_S', 24 * 3600, 60, 366 * 86_400) * 1000,
+      maxFailedLogins: int(env, 'USER_MAX_FAILED_LOGINS', 5, 1, 100),
+      lockoutMs: int(env, 'USER_LOCKOUT_S', 15 * 60, 1, 366 * 86_400) * 1000,
     },
     outbox: {
       pollIntervalMs: int(env, 'OUTBOX_POLL_INTERVAL_MS', 250, 5),

@@ -12,8 +12,8 @@ import { testStoreKinds } from '../support/stores.ts';
 import { ADMIN_TOKEN, assertProblem, Client, createBooks, newMobile, PASSWORD, sleep, startServer, type TestBooks } from './support.ts';
 
 const storeKinds = await testStoreKinds();
-/** Short enough to wait out in a test, long enough that the checks inside it are not racing it. */
-const LOCKOUT_MS = 1500;
+/** Short enough to wait out in a test, long enough that the checks inside it are not racing it (USER_LOCKOUT_S). */
+const LOCKOUT_MS = 2000;
 
 for (const { kind, skip } of storeKinds) {
   describe(`User API over HTTP (${kind} store)`, { skip }, () => {
@@ -23,7 +23,7 @@ for (const { kind, skip } of storeKinds) {
 
     before(async () => {
       books = await createBooks(kind);
-      coffer = await startServer(books, { users: { lockoutMs: LOCKOUT_MS } });
+      coffer = await startServer(books, {}, { USER_LOCKOUT_S: String(LOCKOUT_MS / 1000), USER_MAX_FAILED_LOGINS: '5' });
       api = new Client(coffer.url);
     });
 

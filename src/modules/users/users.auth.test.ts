@@ -27,6 +27,9 @@ describe('session cookie and token extraction', () => {
     assert.equal(crossSiteWrite(request({ host: 'coffer.test', origin: 'https://coffer.test' }, 'POST')), false);
     assert.equal(crossSiteWrite(request({ host: 'coffer.test' }, 'POST')), false);
     assert.equal(crossSiteWrite(request({ host: 'coffer.test', origin: 'null' }, 'POST')), true);
+    // Chromium under Referrer-Policy no-referrer sends Origin: null for same-origin posts, with Sec-Fetch-Site.
+    assert.equal(crossSiteWrite(request({ host: 'coffer.test', origin: 'null', 'sec-fetch-site': 'same-origin' }, 'POST')), false);
+    assert.equal(crossSiteWrite(request({ host: 'coffer.test', origin: 'https://coffer.test', 'sec-fetch-site': 'cross-site' }, 'POST')), true);
     assert.equal(crossSiteWrite(request({ host: 'coffer.test', origin: 'https://evil.test' }, 'GET')), false);
   });
 });

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../platform/errors.ts';
 import { bearerTokenOf } from '../../platform/http/auth.ts';
+import { sameOrigin } from '../../platform/http/same-origin.ts';
 import type { HttpModule } from '../../platform/http/server.ts';
 import type { UsersService } from './users.service.ts';
 import type { AuthenticatedUser } from './users.types.ts';
@@ -56,17 +57,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Cookies ride along on cross-site requests; SameSite=Lax already keeps them
  * off cross-site POSTs in browsers, and this refuses any cookie-authenticated
- * write whose Origin is another site, for browsers that ignore SameSite.
+ * write that the browser says came from another site, for browsers that
+ * ignore SameSite.
  */
 export function crossSiteWrite(request: FastifyRequest): boolean {
-  if (SAFE_METHODS.has(request.method)) return false;
-  const origin = request.headers.origin;
-  if (origin === undefined) return false;
-  try {
-    return new URL(origin).host !== request.headers.host;
-  } catch {
-    return true;
-  }
+  return !SAFE_METHODS.has(request.method) && !sameOrigin(request.headers, request.headers.host);
 }
 
 function refuse(reply: FastifyReply, detail: string): never {
