@@ -211,21 +211,7 @@ export class DepositoryAgent {
     results.forEach((item, i) => {
       if (answers[i] === undefined && !settling.has(item.result.requestNo)) settling.set(item.result.requestNo, item);
     });
-    const now = this.deps.clock.now();
-    const settled = await this.deps.db.transaction().execute(async (trx) => {
-      const rows = await repo.settlePending(
-        trx,
-        [...settling.values()].map((item) => ({
-          requestNo: item.result.requestNo,
-          status: assertedNext(statusOf(item)),
-          resultData: item.reqData,
-          errorCode: errorCodeOf(item),
-        })),
-        now,
-      );
-      await publishMany(trx, rows.map((row) => ({ topic: DEPOSITORY_SETTLED, key: row.requestNo, payload: settledEvent(row, settling.get(row.requestNo)!, now) })));
-      return new Map(rows.map((row) => [row.requestNo, row]));
-    });
+    const settled = settling.size > 0 ? await this.settleTogether([...settling.values()]) : new Map<string, DepositoryTransaction>();
     if (settled.size > 0) this.deps.onSettled?.();
 
     // A lost race (another process settled it first) answers from the record as it is now.
@@ -238,6 +224,26 @@ export class DepositoryAgent {
       const record = settled.get(requestNo);
       if (record && settling.get(requestNo) === item) return { ok: true, value: { outcome: 'settled', record } };
       return { ok: true, value: this.alreadyFinal(record ?? current.get(requestNo)!, statusOf(item), item.source) };
+    });
+  }
+
+  /** PENDING -> the result, with each one's DEPOSITORY_SETTLED event, in one transaction; answers the records that moved. */
+  private async settleTogether(results: BankResult[]): Promise<Map<string, DepositoryTransaction>> {
+    const now = this.deps.clock.now();
+    const byRequestNo = new Map(results.map((item) => [item.result.requestNo, item]));
+    return this.deps.db.transaction().execute(async (trx) => {
+      const rows = await repo.settlePending(
+        trx,
+        results.map((item) => ({
+          requestNo: item.result.requestNo,
+          status: assertedNext(statusOf(item)),
+          resultData: item.reqData,
+          errorCode: errorCodeOf(item),
+        })),
+        now,
+      );
+      await publishMany(trx, rows.map((row) => ({ topic: DEPOSITORY_SETTLED, key: row.requestNo, payload: settledEvent(row, byRequestNo.get(row.requestNo)!, now) })));
+      return new Map(rows.map((row) => [row.requestNo, row]));
     });
   }
 
