@@ -24,6 +24,10 @@ import { isWireAmount } from '../protocol/depository.ts';
  * | BANK_NOTIFY_SCALE          | 1 (e.g. 0.001 compresses the schedule)    |
  * | BANK_NOTIFY_POLL_MS        | 250                                       |
  * | BANK_NOTIFY_TIMEOUT_MS     | 5000                                      |
+ * | BANK_PAYOUT_DELAY_MS       | 500 (a payout's processing time)          |
+ * | BANK_PAYOUT_REVERSAL_MS    | 3000 (a reversing beneficiary's delay)    |
+ * | BANK_PAYOUT_HANG_MS        | 30000 (a timing-out order's silence)      |
+ * | BANK_PAYOUT_POLL_MS        | 100                                       |
  * | LOG_LEVEL                  | info                                      |
  */
 export interface BankConfig {
@@ -49,6 +53,11 @@ export interface BankConfig {
   notifyScale: number;
   notifyPollMs: number;
   notifyTimeoutMs: number;
+  /** Payout channel: how long processing takes, when a reversing payout is returned, how long a timing-out order gets no answer. */
+  payoutDelayMs: number;
+  payoutReversalMs: number;
+  payoutHangMs: number;
+  payoutPollMs: number;
   logLevel: string;
 }
 
@@ -116,6 +125,10 @@ export function loadBankConfig(env: Env = process.env): BankConfig {
     notifyScale: positiveNumber(env, 'BANK_NOTIFY_SCALE', 1),
     notifyPollMs: int(env, 'BANK_NOTIFY_POLL_MS', 250, 5, 60_000),
     notifyTimeoutMs: int(env, 'BANK_NOTIFY_TIMEOUT_MS', 5000, 100, 120_000),
+    payoutDelayMs: int(env, 'BANK_PAYOUT_DELAY_MS', 500, 0, 3_600_000),
+    payoutReversalMs: int(env, 'BANK_PAYOUT_REVERSAL_MS', 3000, 0, 86_400_000),
+    payoutHangMs: int(env, 'BANK_PAYOUT_HANG_MS', 30_000, 0, 600_000),
+    payoutPollMs: int(env, 'BANK_PAYOUT_POLL_MS', 100, 5, 60_000),
     logLevel: env.LOG_LEVEL || 'info',
   };
 }

@@ -5,6 +5,7 @@ import { loadPublicKey } from '../protocol/depository.ts';
 import type { BankConfig } from './config.ts';
 import type { Faults } from './faults.ts';
 import type { NotificationSender } from './notifier.ts';
+import type { PayoutFaults } from './payouts.service.ts';
 import type { BankDb } from './repository.ts';
 
 /** Everything a route or service of the simulator needs, built once at start. */
@@ -14,6 +15,8 @@ export interface BankContext {
   bankPrivateKey: KeyObject;
   platformKey: PlatformKey;
   faults: Faults;
+  /** Scripted outcomes for the next payout orders (sandbox). */
+  payoutFaults: PayoutFaults;
   sender: NotificationSender;
   log: Logger;
 }

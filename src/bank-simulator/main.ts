@@ -15,6 +15,7 @@ import { type BankContext, PlatformKey } from './context.ts';
 import { Faults } from './faults.ts';
 import { migrateBankStore } from './migrations.ts';
 import { NotificationSender } from './notifier.ts';
+import { PayoutFaults, PayoutProcessor } from './payouts.service.ts';
 import type { BankDatabase } from './repository.ts';
 import { buildBankServer } from './server.ts';
 
@@ -48,7 +49,17 @@ export async function startBankSimulator(config: BankConfig, log: Logger = creat
   const db = store.db as Kysely<BankDatabase>;
   const faults = new Faults();
   const sender = new NotificationSender(db, config, faults, log);
-  const ctx: BankContext = { config, db, bankPrivateKey: keys.privateKey, platformKey: new PlatformKey(config.platformPublicKeyPath), faults, sender, log };
+  const ctx: BankContext = {
+    config,
+    db,
+    bankPrivateKey: keys.privateKey,
+    platformKey: new PlatformKey(config.platformPublicKeyPath),
+    faults,
+    payoutFaults: new PayoutFaults(),
+    sender,
+    log,
+  };
+  const payoutProcessor = new PayoutProcessor(ctx, log);
   const app = await buildBankServer(ctx);
   try {
     await app.listen({ port: config.port, host: config.host });
@@ -58,6 +69,7 @@ export async function startBankSimulator(config: BankConfig, log: Logger = creat
     throw err;
   }
   sender.start();
+  payoutProcessor.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   let closing: Promise<void> | undefined;
@@ -66,6 +78,7 @@ export async function startBankSimulator(config: BankConfig, log: Logger = creat
     publicKeyPath: keys.publicKeyPath,
     close: () => {
       closing ??= (async () => {
+        await payoutProcessor.stop();
         await sender.stop();
         await app.close();
         await store.close();

@@ -77,6 +77,45 @@ export const bankMigrations: Record<string, Migration> = {
       await sql`create index bank_notifications_due on bank_notifications (next_attempt_at) where state = 'PENDING'`.execute(db);
     },
   },
+  /**
+   * The payout channel (src/protocol/payout-channel.ts). A payout can notify
+   * twice (SUCCEEDED, then REVERSED), so a notification is now one per request
+   * and outcome; a depository request still has only one outcome.
+   */
+  bank_010_payouts: {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table bank_payouts (
+          platform_no text not null,
+          payout_id text not null,
+          amount_minor bigint not null check (amount_minor > 0),
+          currency text not null,
+          beneficiary_name text not null,
+          beneficiary_account_no text not null,
+          beneficiary_bank_code text not null,
+          notify_url text not null,
+          request_data text not null,
+          status text not null check (status in ('PROCESSING', 'SUCCEEDED', 'FAILED', 'REVERSED')),
+          outcome text not null check (outcome in ('succeed', 'fail', 'timeout', 'reverse')),
+          error_code text,
+          error_message text,
+          channel_ref text not null unique,
+          decide_at timestamptz,
+          reverse_at timestamptz,
+          created_at timestamptz not null default now(),
+          updated_at timestamptz not null default now(),
+          primary key (platform_no, payout_id)
+        )`.execute(db);
+      await sql`create index bank_payouts_decide_due on bank_payouts (decide_at) where status = 'PROCESSING' and decide_at is not null`.execute(db);
+      await sql`create index bank_payouts_reverse_due on bank_payouts (reverse_at) where status = 'SUCCEEDED' and reverse_at is not null`.execute(db);
+      await sql`alter table bank_notifications drop constraint bank_notifications_platform_no_request_no_key`.execute(db);
+      await sql`alter table bank_notifications add constraint bank_notifications_one_per_outcome unique (platform_no, request_no, status)`.execute(db);
+      await sql`alter table bank_notifications drop constraint bank_notifications_status_check`.execute(db);
+      await sql`
+        alter table bank_notifications add constraint bank_notifications_status_check
+        check (status in ('SUCCESS', 'FAIL', 'SUCCEEDED', 'FAILED', 'REVERSED'))`.execute(db);
+    },
+  },
 };
 
 export async function migrateBankStore(store: Store): Promise<void> {

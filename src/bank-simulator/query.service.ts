@@ -1,6 +1,8 @@
-import { QUERY_TRANSACTION, type QueryPendingData, type QueryRequestData, signText, verifyText } from '../protocol/depository.ts';
-import { type BankContext, PlatformKeyMissingError } from './context.ts';
+import { QUERY_TRANSACTION, type QueryPendingData, type QueryRequestData, signText } from '../protocol/depository.ts';
+import { QUERY_PAYOUT } from '../protocol/payout-channel.ts';
+import type { BankContext } from './context.ts';
 import { expireRequest, platformData, requestExpired } from './gateway.service.ts';
+import { queryPayout, verifiedPlatformMessage } from './payouts.service.ts';
 import { findRequest } from './repository.ts';
 
 export interface ServiceCall {
@@ -12,29 +14,29 @@ export interface ServiceCall {
 
 export type ServiceAnswer =
   | { ok: true; body: { reqData: string; signature: string } }
-  | { ok: false; status: 400 | 503; code: string; detail: string };
+  | { ok: false; status: 400 | 409 | 503; code: string; detail: string };
 
-function problem(status: 400 | 503, code: string, detail: string): ServiceAnswer {
+function problem(status: 400 | 409 | 503, code: string, detail: string): ServiceAnswer {
   return { ok: false, status, code, detail };
 }
 
 /**
- * POST /service, server to server. The answer's reqData is the request's own
- * result (BankResultData) once final, else QueryPendingData; always bank-signed.
+ * POST /service, server to server: QUERY_TRANSACTION answers a depository
+ * request's own result (BankResultData) once final, else QueryPendingData;
+ * QUERY_PAYOUT answers a payout's PayoutResultData. Always bank-signed.
  */
 export async function answerServiceCall(ctx: BankContext, call: ServiceCall): Promise<ServiceAnswer> {
-  if (call.platformNo !== ctx.config.platformNo) return problem(400, 'UNKNOWN_PLATFORM', `The platform "${String(call.platformNo)}" has no contract with this bank.`);
-  if (call.serviceName !== QUERY_TRANSACTION) return problem(400, 'UNKNOWN_SERVICE', `Only ${QUERY_TRANSACTION} is offered server to server.`);
-  if (typeof call.reqData !== 'string') return problem(400, 'VALIDATION_FAILED', 'reqData must be the JSON text the signature covers.');
-  try {
-    if (!verifyText(call.reqData, call.signature as string | undefined, ctx.platformKey.get())) {
-      return problem(400, 'INVALID_SIGNATURE', "The signature does not match the platform's public key.");
-    }
-  } catch (err) {
-    if (err instanceof PlatformKeyMissingError) return problem(503, 'SERVICE_UNAVAILABLE', err.message);
-    throw err;
+  if (call.serviceName !== QUERY_TRANSACTION && call.serviceName !== QUERY_PAYOUT) {
+    if (call.platformNo !== ctx.config.platformNo) return problem(400, 'UNKNOWN_PLATFORM', `The platform "${String(call.platformNo)}" has no contract with this bank.`);
+    return problem(400, 'UNKNOWN_SERVICE', `Only ${QUERY_TRANSACTION} and ${QUERY_PAYOUT} are offered server to server.`);
   }
-  const query = parseQuery(call.reqData);
+  const verified = verifiedPlatformMessage(ctx, call);
+  if ('ok' in verified) return problem(verified.status, verified.code, verified.detail);
+  if (call.serviceName === QUERY_PAYOUT) {
+    const answer = await queryPayout(ctx, verified.reqData);
+    return answer.ok ? { ok: true, body: answer.body } : problem(answer.status, answer.code, answer.detail);
+  }
+  const query = parseQuery(verified.reqData);
   if (!query) return problem(400, 'VALIDATION_FAILED', 'reqData must be a JSON object with a string requestNo.');
   const reqData = await resultText(ctx, query.requestNo);
   return { ok: true, body: { reqData, signature: signText(reqData, ctx.bankPrivateKey) } };

@@ -62,7 +62,8 @@ export interface NotificationsTable {
   platform_no: string;
   request_no: string;
   service_name: string;
-  status: 'SUCCESS' | 'FAIL';
+  /** A depository request's SUCCESS | FAIL, or a payout's SUCCEEDED | FAILED | REVERSED. */
+  status: 'SUCCESS' | 'FAIL' | 'SUCCEEDED' | 'FAILED' | 'REVERSED';
   notify_url: string;
   req_data: string;
   signature: string;

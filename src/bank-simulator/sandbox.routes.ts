@@ -42,7 +42,7 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function guard(ctx: BankContext) {
+export function sandboxGuard(ctx: BankContext) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     if (!ctx.config.sandbox) return sendProblem(reply, 404, 'NOT_FOUND', 'Sandbox controls are off (SANDBOX=false).');
     const token = ctx.config.adminToken;
@@ -53,7 +53,7 @@ function guard(ctx: BankContext) {
   };
 }
 
-function jsonBody(req: FastifyRequest): Record<string, unknown> {
+export function jsonBody(req: FastifyRequest): Record<string, unknown> {
   return typeof req.body === 'object' && req.body !== null && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : {};
 }
 
@@ -74,7 +74,7 @@ async function cardOrDemo(ctx: BankContext, cardNumber: string): Promise<CardRow
 
 export function registerSandboxRoutes(app: FastifyInstance, ctx: BankContext): void {
   app.register(async (sandbox) => {
-    sandbox.addHook('onRequest', guard(ctx));
+    sandbox.addHook('onRequest', sandboxGuard(ctx));
 
     sandbox.get('/sandbox/notifications', async (req, reply) => {
       const query = req.query as Record<string, string | undefined>;

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { sql } from 'kysely';
 import type { BankContext } from './context.ts';
 import { registerGatewayRoutes } from './gateway.routes.ts';
+import { registerPayoutRoutes } from './payouts.routes.ts';
 import { sendProblem } from './problem.ts';
 import { registerSandboxRoutes } from './sandbox.routes.ts';
 import { registerServiceRoutes } from './service.routes.ts';
@@ -36,5 +37,6 @@ export async function buildBankServer(ctx: BankContext): Promise<FastifyInstance
   registerGatewayRoutes(app, ctx);
   registerServiceRoutes(app, ctx);
   registerSandboxRoutes(app, ctx);
+  registerPayoutRoutes(app, ctx);
   return app;
 }
