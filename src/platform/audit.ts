@@ -48,6 +48,7 @@ const m001: Migration = {
   async up(db: Kysely<unknown>) {
     await sql`
       create table audit_log (
+        seq bigint generated always as identity unique,
         id text primary key,
         at timestamptz not null,
         principal_kind text not null check (principal_kind <> ''),
@@ -59,7 +60,7 @@ const m001: Migration = {
         after jsonb,
         request_id text
       )`.execute(db);
-    await sql`create index audit_log_subject on audit_log (subject_id, id)`.execute(db);
+    await sql`create index audit_log_subject on audit_log (subject_id, seq)`.execute(db);
     await sql`
       create function audit_log_append_only() returns trigger language plpgsql as $$
       begin
@@ -115,17 +116,20 @@ export interface AuditQuery {
   action?: string | undefined;
 }
 
-/** Entries newest first. Ids start with their millisecond, so id order is time order. */
+/**
+ * Entries newest first, in the order they were written (`seq`, an identity:
+ * ids are only millisecond-ordered). The cursor is the last entry's id.
+ */
 export async function listAudit(db: Executor, query: AuditQuery = {}): Promise<{ data: AuditEntry[]; hasMore: boolean }> {
   const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
   const { rows } = await sql<AuditRow>`
     select id, at, principal_kind as "principalKind", principal_id as "principalId", action,
       subject_kind as "subjectKind", subject_id as "subjectId", before, after, request_id as "requestId"
     from audit_log
-    where ${query.startingAfter === undefined ? sql`true` : sql`id < ${query.startingAfter}`}
+    where ${query.startingAfter === undefined ? sql`true` : sql`seq < (select seq from audit_log where id = ${query.startingAfter})`}
       and ${query.subjectId === undefined ? sql`true` : sql`subject_id = ${query.subjectId}`}
       and ${query.action === undefined ? sql`true` : sql`action = ${query.action}`}
-    order by id desc limit ${limit + 1}`.execute(db);
+    order by seq desc limit ${limit + 1}`.execute(db);
   return {
     data: rows.slice(0, limit).map((row) => ({
       id: row.id,
