@@ -156,6 +156,9 @@ for (const { kind, skip } of storeKinds) {
         assert.match(key.secret, /^csk_/);
         assert.equal(key.role, 'maker');
         const checker = await admin.createKey(merchant.merchantId, 'checker');
+        const bare = await fetch(`${coffer.url}/admin/merchants/${merchant.merchantId}/api-keys`, { method: 'POST', headers: { authorization: `Bearer ${admin.token}` } });
+        assert.equal(bare.status, 201, 'the body is optional');
+        assert.equal(((await bare.json()) as { role: string }).role, 'maker');
         assert.equal(checker.role, 'checker');
 
         const me = await client.request<{ merchantId: string; status: string; key: { keyId: string; role: string }; balances: BalanceView[]; fees: unknown[] }>('GET', '/v1/merchant');
@@ -172,7 +175,7 @@ for (const { kind, skip } of storeKinds) {
         assert.equal(meAgain.body.key.role, 'checker');
 
         const keys = await admin.ok<{ data: Record<string, unknown>[] }>('GET', `/admin/merchants/${merchant.merchantId}/api-keys`);
-        assert.equal(keys.data.length, 2);
+        assert.equal(keys.data.length, 3);
         for (const listed of keys.data) assert.equal(listed.secret, undefined, 'a secret is shown once, at creation');
         const audited = await admin.audit(`?subjectId=${key.keyId}`);
         assert.equal(audited.data[0]!.action, 'api_key.create');

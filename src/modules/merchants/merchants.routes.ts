@@ -178,6 +178,10 @@ export function merchantsHttpModule(merchants: MerchantsService, operators: Oper
         '/admin/merchants/:id/api-keys',
         {
           ...admin,
+          // The body is optional (`{"role"?}`): a POST without one is a maker key.
+          preValidation: async (request) => {
+            if (request.body === undefined || request.body === null) (request as { body: unknown }).body = {};
+          },
           schema: {
             tags,
             security,
