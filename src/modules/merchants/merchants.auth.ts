@@ -77,9 +77,10 @@ export function operatorGuard(operators: OperatorsService, roles: readonly Opera
 }
 
 /**
- * Plugs operator sessions into `requireAdmin` (platform/http/auth.ts): an
- * operator token abstains from nothing it does not own — any other bearer
- * token is left to the other verifiers — and grants only the admin role.
+ * Plugs operator sessions into `requireAdmin` (platform/http/auth.ts). It
+ * looks only at operator tokens (`co_...`; any other bearer token is left to
+ * the other verifiers): a live admin operator is granted, a live operator of
+ * another role is forbidden (403), a dead session is denied (401).
  */
 export function operatorAdminVerifier(operators: OperatorsService): AdminVerifier {
   return async (request) => {
@@ -87,7 +88,7 @@ export function operatorAdminVerifier(operators: OperatorsService): AdminVerifie
     if (token === undefined || !isOperatorToken(token)) return { outcome: 'abstain' };
     const operator = await operators.authenticate(token);
     if (!operator) return { outcome: 'denied', detail: 'The operator session is unknown, expired or logged out: log in again' };
-    if (operator.role !== 'admin') return { outcome: 'denied', detail: `Only an admin operator may do this; this operator is ${operator.role}` };
+    if (operator.role !== 'admin') return { outcome: 'forbidden', detail: `Only an admin operator may do this; this operator is ${operator.role}` };
     request.operator = operator;
     return { outcome: 'granted', principal: { kind: 'operator', id: operator.id } };
   };
