@@ -4,8 +4,10 @@
  * exactly once however the request is retried.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { RunningCoffer } from '../../src/main.ts';
+import { signMerchantRequest } from '../../src/modules/merchants/index.ts';
 import { testStoreKinds } from '../support/stores.ts';
 import { AdminClient, assertBooksBalance } from '../ledger-http/support.ts';
 import { Admin, type AdjustmentView, ADMIN_TOKEN, assertProblem, type BalanceView, createBooks, startServer, type TestBooks, unique } from './support.ts';
@@ -154,6 +156,38 @@ for (const { kind, skip } of storeKinds) {
       assert.equal(again.status, 404);
       assert.equal(again.headers.get('idempotent-replayed'), 'true');
       assert.deepEqual(again.body, refused.body);
+    });
+
+    test('two server processes on one database: one key, one adjustment; one signature, one request', { skip: kind !== 'postgres' && 'one process per embedded store' }, async () => {
+      const secretsKey = randomBytes(32).toString('base64');
+      const [one, two] = await Promise.all([startServer(books, { MERCHANT_SECRETS_KEY: secretsKey }), startServer(books, { MERCHANT_SECRETS_KEY: secretsKey })]);
+      try {
+        const adminOne = new Admin(one.url);
+        const adminTwo = new Admin(two.url);
+        const { merchantId } = await adminOne.createMerchant();
+        const key = unique('adj-key');
+        const body = { amount: '12.34', currency: 'CNY', reason: 'two processes' };
+        const answers = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? adminOne : adminTwo).request<AdjustmentView>('POST', `/admin/merchants/${merchantId}/adjustments`, body, { 'idempotency-key': key }),
+          ),
+        );
+        const created = answers.filter((a) => a.status === 201);
+        assert.equal(created.length + answers.filter((a) => a.status === 409).length, answers.length);
+        assert.ok(created.length >= 1);
+        for (const answer of created) assert.equal(answer.body.adjustmentId, created[0]!.body.adjustmentId);
+        const [account] = (await adminTwo.ok<{ settlementAccounts: BalanceView[] }>('GET', `/admin/merchants/${merchantId}`)).settlementAccounts;
+        assert.equal(account!.balance, '12.34');
+
+        // A key made on one process verifies on the other; a signature used on one is a replay on the other.
+        await adminOne.activate(merchantId);
+        const apiKey = await adminOne.createKey(merchantId);
+        const signed = signMerchantRequest({ keyId: apiKey.keyId, secret: apiKey.secret, method: 'GET', path: '/v1/merchant' });
+        const both = await Promise.all([one, two, one, two].map((server) => fetch(`${server.url}/v1/merchant`, { headers: signed })));
+        assert.deepEqual(both.map((r) => r.status).sort(), [200, 401, 401, 401]);
+      } finally {
+        await Promise.all([one.close(), two.close()]);
+      }
     });
 
     test('bad adjustments are refused: zero, negative, excess decimals, blank reason, unknown currency, bad key', async () => {
