@@ -147,6 +147,27 @@ for (const { kind, skip } of storeKinds) {
       assert.deepEqual(entry!.after!.products, ['PAYOUT_SINGLE', 'PAYOUT_BATCH']);
     });
 
+    test('the new routes are in the OpenAPI description with how to authenticate, and their codes in the catalogue', async () => {
+      const spec = (await (await fetch(`${coffer.url}/openapi.json`)).json()) as {
+        paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>>;
+        components: { securitySchemes: Record<string, unknown> };
+      };
+      assert.deepEqual(spec.paths['/v1/merchant']!.get!.security, [{ merchantKey: [], merchantTimestamp: [], merchantSignature: [] }]);
+      assert.deepEqual(spec.paths['/admin/merchants/{id}/adjustments']!.post!.security, [{ adminToken: [] }]);
+      assert.ok(spec.paths['/operators/login']!.post);
+      assert.ok(spec.paths['/admin/audit-log']!.get);
+      for (const scheme of ['merchantKey', 'merchantTimestamp', 'merchantSignature', 'operatorSession']) assert.ok(spec.components.securitySchemes[scheme], scheme);
+      const catalogue = (await (await fetch(`${coffer.url}/errors`)).json()) as { code: string; status: number }[];
+      const byCode = new Map(catalogue.map((entry) => [entry.code, entry.status]));
+      for (const [code, status] of [
+        ['MERCHANT_AUTH_REQUIRED', 401], ['API_KEY_UNKNOWN', 401], ['API_KEY_REVOKED', 401], ['TIMESTAMP_OUT_OF_WINDOW', 401],
+        ['REPLAYED_REQUEST', 401], ['MERCHANT_SUSPENDED', 401], ['INVALID_SIGNATURE', 401], ['IDEMPOTENCY_KEY_REUSED', 422],
+        ['IDEMPOTENCY_KEY_IN_USE', 409], ['MERCHANT_NOT_ACTIVE', 403], ['PRODUCT_NOT_ENABLED', 403],
+      ] as const) {
+        assert.equal(byCode.get(code), status, code);
+      }
+    });
+
     describe('API keys and signed requests', () => {
       test('a signed GET /v1/merchant says who the merchant is; several keys work at once', async () => {
         const { merchant, key, client } = await admin.activeMerchant({

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { LedgerService, type TransferRequest } from '../../src/modules/ledger/index.ts';
-import { MerchantsService, SecretBox } from '../../src/modules/merchants/index.ts';
+import { MerchantsService, SecretBox, signMerchantRequest } from '../../src/modules/merchants/index.ts';
 import type { Clock } from '../../src/platform/clock.ts';
 import { openTestStore, testStoreKinds } from '../support/stores.ts';
 
@@ -95,6 +95,31 @@ for (const { kind, skip } of storeKinds) {
       const usd = await merchants.settlementAccount(merchant.id, 'USD');
       assert.notEqual(usd.id, account!.id);
       assert.deepEqual((await merchants.settlementAccounts(merchant.id)).map((a) => a.currency).sort(), ['CNY', 'USD']);
+    });
+
+    test('seen signatures are forgotten once their timestamp is out of the window anyway', async () => {
+      const merchant = await merchants.createMerchant({ name: 'Nonces', products: [] }, ACTOR);
+      const { key, secret } = await merchants.createApiKey(merchant.id, undefined, ACTOR);
+      const signed = signMerchantRequest({ keyId: key.id, secret, method: 'GET', path: '/v1/merchant' });
+      const request = {
+        keyId: signed['x-coffer-key'],
+        timestamp: signed['x-coffer-timestamp'],
+        signature: signed['x-coffer-signature'],
+        method: 'GET',
+        url: '/v1/merchant',
+        body: Buffer.alloc(0),
+      };
+      assert.deepEqual(await merchants.verifySignedRequest(request), { merchantId: merchant.id, keyId: key.id, role: 'maker' });
+      await assert.rejects(merchants.verifySignedRequest(request), { code: 'REPLAYED_REQUEST' });
+      assert.equal(await merchants.purgeSeenRequests(), 0, 'still inside the window: kept');
+      clock.offsetMs = 7 * 60 * 1000;
+      try {
+        assert.ok((await merchants.purgeSeenRequests()) >= 1);
+        // Forgotten, but no longer replayable: the timestamp check refuses it first.
+        await assert.rejects(merchants.verifySignedRequest(request), { code: 'TIMESTAMP_OUT_OF_WINDOW' });
+      } finally {
+        clock.offsetMs = 0;
+      }
     });
 
     test('an adjustment whose process died before the transfer is posted by the recovery job, once', async () => {
