@@ -11,7 +11,6 @@ import type {
   MerchantId,
   MerchantStatus,
   Operator,
-  OperatorRole,
   Product,
 } from './merchants.types.ts';
 
@@ -301,4 +300,3 @@ export async function deleteEndedOperatorSessions(db: Executor, endedBefore: Dat
   return Number(result.numAffectedRows ?? 0n);
 }
 
-export type { OperatorRole };
