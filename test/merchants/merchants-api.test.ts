@@ -203,6 +203,22 @@ for (const { kind, skip } of storeKinds) {
         assert.equal(JSON.stringify(audited.data[0]).includes(key.secret), false, 'the audit log never holds a secret');
       });
 
+      test('end to end: onboarded, funded by an adjustment, the merchant sees its balance through a signed request', async () => {
+        const { merchant, client } = await admin.activeMerchant();
+        const before = await client.request<{ balances: BalanceView[] }>('GET', '/v1/merchant');
+        assert.deepEqual(before.body.balances, []);
+        await admin.ok('POST', `/admin/merchants/${merchant.merchantId}/adjustments`, { amount: '5000.00', currency: 'CNY', reason: 'float' });
+        await admin.ok('POST', `/admin/merchants/${merchant.merchantId}/adjustments`, { amount: '300', currency: 'JPY', reason: 'float' });
+        const after = await client.request<{ balances: BalanceView[] }>('GET', '/v1/merchant');
+        assert.equal(after.status, 200);
+        const byCurrency = Object.fromEntries(after.body.balances.map((b) => [b.currency, b]));
+        assert.equal(byCurrency.CNY!.balance, '5000.00');
+        assert.equal(byCurrency.CNY!.available, '5000.00');
+        assert.equal(byCurrency.CNY!.pendingDebits, '0.00');
+        assert.equal(byCurrency.JPY!.balance, '300');
+        assert.match(byCurrency.CNY!.accountNo, /^\d{18}$/);
+      });
+
       test('the query string is part of what is signed', async () => {
         const { client } = await admin.activeMerchant();
         assert.equal((await client.request('GET', '/v1/merchant?expand=balances')).status, 200);

@@ -173,16 +173,34 @@ export class MerchantClient {
     readonly secret: string,
   ) {}
 
+  /** The last timestamp used for each (method, path, body): see `freshTimestamp`. */
+  private readonly lastTimestamps = new Map<string, number>();
+
+  /**
+   * What a careful merchant client does: the same bytes signed in the same
+   * second would be a replay (SPEC 5's (key, timestamp, signature) guard), so
+   * an identical request repeated within a second is signed one second later.
+   */
+  private freshTimestamp(method: string, path: string, body: string | undefined): number {
+    const what = `${method} ${path} ${body ?? ''}`;
+    const last = this.lastTimestamps.get(what);
+    const timestamp = last !== undefined && last >= nowS() ? last + 1 : nowS();
+    this.lastTimestamps.set(what, timestamp);
+    return timestamp;
+  }
+
   async request<T = unknown>(method: string, urlPath: string, options: SignedOptions = {}): Promise<ApiResponse<T>> {
+    const signPath = options.signPath ?? urlPath;
+    const signBody = options.signBody ?? options.body;
     const auth =
       options.replayHeaders ??
       signMerchantRequest({
         keyId: this.keyId,
         secret: options.secret ?? this.secret,
         method,
-        path: options.signPath ?? urlPath,
-        ...(options.signBody ?? options.body) !== undefined ? { body: (options.signBody ?? options.body)! } : {},
-        ...(options.timestamp !== undefined ? { timestamp: options.timestamp } : {}),
+        path: signPath,
+        ...(signBody !== undefined ? { body: signBody } : {}),
+        timestamp: options.timestamp ?? this.freshTimestamp(method, signPath, signBody),
       });
     this.lastAuth = auth;
     const headers: Record<string, string> = { ...auth, ...options.headers };
