@@ -173,6 +173,14 @@ for (const { kind, skip } of storeKinds) {
       assert.equal(notUtf8.status, 400);
     });
 
+    test('JSON with a charset parameter is JSON; a body of any other type is 415, never an unsigned parse', async () => {
+      const who = await newMerchantKey();
+      const ok = await send(who, '/v1/echo', '{"a":1}', { contentType: 'application/json; charset=utf-8' });
+      assert.equal(ok.status, 201, JSON.stringify(ok.body));
+      assertProblem(await send(who, '/v1/echo', 'a=1', { contentType: 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+      assertProblem(await send(who, '/v1/echo', 'a=1', { contentType: 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    });
+
     test('a guarded route in a scope without keepRawBody fails loudly instead of checking a re-serialised body', async () => {
       const who = await newMerchantKey();
       const answer = await send(who, '/v1/forgot-raw-body', '{"a":1}');

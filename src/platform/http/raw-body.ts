@@ -19,13 +19,15 @@ declare module 'fastify' {
  * that keeps the raw bytes in `request.rawBody` and then parses them with
  * Fastify's own JSON parser (same prototype-poisoning protection, same
  * errors), and accepts `text/csv` bodies as a UTF-8 string with their raw
- * bytes kept too (batch payout files are signed like any body).
+ * bytes kept too (batch payout files are signed like any body). Every other
+ * content type is refused with 415 in that scope.
  *
  * The root app must have decorated `rawBody` (the merchants' auth plugin does).
  */
 export function keepRawBody(scope: CofferApp): void {
   const parseJson = scope.getDefaultJsonParser('error', 'error');
-  scope.removeContentTypeParser('application/json');
+  // Only these two: any other body (text/plain, forms) is 415, never a body whose bytes were not kept.
+  scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const raw = body as Buffer;
     request.rawBody = raw;
