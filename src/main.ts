@@ -15,6 +15,19 @@ import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from
 import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
 import { WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
+import {
+  merchantAuthPlugin,
+  MerchantsService,
+  merchantsHttpModule,
+  operatorAdminVerifier,
+  OperatorsService,
+  SecretBox,
+  type MerchantsOptions,
+  type OperatorsOptions,
+} from './modules/merchants/index.ts';
+import { auditHttpModule } from './platform/audit.ts';
+import { IdempotencyStore, idempotencyPlugin } from './platform/http/idempotency.ts';
+import type { AdminVerifier } from './platform/http/auth.ts';
 import { Histogram } from 'prom-client';
 
 /** How long in-flight requests get to finish after SIGINT/SIGTERM before the process gives up. */
@@ -33,6 +46,9 @@ export interface RunningCoffer {
 export interface StartOptions {
   /** Password hashing cost and anything else of the users module's options (over the environment's). */
   users?: Partial<UsersOptions>;
+  /** Operators' session lifetime, lockout and password hashing cost. */
+  operators?: Partial<OperatorsOptions>;
+  merchants?: Partial<MerchantsOptions>;
 }
 
 /** Every module's service, HTTP routes and background work, wired once. */
@@ -40,6 +56,8 @@ interface Services {
   modules: HttpModule[];
   /** App-wide decorators (e.g. `app.requireUser`), registered before the modules. */
   plugins: HttpModule[];
+  /** Ways besides ADMIN_TOKEN to be an admin (operator sessions with the admin role). */
+  adminVerifiers: AdminVerifier[];
   relay: OutboxRelay;
   jobs: IntervalJob[];
 }
@@ -96,6 +114,23 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     startIntervalJob('wallets.release-orphan-holds', config.depository.queryIntervalMs, () => wallets.releaseOrphanHolds(), logger),
   );
 
+  // Merchants, operators, API keys and signed requests (SPEC 5); Idempotency-Key for opted-in POSTs.
+  const idempotency = new IdempotencyStore(store.db, clock, config.idempotency);
+  const merchants = new MerchantsService({
+    db: store.db,
+    clock,
+    ledger,
+    secrets: SecretBox.fromConfig(config.merchants),
+    options: { signatureWindowS: config.merchants.signatureWindowS, ...options.merchants },
+  });
+  const operators = new OperatorsService({ db: store.db, clock, options: options.operators ?? {} });
+  jobs.push(
+    startIntervalJob('merchants.purge-seen-requests', 60 * 1000, () => merchants.purgeSeenRequests(), logger),
+    startIntervalJob('merchants.complete-adjustments', 10 * 1000, () => merchants.completePendingAdjustments(), logger),
+    startIntervalJob('operators.purge-ended-sessions', 60 * 60 * 1000, () => operators.purgeEndedSessions(), logger),
+    startIntervalJob('idempotency.purge', 60 * 60 * 1000, () => idempotency.purge(), logger),
+  );
+
   return {
     modules: [
       ledgerHttpModule(ledger),
@@ -104,15 +139,26 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       webHttpModule({ publicUrl: config.publicUrl, ports: { users: usersPort(users) }, walletsOverApi: true }),
       depositoryHttpModule(agent, config.depository),
       walletsHttpModule(wallets),
+      merchantsHttpModule(merchants, operators),
+      auditHttpModule(store.db),
     ],
-    plugins: [userAuthPlugin(users)],
+    plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
+    adminVerifiers: [operatorAdminVerifier(operators)],
     relay,
     jobs,
   };
 }
 
 async function serve(config: Config, store: Store, logger: Logger, services: Services, metrics: Metrics): Promise<CofferApp> {
-  const app = await buildHttpServer({ config, store, logger, metrics, modules: services.modules, plugins: services.plugins });
+  const app = await buildHttpServer({
+    config,
+    store,
+    logger,
+    metrics,
+    modules: services.modules,
+    plugins: services.plugins,
+    adminVerifiers: services.adminVerifiers,
+  });
   try {
     await app.listen({ host: config.host, port: config.port });
     return app;

@@ -4,6 +4,9 @@ import { outboxMigrations } from './platform/outbox/outbox.migrations.ts';
 import { usersMigrations } from './modules/users/index.ts';
 import { depositoryMigrations } from './modules/depository/index.ts';
 import { walletsMigrations } from './modules/wallets/index.ts';
+import { auditMigrations } from './platform/audit.ts';
+import { idempotencyMigrations } from './platform/http/idempotency.ts';
+import { merchantsMigrations } from './modules/merchants/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -15,4 +18,7 @@ export const migrations: Record<string, Migration> = {
   ...usersMigrations,
   ...depositoryMigrations,
   ...walletsMigrations,
+  ...auditMigrations,
+  ...idempotencyMigrations,
+  ...merchantsMigrations,
 };

@@ -61,6 +61,22 @@ export interface Config {
     maxAttempts: number;
     leaseMs: number;
   };
+  merchants: {
+    /**
+     * AES-256-GCM key that encrypts merchants' API secrets at rest: base64 of 32 bytes
+     * from MERCHANT_SECRETS_KEY, else read from (or made on first start in) `secretsKeyPath`.
+     */
+    secretsKey: string | undefined;
+    secretsKeyPath: string;
+    /** Signed requests whose X-Coffer-Timestamp is further than this from now are refused. */
+    signatureWindowS: number;
+  };
+  idempotency: {
+    /** How long an in-flight Idempotency-Key claim holds before a retry may take it over. */
+    leaseMs: number;
+    /** Stored responses older than this are purged (the key may then be used afresh). */
+    retentionMs: number;
+  };
 }
 
 export { ConfigError } from './env.ts';
@@ -114,6 +130,17 @@ export function loadConfig(env: Env = process.env): Config {
       pollIntervalMs: int(env, 'OUTBOX_POLL_INTERVAL_MS', 250, 5),
       maxAttempts: int(env, 'OUTBOX_MAX_ATTEMPTS', 20, 1),
       leaseMs: int(env, 'OUTBOX_LEASE_MS', 30_000, 100),
+    },
+    merchants: {
+      secretsKey: env.MERCHANT_SECRETS_KEY || undefined,
+      secretsKeyPath: path.resolve(
+        env.MERCHANT_SECRETS_KEY_PATH || path.join(env.KEYS_DIR || path.join(env.DATA_DIR || './data', 'keys'), 'merchant-secrets.key'),
+      ),
+      signatureWindowS: int(env, 'MERCHANT_SIGNATURE_WINDOW_S', 300, 1, 3600),
+    },
+    idempotency: {
+      leaseMs: int(env, 'IDEMPOTENCY_LEASE_MS', 60_000, 10),
+      retentionMs: int(env, 'IDEMPOTENCY_RETENTION_H', 24, 1) * 60 * 60 * 1000,
     },
   };
 }

@@ -47,6 +47,25 @@ export const errorCatalogue = {
   ACCOUNT_LOCKED: { status: 423, title: 'Too many wrong passwords: the login is locked for a while' },
   USER_FROZEN: { status: 403, title: 'The user is frozen: they can look, but not move money' },
   USER_NOT_FOUND: { status: 404, title: 'No such user' },
+  // Idempotency-Key on POST routes (SPEC 5, 9)
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'This Idempotency-Key was already used with another request' },
+  IDEMPOTENCY_KEY_IN_USE: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
+  // Merchants, API keys and request signing (SPEC 5)
+  MERCHANT_NOT_FOUND: { status: 404, title: 'No such merchant' },
+  MERCHANT_NOT_ACTIVE: { status: 403, title: 'The merchant is not active' },
+  PRODUCT_NOT_ENABLED: { status: 403, title: 'The merchant has not enabled this product' },
+  MERCHANT_STATUS_CONFLICT: { status: 409, title: 'The merchant cannot move to that status from its current one' },
+  API_KEY_NOT_FOUND: { status: 404, title: 'No such API key for this merchant' },
+  MERCHANT_AUTH_REQUIRED: { status: 401, title: 'Send X-Coffer-Key, X-Coffer-Timestamp and X-Coffer-Signature' },
+  API_KEY_UNKNOWN: { status: 401, title: 'The API key is not known' },
+  API_KEY_REVOKED: { status: 401, title: 'The API key was revoked' },
+  TIMESTAMP_OUT_OF_WINDOW: { status: 401, title: 'The request timestamp is too old or too far in the future' },
+  REPLAYED_REQUEST: { status: 401, title: 'This signed request was already received' },
+  MERCHANT_SUSPENDED: { status: 401, title: 'The merchant is suspended' },
+  // Operators (SPEC 5)
+  OPERATOR_ALREADY_EXISTS: { status: 409, title: 'An operator with this username exists' },
+  OPERATOR_NOT_FOUND: { status: 404, title: 'No such operator' },
+  INVALID_OPERATOR_CREDENTIALS: { status: 401, title: 'The username or password is wrong' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -25,3 +25,5 @@ export { usersHttpModule } from './users.routes.ts';
 export { usersMigrations } from './users.migrations.ts';
 export { normalizeMobile } from './users.validation.ts';
 export type { AuthenticatedUser, User, UserId, UserStatus } from './users.types.ts';
+/** The login-password hashing (scrypt, PHC strings), for other principals' logins (merchant operators). */
+export { hashPassword, verifyPassword, dummyHash, needsRehash, DEFAULT_SCRYPT_PARAMS, type ScryptParams } from './users.password.ts';

@@ -18,6 +18,8 @@ export interface AdminPrincipal {
 export type AdminVerdict =
   | { outcome: 'granted'; principal: AdminPrincipal }
   | { outcome: 'denied'; detail: string }
+  /** The credential is valid and known to this verifier, but is not an admin's (403, not 401). */
+  | { outcome: 'forbidden'; detail: string }
   | { outcome: 'abstain' };
 
 export type AdminVerifier = (request: FastifyRequest) => AdminVerdict | Promise<AdminVerdict>;
@@ -77,6 +79,7 @@ export function requireAdmin(config: Pick<Config, 'adminToken'>, moreVerifiers: 
   const verifiers = [adminTokenVerifier(config.adminToken), ...moreVerifiers];
   return async function adminGuard(request, reply) {
     let refusal: string | undefined;
+    let forbidden: string | undefined;
     for (const verify of verifiers) {
       const verdict = await verify(request);
       if (verdict.outcome === 'granted') {
@@ -84,7 +87,10 @@ export function requireAdmin(config: Pick<Config, 'adminToken'>, moreVerifiers: 
         return;
       }
       if (verdict.outcome === 'denied') refusal ??= verdict.detail;
+      if (verdict.outcome === 'forbidden') forbidden ??= verdict.detail;
     }
+    // Someone recognised the caller (say, a logged-in operator without the admin role): 403 says so.
+    if (forbidden !== undefined) throw new DomainError('FORBIDDEN', forbidden);
     reply.header('www-authenticate', 'Bearer realm="coffer"');
     throw new DomainError('UNAUTHORIZED', refusal ?? 'Send an admin credential: Authorization: Bearer <ADMIN_TOKEN>');
   };
