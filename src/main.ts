@@ -14,6 +14,7 @@ import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
 import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
 import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
 import { WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
+import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
 import { Histogram } from 'prom-client';
 
@@ -86,6 +87,20 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   relay.subscribe<DepositorySettledEvent>(DEPOSITORY_SETTLED, 'wallets.depository-settled', (message) => wallets.handleSettled(message));
   jobs.push(startIntervalJob('depository.query-pending', config.depository.queryIntervalMs, () => agent.queryDue(), logger));
 
+  // One-time SMS codes (SPEC 6). In sandbox mode the development sink keeps each message;
+  // otherwise no provider is plugged in yet and nothing is stored.
+  const sms = new SmsService({
+    db: store.db,
+    clock,
+    sender: config.sandbox ? new SandboxSmsSink(clock) : new NoSmsProvider(logger),
+    codeKey: loadCodeKey(config.sms.codeKey, config.depository.keysDir),
+    options: {
+      codeTtlMs: config.sms.codeTtlS * 1000,
+      maxAttempts: config.sms.maxAttempts,
+      resendCooldownMs: config.sms.resendCooldownS * 1000,
+    },
+  });
+
   return {
     modules: [
       ledgerHttpModule(ledger),
@@ -94,6 +109,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       webHttpModule({ publicUrl: config.publicUrl, ports: { users: usersPort(users) }, walletsOverApi: true }),
       depositoryHttpModule(agent, config.depository),
       walletsHttpModule(wallets),
+      smsHttpModule(sms, config),
     ],
     plugins: [userAuthPlugin(users)],
     relay,

@@ -4,6 +4,7 @@ import { outboxMigrations } from './platform/outbox/outbox.migrations.ts';
 import { usersMigrations } from './modules/users/index.ts';
 import { depositoryMigrations } from './modules/depository/index.ts';
 import { walletsMigrations } from './modules/wallets/index.ts';
+import { smsMigrations } from './modules/sms/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   ...usersMigrations,
   ...depositoryMigrations,
   ...walletsMigrations,
+  ...smsMigrations,
 };

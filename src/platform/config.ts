@@ -49,6 +49,20 @@ export interface Config {
     maxAttempts: number;
     leaseMs: number;
   };
+  sms: {
+    /** How long a one-time code verifies. */
+    codeTtlS: number;
+    /** Wrong codes allowed per challenge (the right code counts too). */
+    maxAttempts: number;
+    /** Minimum wait between two codes for one (purpose, subject). */
+    resendCooldownS: number;
+    /** HMAC key for stored code hashes; unset means a key file generated in the keys folder. */
+    codeKey: string | undefined;
+  };
+  risk: {
+    /** Where a risk "day" (daily amount and count) starts: minutes east of UTC, default +08:00 (China). */
+    dayUtcOffsetMinutes: number;
+  };
 }
 
 export { ConfigError } from './env.ts';
@@ -94,6 +108,15 @@ export function loadConfig(env: Env = process.env): Config {
       pollIntervalMs: int(env, 'OUTBOX_POLL_INTERVAL_MS', 250, 5),
       maxAttempts: int(env, 'OUTBOX_MAX_ATTEMPTS', 20, 1),
       leaseMs: int(env, 'OUTBOX_LEASE_MS', 30_000, 100),
+    },
+    sms: {
+      codeTtlS: int(env, 'SMS_CODE_TTL_S', 300, 10, 24 * 3600),
+      maxAttempts: int(env, 'SMS_MAX_ATTEMPTS', 5, 1, 100),
+      resendCooldownS: int(env, 'SMS_RESEND_COOLDOWN_S', 60, 0, 3600),
+      codeKey: env.SMS_CODE_KEY || undefined,
+    },
+    risk: {
+      dayUtcOffsetMinutes: int(env, 'RISK_DAY_UTC_OFFSET_MINUTES', 480, 0, 14 * 60),
     },
   };
 }
