@@ -14,6 +14,7 @@ import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
 import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
 import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
 import { WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
+import { riskHttpModule, RiskService } from './modules/risk/index.ts';
 import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
 import { Histogram } from 'prom-client';
@@ -101,6 +102,15 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     },
   });
 
+  // Risk control (SPEC 6): blacklists, stored rules, decisions and manual review; review
+  // answers go out on the outbox (RISK_REVIEWED) for the flow that owns the money request.
+  const risk = new RiskService({
+    db: store.db,
+    clock,
+    options: { dayUtcOffsetMinutes: config.risk.dayUtcOffsetMinutes },
+    onReviewed: () => relay.nudge(),
+  });
+
   return {
     modules: [
       ledgerHttpModule(ledger),
@@ -110,6 +120,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       depositoryHttpModule(agent, config.depository),
       walletsHttpModule(wallets),
       smsHttpModule(sms, config),
+      riskHttpModule(risk),
     ],
     plugins: [userAuthPlugin(users)],
     relay,

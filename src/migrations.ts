@@ -5,6 +5,7 @@ import { usersMigrations } from './modules/users/index.ts';
 import { depositoryMigrations } from './modules/depository/index.ts';
 import { walletsMigrations } from './modules/wallets/index.ts';
 import { smsMigrations } from './modules/sms/index.ts';
+import { riskMigrations } from './modules/risk/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   ...depositoryMigrations,
   ...walletsMigrations,
   ...smsMigrations,
+  ...riskMigrations,
 };
