@@ -161,7 +161,9 @@ for (const { kind, skip } of storeKinds) {
       assert.doesNotMatch(hit.firedRules[0]!.detail, /6222020000007777/, 'the number is masked in the decision');
 
       const user = subject();
-      await admin('POST', '/admin/risk/blacklist', { kind: 'USER', value: user, reason: 'fraud' });
+      const userEntry = await admin('POST', '/admin/risk/blacklist', { kind: 'USER', value: user, reason: 'fraud' });
+      const byValue = await admin('GET', `/admin/risk/blacklist?value=${user}`);
+      assert.deepEqual(byValue.body.data.map((e: any) => e.id), [userEntry.body.id], 'found by value without a kind');
       assert.equal((await assess(user, '1.00')).level, 'REJECT');
       await admin('POST', '/admin/risk/blacklist', { kind: 'ID_NUMBER', value: '110101199003077777', reason: 'stolen id' });
       assert.equal((await assess(subject(), '1.00', { idNumber: '110101199003077777' })).level, 'REJECT');

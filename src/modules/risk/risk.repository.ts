@@ -169,7 +169,7 @@ export async function removeBlacklistEntry(db: Executor, id: string, actor: stri
 
 export async function listBlacklist(
   db: Executor,
-  filter: { kind?: BlacklistKind | undefined; value?: string | undefined },
+  filter: { kind?: BlacklistKind | undefined; values?: string[] | undefined },
   limit: number,
   startingAfter: string | undefined,
 ): Promise<BlacklistEntry[]> {
@@ -177,7 +177,7 @@ export async function listBlacklist(
     select ${blacklistColumns} from risk_blacklist
     where removed_at is null
       and ${filter.kind === undefined ? sql`true` : sql`kind = ${filter.kind}`}
-      and ${filter.value === undefined ? sql`true` : sql`value = ${filter.value}`}
+      and ${filter.values === undefined || filter.values.length === 0 ? sql`true` : sql`value in (${sql.join(filter.values)})`}
       and ${startingAfter === undefined ? sql`true` : sql`id > ${startingAfter}`}
     order by id limit ${limit}`.execute(db);
   return rows;

@@ -265,8 +265,8 @@ export class RiskService {
 
   async listBlacklist(options: { kind?: BlacklistKind; value?: string; limit?: number; startingAfter?: string } = {}): Promise<Page<BlacklistEntry>> {
     const limit = pageSize(options.limit);
-    const value = options.value === undefined ? undefined : normalizeNumberOrId(options.kind, options.value);
-    const rows = await repo.listBlacklist(this.deps.db, { kind: options.kind, value }, limit + 1, options.startingAfter);
+    const values = options.value === undefined ? undefined : searchValues(options.kind, options.value);
+    const rows = await repo.listBlacklist(this.deps.db, { kind: options.kind, values }, limit + 1, options.startingAfter);
     return { data: rows.slice(0, limit), hasMore: rows.length > limit };
   }
 
@@ -370,8 +370,13 @@ function blacklistValue(kind: BlacklistKind, raw: string): string {
   return number;
 }
 
-function normalizeNumberOrId(kind: BlacklistKind | undefined, value: string): string {
-  return kind === 'USER' || kind === 'MERCHANT' ? value.trim() : normalizeNumber(value);
+/** The stored forms a searched value may have: an id as typed, a number normalized; both when the kind is not given. */
+function searchValues(kind: BlacklistKind | undefined, value: string): string[] {
+  const id = value.trim();
+  const number = normalizeNumber(value);
+  if (kind === 'USER' || kind === 'MERCHANT') return [id];
+  if (kind !== undefined) return [number];
+  return id === number ? [id] : [id, number];
 }
 
 function pageSize(limit: number | undefined): number {
