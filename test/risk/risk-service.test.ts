@@ -20,6 +20,7 @@ import {
 import { DomainError, type ErrorCode } from '../../src/platform/errors.ts';
 import { parseMoney } from '../../src/platform/money/index.ts';
 import { TestClock } from '../support/clock.ts';
+import { openStore } from '../../src/platform/db/store.ts';
 import { openTestStore, testStoreKinds } from '../support/stores.ts';
 
 const storeKinds = await testStoreKinds();
@@ -255,6 +256,29 @@ for (const { kind, skip } of storeKinds) {
       const m = subject();
       const payouts = await Promise.all(Array.from({ length: 10 }, () => assess(m, '1.00', { flow: 'PAYOUT', subjectKind: 'MERCHANT' })));
       assert.equal(payouts.filter((r) => r.level !== 'REJECT').length, 2, 'only two get through a limit of 3 a day (the 3rd is refused)');
+    });
+
+    test('two processes (separate connection pools) and caller transactions still serialise one subject', { skip: kind === 'pglite' ? 'one embedded store has one connection' : false }, async () => {
+      await onlyRules({ name: 'daily 3000', flows: ['WITHDRAW'], level: 'REJECT', params: { type: 'DAILY_AMOUNT', thresholdMinor: cny('3000.00'), currency: 'CNY' } });
+      const other = await openStore({ databaseUrl: store.url, poolSize: 10 });
+      try {
+        const second = new RiskService({ db: other.db, clock });
+        const s = subject();
+        const services = [risk, second];
+        const dbs = [store.db, other.db];
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            dbs[i % 2]!.transaction().execute(async (trx) => {
+              const a = await services[i % 2]!.assess({ flow: 'WITHDRAW', subjectKind: 'USER', subjectId: s, amountMinor: cny('1000.00'), currency: 'CNY', reference: `wdr_p${i}` }, trx);
+              await new Promise((resolve) => setTimeout(resolve, 5)); // the caller's own work, lock still held
+              return a;
+            }),
+          ),
+        );
+        assert.equal(results.filter((r) => r.level !== 'REJECT').length, 2, '1000 + 1000 pass; the third would reach 3000');
+      } finally {
+        await other.close();
+      }
     });
 
     test('inside the caller transaction: a rolled-back request leaves no decision and no figures', async () => {
