@@ -74,6 +74,8 @@ for (const { kind, skip } of storeKinds) {
         { type: 'AMOUNT_THRESHOLD', flows: ['WITHDRAW'], level: 'MEDIUM', enabled: true, params: { amount: '5000.00', currency: 'CNY' } },
       );
       assert.ok(rules.body.data.every((r) => r.flows.includes('WITHDRAW')), 'filtered by flow');
+      const seeded = await admin('GET', '/admin/risk/rules/rrl_seed_withdraw_medium/history');
+      assert.deepEqual(seeded.body.data.map((c: any) => [c.action, c.actor, c.rule.params.amount]), [['CREATED', 'seed', '5000.00']]);
       assert.equal((await assess(subject(), '4999.99')).level, 'LOW');
       const medium5000 = await assess(subject(), '5000.00');
       assert.equal(medium5000.level, 'MEDIUM');
@@ -106,6 +108,12 @@ for (const { kind, skip } of storeKinds) {
       assertProblem(await api.request('GET', '/admin/risk/rules') as any, 401, 'UNAUTHORIZED');
       assert.equal((await admin('DELETE', `/admin/risk/rules/${rule.id}`)).status, 204);
       assertProblem(await admin('GET', `/admin/risk/rules/${rule.id}`) as any, 404, 'RISK_RULE_NOT_FOUND');
+      const history = await admin('GET', `/admin/risk/rules/${rule.id}/history`);
+      assert.equal(history.status, 200, JSON.stringify(history.body));
+      assert.deepEqual(history.body.data.map((c: any) => [c.action, c.version]), [['CREATED', 1], ['UPDATED', 2], ['DELETED', 2]]);
+      assert.deepEqual(history.body.data[0].rule.params, { amount: '100.00', currency: 'CNY' });
+      assert.deepEqual(history.body.data[1].rule.params, { amount: '200.00', currency: 'CNY' });
+      assert.equal(history.body.data[2].actor, 'admin-token:bootstrap-admin');
       assertProblem(await admin('DELETE', `/admin/risk/rules/${rule.id}`) as any, 404, 'RISK_RULE_NOT_FOUND');
     });
 

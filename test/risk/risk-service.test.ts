@@ -368,8 +368,12 @@ for (const { kind, skip } of storeKinds) {
       assert.equal(edited.type, 'DAILY_COUNT');
       assert.equal(edited.updatedBy, 'someone');
       await rejects(risk.updateRule(rule.id, { name: 'v3', flows: ['PAYOUT'], level: 'HIGH', params: { type: 'DAILY_COUNT', count: 4 } }, ADMIN, 1), 'RISK_RULE_VERSION_CONFLICT');
-      await risk.deleteRule(rule.id);
-      await rejects(risk.deleteRule(rule.id), 'RISK_RULE_NOT_FOUND');
+      await risk.deleteRule(rule.id, 'remover');
+      await rejects(risk.deleteRule(rule.id, 'remover'), 'RISK_RULE_NOT_FOUND');
+      const history = await risk.ruleHistory(rule.id);
+      assert.deepEqual(history.map((c) => [c.action, c.version, c.actor]), [['CREATED', 1, ADMIN], ['UPDATED', 2, 'someone'], ['DELETED', 2, 'remover']]);
+      assert.equal(history[1]!.rule.type, 'DAILY_COUNT');
+      await rejects(risk.ruleHistory('rrl_never'), 'RISK_RULE_NOT_FOUND');
       await rejects(risk.updateRule(rule.id, { name: 'v3', flows: ['PAYOUT'], level: 'HIGH', params: { type: 'DAILY_COUNT', count: 4 } }, ADMIN), 'RISK_RULE_NOT_FOUND');
     });
   });

@@ -41,6 +41,19 @@ const m001: Migration = {
         check ((type = 'VELOCITY') = (window_minutes is not null))
       )`.execute(db);
 
+    // Who changed which rule how: one row per create, edit and delete, with the rule as it then was.
+    await sql`
+      create table risk_rule_changes (
+        id text primary key,
+        rule_id text not null,
+        version int4 not null,
+        action text not null check (action in ('CREATED', 'UPDATED', 'DELETED')),
+        actor text not null,
+        rule jsonb not null,
+        created_at timestamptz not null
+      )`.execute(db);
+    await sql`create index risk_rule_changes_rule on risk_rule_changes (rule_id, id)`.execute(db);
+
     await sql`
       create table risk_blacklist (
         id text primary key,
@@ -110,9 +123,17 @@ const m001: Migration = {
         values (${id}, ${name}, ${type}, string_to_array(${ruleFlows.join(',')}, ','), ${level}, ${enabled},
           ${thresholdMinor === null ? null : thresholdMinor.toString()}::int8, ${currency}, ${count}::int4, ${windowMinutes}::int4, 1, now(), now(), 'seed')`.execute(db);
     }
+    await sql`
+      insert into risk_rule_changes (id, rule_id, version, action, actor, rule, created_at)
+      select 'rrc_' || id, id, version, 'CREATED', 'seed',
+        jsonb_strip_nulls(jsonb_build_object('id', id, 'name', name, 'type', type, 'flows', to_jsonb(flows), 'level', level,
+          'enabled', enabled, 'version', version, 'updatedBy', updated_by, 'thresholdMinor', threshold_minor::text,
+          'currency', currency, 'count', count, 'windowMinutes', window_minutes)),
+        created_at
+      from risk_rules`.execute(db);
   },
   async down(db: Kysely<unknown>) {
-    await sql`drop table risk_decisions, risk_subjects, risk_blacklist, risk_rules`.execute(db);
+    await sql`drop table risk_decisions, risk_subjects, risk_blacklist, risk_rule_changes, risk_rules`.execute(db);
   },
 };
 

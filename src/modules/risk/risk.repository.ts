@@ -112,11 +112,6 @@ export async function updateRule(db: Executor, id: string, rule: RuleWrite, expe
   return rows[0] ? toRule(rows[0]) : undefined;
 }
 
-export async function deleteRule(db: Executor, id: string): Promise<boolean> {
-  const { rows } = await sql<{ id: string }>`delete from risk_rules where id = ${id} returning id`.execute(db);
-  return rows.length === 1;
-}
-
 export async function findRule(db: Executor, id: string): Promise<Rule | undefined> {
   const { rows } = await sql<RuleRow>`select ${ruleColumns} from risk_rules where id = ${id}`.execute(db);
   return rows[0] ? toRule(rows[0]) : undefined;
@@ -129,6 +124,41 @@ export async function listRules(db: Executor, filter: { flow?: Flow | undefined;
       and ${filter.enabledOnly ? sql`enabled` : sql`true`}
     order by id`.execute(db);
   return rows.map(toRule);
+}
+
+export interface RuleChangeRow {
+  id: string;
+  ruleId: string;
+  version: number;
+  action: 'CREATED' | 'UPDATED' | 'DELETED';
+  actor: string;
+  rule: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/** The rule as an audit snapshot: plain JSON, money in minor units as a string. */
+function snapshot(rule: Rule): Record<string, unknown> {
+  const { createdAt: _c, updatedAt: _u, ...rest } = rule;
+  return JSON.parse(JSON.stringify(rest, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))) as Record<string, unknown>;
+}
+
+export async function insertRuleChange(db: Executor, c: { id: string; rule: Rule; action: RuleChangeRow['action']; actor: string; now: Date }): Promise<void> {
+  await sql`
+    insert into risk_rule_changes (id, rule_id, version, action, actor, rule, created_at)
+    values (${c.id}, ${c.rule.id}, ${c.rule.version}, ${c.action}, ${c.actor}, ${JSON.stringify(snapshot(c.rule))}::jsonb, ${c.now})`.execute(db);
+}
+
+export async function listRuleChanges(db: Executor, ruleId: string): Promise<RuleChangeRow[]> {
+  const { rows } = await sql<RuleChangeRow>`
+    select id, rule_id as "ruleId", version, action, actor, rule, created_at as "createdAt"
+    from risk_rule_changes where rule_id = ${ruleId} order by id`.execute(db);
+  return rows.map((row) => ({ ...row, rule: json(row.rule) }));
+}
+
+/** Deletes the rule and returns it as it was; undefined if there was none. */
+export async function deleteRuleReturning(db: Executor, id: string): Promise<Rule | undefined> {
+  const { rows } = await sql<RuleRow>`delete from risk_rules where id = ${id} returning ${ruleColumns}`.execute(db);
+  return rows[0] ? toRule(rows[0]) : undefined;
 }
 
 // ---- blacklist ---------------------------------------------------------------------------------

@@ -34,6 +34,19 @@ function ruleView(rule: Rule) {
   };
 }
 
+/** An audit snapshot in the API's shape (money as a decimal string). */
+function snapshotView(rule: Record<string, unknown>) {
+  const { thresholdMinor, currency, count, windowMinutes, createdAt: _c, updatedAt: _u, ...rest } = rule;
+  const params: Record<string, unknown> = {};
+  if (typeof thresholdMinor === 'string' && typeof currency === 'string') {
+    params.amount = formatMinor(BigInt(thresholdMinor), currencyCode(currency));
+    params.currency = currency;
+  }
+  if (count !== undefined) params.count = count;
+  if (windowMinutes !== undefined) params.windowMinutes = windowMinutes;
+  return { ...rest, params };
+}
+
 function blacklistView(entry: BlacklistEntry) {
   return { ...entry, createdAt: entry.createdAt.toISOString(), removedAt: entry.removedAt?.toISOString() ?? null };
 }
@@ -149,6 +162,13 @@ export function riskHttpModule(risk: RiskService): HttpModule {
         { ...guarded, schema: { ...admin, summary: 'One risk rule', params: s.IdParams, response: { 200: s.RuleView, ...problems } } },
         async (request) => ruleView(await risk.getRule(request.params.id)),
       );
+      app.get(
+        '/admin/risk/rules/:id/history',
+        { ...guarded, schema: { ...admin, summary: 'Who changed the rule, when, and how it then was (oldest first; kept after deletion)', params: s.IdParams, response: { 200: s.RuleHistory, ...problems } } },
+        async (request) => ({
+          data: (await risk.ruleHistory(request.params.id)).map((c) => ({ version: c.version, action: c.action, actor: c.actor, at: c.createdAt.toISOString(), rule: snapshotView(c.rule) })),
+        }),
+      );
       app.post(
         '/admin/risk/rules',
         { ...guarded, schema: { ...admin, summary: 'Add a risk rule', body: s.RuleBody, response: { 201: s.RuleView, ...problems } } },
@@ -166,7 +186,7 @@ export function riskHttpModule(risk: RiskService): HttpModule {
         '/admin/risk/rules/:id',
         { ...guarded, schema: { ...admin, summary: 'Delete a risk rule (decisions keep their snapshot of it)', params: s.IdParams, response: { 204: { type: 'null' }, ...problems } } },
         async (request, reply) => {
-          await risk.deleteRule(request.params.id);
+          await risk.deleteRule(request.params.id, actorOf(request));
           return reply.code(204).send(null);
         },
       );

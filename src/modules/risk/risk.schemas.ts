@@ -75,6 +75,17 @@ export const RuleView = Type.Object({
 });
 
 export const RuleList = Type.Object({ data: Type.Array(RuleView) });
+export const RuleHistory = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      version: Type.Integer(),
+      action: literals(['CREATED', 'UPDATED', 'DELETED']),
+      actor: Type.String(),
+      at: Time,
+      rule: Type.Record(Type.String(), Type.Unknown(), { description: 'The rule as it was after the change (before it, for a deletion)' }),
+    }),
+  ),
+});
 export const RulesQuery = Type.Object({ flow: Type.Optional(Flow) }, { additionalProperties: false });
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 

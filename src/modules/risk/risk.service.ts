@@ -228,22 +228,45 @@ export class RiskService {
     return rule;
   }
 
+  /** Every change below writes its audit row (who, when, the rule as it then was) in the same transaction. */
   async createRule(input: RuleInput, actor: string): Promise<Rule> {
     const rule = validRule(input);
-    return repo.insertRule(this.deps.db, newId('rrl') as RuleId, { ...rule, actor, now: this.deps.clock.now() });
+    return this.deps.db.transaction().execute(async (tx) => {
+      const now = this.deps.clock.now();
+      const created = await repo.insertRule(tx, newId('rrl') as RuleId, { ...rule, actor, now });
+      await repo.insertRuleChange(tx, { id: newId('rrc'), rule: created, action: 'CREATED', actor, now });
+      return created;
+    });
   }
 
   /** Replaces a rule; with `expectedVersion`, only if nobody changed it since (else RISK_RULE_VERSION_CONFLICT). */
   async updateRule(id: string, input: RuleInput, actor: string, expectedVersion?: number): Promise<Rule> {
     const rule = validRule(input);
-    const updated = await repo.updateRule(this.deps.db, id, { ...rule, actor, now: this.deps.clock.now() }, expectedVersion);
+    const updated = await this.deps.db.transaction().execute(async (tx) => {
+      const now = this.deps.clock.now();
+      const changed = await repo.updateRule(tx, id, { ...rule, actor, now }, expectedVersion);
+      if (changed) await repo.insertRuleChange(tx, { id: newId('rrc'), rule: changed, action: 'UPDATED', actor, now });
+      return changed;
+    });
     if (updated) return updated;
     const current = await this.getRule(id);
     throw new DomainError('RISK_RULE_VERSION_CONFLICT', `Rule ${id} is at version ${current.version}, not ${expectedVersion}`, { version: current.version });
   }
 
-  async deleteRule(id: string): Promise<void> {
-    if (!(await repo.deleteRule(this.deps.db, id))) throw new DomainError('RISK_RULE_NOT_FOUND', `No risk rule ${id}`);
+  async deleteRule(id: string, actor: string): Promise<void> {
+    const deleted = await this.deps.db.transaction().execute(async (tx) => {
+      const rule = await repo.deleteRuleReturning(tx, id);
+      if (rule) await repo.insertRuleChange(tx, { id: newId('rrc'), rule, action: 'DELETED', actor, now: this.deps.clock.now() });
+      return rule;
+    });
+    if (!deleted) throw new DomainError('RISK_RULE_NOT_FOUND', `No risk rule ${id}`);
+  }
+
+  /** The audit trail of one rule, oldest first (also after it was deleted). */
+  async ruleHistory(id: string): Promise<repo.RuleChangeRow[]> {
+    const changes = await repo.listRuleChanges(this.deps.db, id);
+    if (changes.length === 0) throw new DomainError('RISK_RULE_NOT_FOUND', `No risk rule ${id}, now or before`);
+    return changes;
   }
 
   // ---- blacklist -------------------------------------------------------------------------------
