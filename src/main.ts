@@ -17,7 +17,7 @@ import { WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
 import { riskHttpModule, RiskService } from './modules/risk/index.ts';
 import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
-import { Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 
 /** How long in-flight requests get to finish after SIGINT/SIGTERM before the process gives up. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -102,6 +102,12 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     },
   });
 
+  const riskAssessments = new Counter({
+    name: 'coffer_risk_assessments_total',
+    help: 'Risk assessments made, by flow and level',
+    labelNames: ['flow', 'level'] as const,
+    registers: [metrics.registry],
+  });
   // Risk control (SPEC 6): blacklists, stored rules, decisions and manual review; review
   // answers go out on the outbox (RISK_REVIEWED) for the flow that owns the money request.
   const risk = new RiskService({
@@ -109,6 +115,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     clock,
     options: { dayUtcOffsetMinutes: config.risk.dayUtcOffsetMinutes },
     onReviewed: () => relay.nudge(),
+    onAssessed: (flow, level) => riskAssessments.labels({ flow, level }).inc(),
   });
 
   return {

@@ -269,6 +269,12 @@ for (const { kind, skip } of storeKinds) {
       assertProblem(await api.request('POST', `/admin/risk/reviews/${a.decisionId}/approve`, { body: { note: 'x' } }) as any, 401, 'UNAUTHORIZED');
     });
 
+    test('assessments are counted by flow and level on /metrics', async () => {
+      const text = await (await fetch(`${coffer.url}/metrics`)).text();
+      assert.match(text, /coffer_risk_assessments_total\{flow="WITHDRAW",level="LOW"\} [1-9]/);
+      assert.match(text, /coffer_risk_assessments_total\{flow="WITHDRAW",level="REJECT"\} [1-9]/);
+    });
+
     test('assessment input is validated at the edge', async () => {
       assertProblem(await admin('POST', '/l/risk/assessments', { flow: 'WITHDRAW', subjectKind: 'USER', subjectId: 'usr_x', amount: '1.005', currency: 'CNY', reference: 'r' }) as any, 400, 'INVALID_AMOUNT');
       assertProblem(await admin('POST', '/l/risk/assessments', { flow: 'WITHDRAW', subjectKind: 'USER', subjectId: 'usr_x', amount: '1.00', currency: 'XXX', reference: 'r' }) as any, 400, 'UNSUPPORTED_CURRENCY');

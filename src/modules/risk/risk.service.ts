@@ -47,6 +47,8 @@ export interface RiskDeps {
   options?: Partial<RiskOptions>;
   /** Called after a review answer commits, e.g. to wake the outbox relay. */
   onReviewed?: () => void;
+  /** Called after each assessment (e.g. a metric); inside a caller's transaction it may still roll back. */
+  onAssessed?: (flow: Flow, level: RiskLevel) => void;
 }
 
 const SUBJECT = /^[A-Za-z0-9_:-]{1,64}$/;
@@ -78,7 +80,7 @@ export class RiskService {
    */
   async assess(input: AssessInput, trx?: repo.Executor): Promise<Assessment> {
     const request = validAssessInput(input);
-    return this.inTransaction(trx, async (tx) => {
+    const assessment = await this.inTransaction(trx, async (tx): Promise<Assessment> => {
       const now = this.deps.clock.now();
       await repo.lockSubject(tx, request.subjectKind, request.subjectId, now);
 
@@ -121,6 +123,8 @@ export class RiskService {
       });
       return { decisionId, level, firedRules: fired, verification };
     });
+    this.deps.onAssessed?.(request.flow, assessment.level);
+    return assessment;
   }
 
   /** The figures the enabled rules need, from the risk module's own tables only. */
