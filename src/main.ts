@@ -102,6 +102,8 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     },
   });
 
+  jobs.push(startIntervalJob('sms.purge-old', 60 * 60 * 1000, () => sms.purgeOld(), logger));
+
   const riskAssessments = new Counter({
     name: 'coffer_risk_assessments_total',
     help: 'Risk assessments made, by flow and level',

@@ -164,6 +164,16 @@ for (const { kind, skip } of storeKinds) {
       }
     });
 
+    test('old challenges, sink messages and cool-down slots are purged after a week; live ones stay', async () => {
+      const old = await sms.sendCode({ purpose: 'WITHDRAW', subjectId: subject, mobile });
+      clock.advance(8 * 24 * 3600_000);
+      const live = await sms.sendCode({ purpose: 'WITHDRAW', subjectId: subject, mobile });
+      assert.ok((await sms.purgeOld()) >= 2, 'the old challenge and its sink message');
+      const { rows } = await sql<{ id: string }>`select id from sms_challenges where id in (${old.challengeId}, ${live.challengeId})`.execute(store.db);
+      assert.deepEqual(rows.map((r) => r.id), [live.challengeId]);
+      await sms.verifyCode(live.challengeId, await codeOf(live), ctx());
+    });
+
     test('bad input is refused before anything is sent', async () => {
       await rejects(sms.sendCode({ purpose: 'withdraw', subjectId: subject, mobile }), 'VALIDATION_FAILED');
       await rejects(sms.sendCode({ purpose: 'WITHDRAW', subjectId: '', mobile }), 'VALIDATION_FAILED');

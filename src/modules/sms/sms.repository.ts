@@ -102,3 +102,11 @@ export async function listSinkMessages(db: Executor, mobile: string | undefined,
     order by id desc limit ${limit}`.execute(db);
   return rows;
 }
+
+/** Deletes challenges that expired before `before` and sink messages older than it; returns how many rows went. */
+export async function deleteOld(db: Executor, before: Date): Promise<number> {
+  const challenges = await sql`delete from sms_challenges where expires_at < ${before}`.execute(db);
+  const sink = await sql`delete from sms_sink_messages where created_at < ${before}`.execute(db);
+  const slots = await sql`delete from sms_send_slots where last_sent_at < ${before}`.execute(db);
+  return Number(challenges.numAffectedRows ?? 0n) + Number(sink.numAffectedRows ?? 0n) + Number(slots.numAffectedRows ?? 0n);
+}

@@ -181,6 +181,14 @@ export class SmsService {
     return { data: rows.slice(0, limit), hasMore: rows.length > limit };
   }
 
+  /**
+   * Deletes what can no longer matter: challenges expired over `keepMs` ago
+   * (default 7 days), sink messages and cool-down slots older than that.
+   */
+  purgeOld(keepMs = 7 * 24 * 60 * 60 * 1000): Promise<number> {
+    return repo.deleteOld(this.deps.db, new Date(this.deps.clock.now().getTime() - keepMs));
+  }
+
   private inTransaction<T>(trx: repo.Executor | undefined, work: (tx: repo.Executor) => Promise<T>): Promise<T> {
     if (trx !== undefined) return work(trx);
     return this.deps.db.transaction().execute(work);
