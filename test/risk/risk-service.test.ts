@@ -281,6 +281,17 @@ for (const { kind, skip } of storeKinds) {
       }
     });
 
+    test('only rules over earlier decisions serialise a subject: amount rules alone take no lock', async () => {
+      await onlyRules(amountRule('MEDIUM', '100.00'), { name: 'new', flows: ['WITHDRAW'], level: 'MEDIUM', params: { type: 'NEW_BENEFICIARY' } });
+      const s = subject();
+      await Promise.all([assess(s, '1.00'), assess(s, '200.00')]);
+      const locked = async () => (await sql<{ n: number }>`select count(*)::int as n from risk_subjects where subject_id = ${s}`.execute(store.db)).rows[0]!.n;
+      assert.equal(await locked(), 0, 'no subject row was taken');
+      await onlyRules({ name: 'velocity', flows: ['WITHDRAW'], level: 'MEDIUM', params: { type: 'VELOCITY', count: 10, windowMinutes: 1 } });
+      await assess(s, '1.00');
+      assert.equal(await locked(), 1, 'a velocity rule takes the subject row');
+    });
+
     test('inside the caller transaction: a rolled-back request leaves no decision and no figures', async () => {
       await onlyRules({ name: '2 a day', flows: ['WITHDRAW'], level: 'MEDIUM', params: { type: 'DAILY_COUNT', count: 2 } });
       const s = subject();

@@ -29,6 +29,7 @@ import {
   type RuleId,
   type RuleInput,
   type RuleParams,
+  type RuleType,
   ruleTypes,
   type SubjectKind,
   subjectKinds,
@@ -50,6 +51,13 @@ export interface RiskDeps {
   /** Called after each assessment (e.g. a metric); inside a caller's transaction it may still roll back. */
   onAssessed?: (flow: Flow, level: RiskLevel) => void;
 }
+
+/**
+ * Rule types whose figures come from the subject's earlier decisions: two
+ * concurrent requests must not both miss each other. (NEW_BENEFICIARY is not
+ * among them: racing first uses both fire, which errs on the safe side.)
+ */
+const SERIALISED_RULES: ReadonlySet<RuleType> = new Set(['DAILY_AMOUNT', 'DAILY_COUNT', 'VELOCITY']);
 
 const SUBJECT = /^[A-Za-z0-9_:-]{1,64}$/;
 const NUMBER = /^[0-9A-Z]{4,34}$/;
@@ -81,11 +89,9 @@ export class RiskService {
   async assess(input: AssessInput, trx?: repo.Executor): Promise<Assessment> {
     const request = validAssessInput(input);
     const assessment = await this.inTransaction(trx, async (tx): Promise<Assessment> => {
-      const now = this.deps.clock.now();
-      await repo.lockSubject(tx, request.subjectKind, request.subjectId, now);
-
       const hits = await repo.blacklistHits(tx, blacklistPairs(request));
       let fired: FiredRule[];
+      let now = this.deps.clock.now();
       if (hits.length > 0) {
         fired = hits.map((entry) => ({
           ruleId: entry.id,
@@ -97,6 +103,12 @@ export class RiskService {
         }));
       } else {
         const rules = await repo.listRules(tx, { flow: request.flow, enabledOnly: true });
+        // Only rules over earlier decisions need the subject serialised; without them
+        // (e.g. the default payout rules) a busy merchant's requests do not queue.
+        if (rules.some((r) => SERIALISED_RULES.has(r.type))) {
+          await repo.lockSubject(tx, request.subjectKind, request.subjectId, now);
+          now = this.deps.clock.now(); // the figures and the decision's time are taken after the wait
+        }
         fired = evaluateRules(rules, await this.figures(tx, request, rules, now));
       }
       const level = levelOf(fired);
