@@ -107,13 +107,13 @@ for (const { kind, skip } of storeKinds) {
   });
 }
 
-describe('SMS over HTTP, non-sandbox mode (pglite)', () => {
+for (const { kind, skip } of storeKinds) describe(`SMS over HTTP, non-sandbox mode (${kind})`, { skip }, () => {
   let books: TestBooks;
   let coffer: RunningCoffer;
   let api: Client;
 
   before(async () => {
-    books = await createBooks('pglite');
+    books = await createBooks(kind);
     coffer = await startServer(books, {}, { SANDBOX: 'false' });
     api = new Client(coffer.url);
   });
