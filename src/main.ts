@@ -14,6 +14,8 @@ import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
 import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
 import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
 import { WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
+import { riskHttpModule, RiskService } from './modules/risk/index.ts';
+import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
 import {
   merchantAuthPlugin,
@@ -28,7 +30,7 @@ import {
 import { auditHttpModule } from './platform/audit.ts';
 import { IdempotencyStore, idempotencyPlugin } from './platform/http/idempotency.ts';
 import type { AdminVerifier } from './platform/http/auth.ts';
-import { Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 
 /** How long in-flight requests get to finish after SIGINT/SIGTERM before the process gives up. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -131,6 +133,38 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     startIntervalJob('idempotency.purge', 60 * 60 * 1000, () => idempotency.purge(), logger),
   );
 
+  // One-time SMS codes (SPEC 6). In sandbox mode the development sink keeps each message;
+  // otherwise no provider is plugged in yet and nothing is stored.
+  const sms = new SmsService({
+    db: store.db,
+    clock,
+    sender: config.sandbox ? new SandboxSmsSink(clock) : new NoSmsProvider(logger),
+    codeKey: loadCodeKey(config.sms.codeKey, config.depository.keysDir),
+    options: {
+      codeTtlMs: config.sms.codeTtlS * 1000,
+      maxAttempts: config.sms.maxAttempts,
+      resendCooldownMs: config.sms.resendCooldownS * 1000,
+    },
+  });
+
+  jobs.push(startIntervalJob('sms.purge-old', 60 * 60 * 1000, () => sms.purgeOld(), logger));
+
+  const riskAssessments = new Counter({
+    name: 'coffer_risk_assessments_total',
+    help: 'Risk assessments made, by flow and level',
+    labelNames: ['flow', 'level'] as const,
+    registers: [metrics.registry],
+  });
+  // Risk control (SPEC 6): blacklists, stored rules, decisions and manual review; review
+  // answers go out on the outbox (RISK_REVIEWED) for the flow that owns the money request.
+  const risk = new RiskService({
+    db: store.db,
+    clock,
+    options: { dayUtcOffsetMinutes: config.risk.dayUtcOffsetMinutes },
+    onReviewed: () => relay.nudge(),
+    onAssessed: (flow, level) => riskAssessments.labels({ flow, level }).inc(),
+  });
+
   return {
     modules: [
       ledgerHttpModule(ledger),
@@ -141,6 +175,8 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       walletsHttpModule(wallets),
       merchantsHttpModule(merchants, operators),
       auditHttpModule(store.db),
+      smsHttpModule(sms, config),
+      riskHttpModule(risk),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],

@@ -7,6 +7,8 @@ import { walletsMigrations } from './modules/wallets/index.ts';
 import { auditMigrations } from './platform/audit.ts';
 import { idempotencyMigrations } from './platform/http/idempotency.ts';
 import { merchantsMigrations } from './modules/merchants/index.ts';
+import { smsMigrations } from './modules/sms/index.ts';
+import { riskMigrations } from './modules/risk/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -21,4 +23,6 @@ export const migrations: Record<string, Migration> = {
   ...auditMigrations,
   ...idempotencyMigrations,
   ...merchantsMigrations,
+  ...smsMigrations,
+  ...riskMigrations,
 };

@@ -77,6 +77,20 @@ export interface Config {
     /** Stored responses older than this are purged (the key may then be used afresh). */
     retentionMs: number;
   };
+  sms: {
+    /** How long a one-time code verifies. */
+    codeTtlS: number;
+    /** Wrong codes allowed per challenge (the right code counts too). */
+    maxAttempts: number;
+    /** Minimum wait between two codes for one (purpose, subject). */
+    resendCooldownS: number;
+    /** HMAC key for stored code hashes; unset means a key file generated in the keys folder. */
+    codeKey: string | undefined;
+  };
+  risk: {
+    /** Where a risk "day" (daily amount and count) starts: minutes east of UTC, default +08:00 (China). */
+    dayUtcOffsetMinutes: number;
+  };
 }
 
 export { ConfigError } from './env.ts';
@@ -141,6 +155,15 @@ export function loadConfig(env: Env = process.env): Config {
     idempotency: {
       leaseMs: int(env, 'IDEMPOTENCY_LEASE_MS', 60_000, 10),
       retentionMs: int(env, 'IDEMPOTENCY_RETENTION_H', 24, 1) * 60 * 60 * 1000,
+    },
+    sms: {
+      codeTtlS: int(env, 'SMS_CODE_TTL_S', 300, 10, 24 * 3600),
+      maxAttempts: int(env, 'SMS_MAX_ATTEMPTS', 5, 1, 100),
+      resendCooldownS: int(env, 'SMS_RESEND_COOLDOWN_S', 60, 0, 3600),
+      codeKey: env.SMS_CODE_KEY || undefined,
+    },
+    risk: {
+      dayUtcOffsetMinutes: int(env, 'RISK_DAY_UTC_OFFSET_MINUTES', 480, 0, 14 * 60),
     },
   };
 }

@@ -66,6 +66,21 @@ export const errorCatalogue = {
   OPERATOR_ALREADY_EXISTS: { status: 409, title: 'An operator with this username exists' },
   OPERATOR_NOT_FOUND: { status: 404, title: 'No such operator' },
   INVALID_OPERATOR_CREDENTIALS: { status: 401, title: 'The username or password is wrong' },
+  // SMS one-time codes (SPEC 6)
+  SMS_CHALLENGE_NOT_FOUND: { status: 404, title: 'No such SMS code challenge for this purpose and subject' },
+  SMS_CODE_INVALID: { status: 422, title: 'The SMS code is wrong' },
+  SMS_CODE_EXPIRED: { status: 422, title: 'The SMS code has expired (or a newer one was sent): ask for a new one' },
+  SMS_CODE_ATTEMPTS_EXCEEDED: { status: 422, title: 'Too many wrong SMS codes: ask for a new one' },
+  SMS_CODE_ALREADY_USED: { status: 409, title: 'The SMS code was already used' },
+  SMS_RESEND_TOO_SOON: { status: 429, title: 'A code was sent moments ago: wait before asking for another' },
+  // Risk (SPEC 6)
+  RISK_REJECTED: { status: 403, title: 'Refused by risk control' },
+  RISK_RULE_NOT_FOUND: { status: 404, title: 'No such risk rule' },
+  RISK_RULE_VERSION_CONFLICT: { status: 409, title: 'The risk rule was changed meanwhile: reload it and edit again' },
+  RISK_BLACKLIST_ENTRY_NOT_FOUND: { status: 404, title: 'No such blacklist entry' },
+  RISK_DECISION_NOT_FOUND: { status: 404, title: 'No such risk decision' },
+  RISK_NOT_UNDER_REVIEW: { status: 409, title: 'The risk decision does not await a manual review' },
+  RISK_REVIEW_ALREADY_DECIDED: { status: 409, title: 'The review already has the other final answer' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,0 +1,453 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '../../platform/clock.ts';
+import { DomainError } from '../../platform/errors.ts';
+import { isId, newId } from '../../platform/ids.ts';
+import { currencyCode, MAX_AMOUNT_MINOR } from '../../platform/money/index.ts';
+import { publish } from '../../platform/outbox/index.ts';
+import * as repo from './risk.repository.ts';
+import { evaluateRules, type Figures, levelOf, maskNumber, normalizeNumber, riskDayStart, verificationFor } from './risk.rules.ts';
+import {
+  type Assessment,
+  type AssessInput,
+  type BlacklistEntry,
+  type BlacklistEntryId,
+  type BlacklistKind,
+  blacklistKinds,
+  type Decision,
+  type DecisionId,
+  type FiredRule,
+  type Flow,
+  flows,
+  type Page,
+  raisedLevels,
+  type ReviewStatus,
+  reviewStatuses,
+  RISK_REVIEWED,
+  type RiskLevel,
+  type RiskReviewedEvent,
+  type Rule,
+  type RuleId,
+  type RuleInput,
+  type RuleParams,
+  type RuleType,
+  ruleTypes,
+  type SubjectKind,
+  subjectKinds,
+} from './risk.types.ts';
+
+export interface RiskOptions {
+  /** Where a risk day starts, in minutes east of UTC. Default 480 (China). */
+  dayUtcOffsetMinutes: number;
+}
+
+export const DEFAULT_RISK_OPTIONS: RiskOptions = { dayUtcOffsetMinutes: 480 };
+
+export interface RiskDeps {
+  db: repo.Executor;
+  clock: Clock;
+  options?: Partial<RiskOptions>;
+  /** Called after a review answer commits, e.g. to wake the outbox relay. */
+  onReviewed?: () => void;
+  /** Called after each assessment (e.g. a metric); inside a caller's transaction it may still roll back. */
+  onAssessed?: (flow: Flow, level: RiskLevel) => void;
+}
+
+/**
+ * Rule types whose figures come from the subject's earlier decisions: two
+ * concurrent requests must not both miss each other. (NEW_BENEFICIARY is not
+ * among them: racing first uses both fire, which errs on the safe side.)
+ */
+const SERIALISED_RULES: ReadonlySet<RuleType> = new Set(['DAILY_AMOUNT', 'DAILY_COUNT', 'VELOCITY']);
+
+const SUBJECT = /^[A-Za-z0-9_:-]{1,64}$/;
+const NUMBER = /^[0-9A-Z]{4,34}$/;
+const MAX_TEXT = 500;
+const MAX_PAGE = 200;
+
+/**
+ * Risk control (SPEC 6, seed 003 出款服务层 身份校验): blacklists that reject at
+ * once, stored rules that raise a level, and the level's verification. Every
+ * decision is recorded with the rules that fired; HIGH decisions wait for a
+ * manual review whose answer is published on the outbox (`risk.reviewed`).
+ */
+export class RiskService {
+  readonly options: RiskOptions;
+
+  constructor(private readonly deps: RiskDeps) {
+    this.options = { ...DEFAULT_RISK_OPTIONS, ...deps.options };
+  }
+
+  // ---- assessment ------------------------------------------------------------------------------
+
+  /**
+   * Decides the risk level of one money request and records the decision.
+   * Pass the caller's transaction so the decision commits with the money
+   * request; the subject stays locked until it ends, so a second request of the
+   * same subject waits and counts this one in its daily figures.
+   * A REJECT level is returned, not thrown: `assertNotRejected` throws it.
+   */
+  async assess(input: AssessInput, trx?: repo.Executor): Promise<Assessment> {
+    const request = validAssessInput(input);
+    const assessment = await this.inTransaction(trx, async (tx): Promise<Assessment> => {
+      const hits = await repo.blacklistHits(tx, blacklistPairs(request));
+      let fired: FiredRule[];
+      let now = this.deps.clock.now();
+      if (hits.length > 0) {
+        fired = hits.map((entry) => ({
+          ruleId: entry.id,
+          name: `Blacklisted ${entry.kind}`,
+          type: 'BLACKLIST',
+          level: 'REJECT',
+          version: null,
+          detail: `${entry.kind} ${entry.kind === 'USER' || entry.kind === 'MERCHANT' ? entry.value : maskNumber(entry.value)} is blacklisted: ${entry.reason}`,
+        }));
+      } else {
+        const rules = await repo.listRules(tx, { flow: request.flow, enabledOnly: true });
+        // Only rules over earlier decisions need the subject serialised; without them
+        // (e.g. the default payout rules) a busy merchant's requests do not queue.
+        if (rules.some((r) => SERIALISED_RULES.has(r.type))) {
+          await repo.lockSubject(tx, request.subjectKind, request.subjectId, now);
+          now = this.deps.clock.now(); // the figures and the decision's time are taken after the wait
+        }
+        fired = evaluateRules(rules, await this.figures(tx, request, rules, now));
+      }
+      const level = levelOf(fired);
+      const verification = verificationFor(level);
+      const decisionId = newId('rsk') as DecisionId;
+      await repo.insertDecision(tx, {
+        id: decisionId,
+        flow: request.flow,
+        subjectKind: request.subjectKind,
+        subjectId: request.subjectId,
+        amountMinor: request.amountMinor,
+        currency: request.currency,
+        reference: request.reference,
+        level,
+        firedRules: fired,
+        verification,
+        inputs: {
+          idNumber: request.idNumber === undefined ? null : maskNumber(request.idNumber),
+          card: request.card === undefined ? null : maskNumber(request.card),
+          beneficiaryAccount: request.beneficiaryAccount === undefined ? null : maskNumber(request.beneficiaryAccount),
+        },
+        instrumentHash: request.instrument === undefined ? null : instrumentHash(request.instrument),
+        now,
+      });
+      return { decisionId, level, firedRules: fired, verification };
+    });
+    this.deps.onAssessed?.(request.flow, assessment.level);
+    return assessment;
+  }
+
+  /** The figures the enabled rules need, from the risk module's own tables only. */
+  private async figures(tx: repo.Executor, request: ValidAssessInput, rules: Rule[], now: Date): Promise<Figures> {
+    const subject = { subjectKind: request.subjectKind, subjectId: request.subjectId, flow: request.flow, currency: request.currency };
+    let today = { count: 0, amountMinor: 0n };
+    if (rules.some((r) => r.type === 'DAILY_AMOUNT' || r.type === 'DAILY_COUNT')) {
+      today = await repo.countedSince(tx, { ...subject, since: riskDayStart(now, this.options.dayUtcOffsetMinutes) });
+    }
+    const recentCount = new Map<number, number>();
+    for (const rule of rules) {
+      if (rule.type !== 'VELOCITY' || recentCount.has(rule.windowMinutes)) continue;
+      const since = new Date(now.getTime() - rule.windowMinutes * 60_000);
+      recentCount.set(rule.windowMinutes, (await repo.countedSince(tx, { ...subject, since })).count);
+    }
+    let beneficiaryKnown: boolean | undefined;
+    if (request.instrument !== undefined && rules.some((r) => r.type === 'NEW_BENEFICIARY')) {
+      beneficiaryKnown = await repo.instrumentKnown(tx, request.subjectKind, request.subjectId, instrumentHash(request.instrument));
+    }
+    return { amountMinor: request.amountMinor, currency: request.currency, todayCount: today.count, todayAmountMinor: today.amountMinor, recentCount, beneficiaryKnown };
+  }
+
+  /**
+   * Takes a decision out of the daily and velocity figures (the money request
+   * failed or was cancelled); a pending review is cancelled with it. Safe to
+   * repeat; a REJECT decision was never counted and is returned unchanged.
+   */
+  async release(decisionId: string, trx?: repo.Executor): Promise<Decision> {
+    const db = trx ?? this.deps.db;
+    const released = isId(decisionId, 'rsk') ? await repo.releaseDecision(db, decisionId, this.deps.clock.now()) : undefined;
+    return released ?? (await this.getDecision(decisionId, db));
+  }
+
+  async getDecision(decisionId: string, db: repo.Executor = this.deps.db): Promise<Decision> {
+    const decision = isId(decisionId, 'rsk') ? await repo.findDecision(db, decisionId) : undefined;
+    if (!decision) throw new DomainError('RISK_DECISION_NOT_FOUND', `No risk decision ${decisionId}`);
+    return decision;
+  }
+
+  /** Newest first. */
+  async listDecisions(options: { subjectId?: string; subjectKind?: SubjectKind; level?: RiskLevel; limit?: number; startingAfter?: string } = {}): Promise<Page<Decision>> {
+    const limit = pageSize(options.limit);
+    const rows = await repo.listDecisions(this.deps.db, options, limit + 1, options.startingAfter);
+    return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  // ---- manual review ---------------------------------------------------------------------------
+
+  /** Oldest first (a queue); PENDING by default. */
+  async listReviews(options: { status?: ReviewStatus; limit?: number; startingAfter?: string } = {}): Promise<Page<Decision>> {
+    const status = options.status ?? 'PENDING';
+    if (!reviewStatuses.includes(status)) throw new DomainError('VALIDATION_FAILED', `status must be one of ${reviewStatuses.join(', ')}`);
+    const limit = pageSize(options.limit);
+    const rows = await repo.listReviews(this.deps.db, status, limit + 1, options.startingAfter);
+    return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  /**
+   * A reviewer's final answer to a HIGH decision, once: the guarded update and
+   * the `risk.reviewed` outbox message commit together. The same answer again
+   * returns the decision unchanged (a retry); the other answer afterwards is
+   * RISK_REVIEW_ALREADY_DECIDED. A rejection releases the decision.
+   */
+  async review(decisionId: string, outcome: 'APPROVED' | 'REJECTED', by: { reviewer: string; note: string }): Promise<Decision> {
+    const note = by.note.trim();
+    if (note.length === 0 || note.length > MAX_TEXT) throw new DomainError('VALIDATION_FAILED', `A review needs a note of 1-${MAX_TEXT} characters`);
+    const answered = await this.deps.db.transaction().execute(async (tx) => {
+      const now = this.deps.clock.now();
+      const decision = isId(decisionId, 'rsk') ? await repo.answerReview(tx, { id: decisionId, outcome, reviewer: by.reviewer, note, now }) : undefined;
+      if (!decision) return undefined;
+      const event: RiskReviewedEvent = {
+        decisionId: decision.id,
+        outcome,
+        flow: decision.flow,
+        subjectKind: decision.subjectKind,
+        subjectId: decision.subjectId,
+        reference: decision.reference,
+        reviewedBy: by.reviewer,
+        note,
+        reviewedAt: now.toISOString(),
+      };
+      await publish(tx, { topic: RISK_REVIEWED, key: decision.id, payload: event });
+      return decision;
+    });
+    if (answered) {
+      this.deps.onReviewed?.();
+      return answered;
+    }
+    const current = await this.getDecision(decisionId);
+    if (current.review === null) throw new DomainError('RISK_NOT_UNDER_REVIEW', `Decision ${decisionId} is ${current.level}: only HIGH decisions are reviewed`);
+    if (current.review.status === outcome) return current;
+    throw new DomainError('RISK_REVIEW_ALREADY_DECIDED', `The review of ${decisionId} is already ${current.review.status}`, { reviewStatus: current.review.status });
+  }
+
+  // ---- rules -----------------------------------------------------------------------------------
+
+  async listRules(flow?: Flow): Promise<Rule[]> {
+    if (flow !== undefined && !flows.includes(flow)) throw new DomainError('VALIDATION_FAILED', `flow must be one of ${flows.join(', ')}`);
+    return repo.listRules(this.deps.db, { flow });
+  }
+
+  async getRule(id: string): Promise<Rule> {
+    const rule = await repo.findRule(this.deps.db, id);
+    if (!rule) throw new DomainError('RISK_RULE_NOT_FOUND', `No risk rule ${id}`);
+    return rule;
+  }
+
+  /** Every change below writes its audit row (who, when, the rule as it then was) in the same transaction. */
+  async createRule(input: RuleInput, actor: string): Promise<Rule> {
+    const rule = validRule(input);
+    return this.deps.db.transaction().execute(async (tx) => {
+      const now = this.deps.clock.now();
+      const created = await repo.insertRule(tx, newId('rrl') as RuleId, { ...rule, actor, now });
+      await repo.insertRuleChange(tx, { id: newId('rrc'), rule: created, action: 'CREATED', actor, now });
+      return created;
+    });
+  }
+
+  /** Replaces a rule; with `expectedVersion`, only if nobody changed it since (else RISK_RULE_VERSION_CONFLICT). */
+  async updateRule(id: string, input: RuleInput, actor: string, expectedVersion?: number): Promise<Rule> {
+    const rule = validRule(input);
+    const updated = await this.deps.db.transaction().execute(async (tx) => {
+      const now = this.deps.clock.now();
+      const changed = await repo.updateRule(tx, id, { ...rule, actor, now }, expectedVersion);
+      if (changed) await repo.insertRuleChange(tx, { id: newId('rrc'), rule: changed, action: 'UPDATED', actor, now });
+      return changed;
+    });
+    if (updated) return updated;
+    const current = await this.getRule(id);
+    throw new DomainError('RISK_RULE_VERSION_CONFLICT', `Rule ${id} is at version ${current.version}, not ${expectedVersion}`, { version: current.version });
+  }
+
+  async deleteRule(id: string, actor: string): Promise<void> {
+    const deleted = await this.deps.db.transaction().execute(async (tx) => {
+      const rule = await repo.deleteRuleReturning(tx, id);
+      if (rule) await repo.insertRuleChange(tx, { id: newId('rrc'), rule, action: 'DELETED', actor, now: this.deps.clock.now() });
+      return rule;
+    });
+    if (!deleted) throw new DomainError('RISK_RULE_NOT_FOUND', `No risk rule ${id}`);
+  }
+
+  /** The audit trail of one rule, oldest first (also after it was deleted). */
+  async ruleHistory(id: string): Promise<repo.RuleChangeRow[]> {
+    const changes = await repo.listRuleChanges(this.deps.db, id);
+    if (changes.length === 0) throw new DomainError('RISK_RULE_NOT_FOUND', `No risk rule ${id}, now or before`);
+    return changes;
+  }
+
+  // ---- blacklist -------------------------------------------------------------------------------
+
+  /** Adds an entry; an active entry of the same kind and value is returned instead (`created: false`). */
+  async addToBlacklist(input: { kind: BlacklistKind; value: string; reason: string }, actor: string): Promise<{ entry: BlacklistEntry; created: boolean }> {
+    if (!blacklistKinds.includes(input.kind)) throw new DomainError('VALIDATION_FAILED', `kind must be one of ${blacklistKinds.join(', ')}`);
+    const value = blacklistValue(input.kind, input.value);
+    const reason = input.reason.trim();
+    if (reason.length === 0 || reason.length > MAX_TEXT) throw new DomainError('VALIDATION_FAILED', `reason must be 1-${MAX_TEXT} characters`);
+    const now = this.deps.clock.now();
+    const id = newId('rbl') as BlacklistEntryId;
+    const inserted = await repo.insertBlacklistEntry(this.deps.db, { id, kind: input.kind, value, reason, actor, now });
+    if (inserted) return { entry: inserted, created: true };
+    const existing = await repo.findActiveBlacklistEntry(this.deps.db, input.kind, value);
+    if (existing) return { entry: existing, created: false };
+    return this.addToBlacklist(input, actor); // removed in between: try again
+  }
+
+  async listBlacklist(options: { kind?: BlacklistKind; value?: string; limit?: number; startingAfter?: string } = {}): Promise<Page<BlacklistEntry>> {
+    const limit = pageSize(options.limit);
+    const values = options.value === undefined ? undefined : searchValues(options.kind, options.value);
+    const rows = await repo.listBlacklist(this.deps.db, { kind: options.kind, values }, limit + 1, options.startingAfter);
+    return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  /** Soft removal (who and when are kept); removing a removed entry again is harmless. */
+  async removeFromBlacklist(id: string, actor: string): Promise<BlacklistEntry> {
+    const removed = await repo.removeBlacklistEntry(this.deps.db, id, actor, this.deps.clock.now());
+    if (removed) return removed;
+    const entry = await repo.findBlacklistEntry(this.deps.db, id);
+    if (!entry) throw new DomainError('RISK_BLACKLIST_ENTRY_NOT_FOUND', `No blacklist entry ${id}`);
+    return entry;
+  }
+
+  private inTransaction<T>(trx: repo.Executor | undefined, work: (tx: repo.Executor) => Promise<T>): Promise<T> {
+    if (trx !== undefined) return work(trx);
+    return this.deps.db.transaction().execute(work);
+  }
+}
+
+/** For the owning flow: REJECT becomes a RISK_REJECTED error naming the decision. */
+export function assertNotRejected(assessment: Assessment): void {
+  if (assessment.level === 'REJECT') {
+    const reasons = assessment.firedRules.filter((r) => r.level === 'REJECT').map((r) => r.name);
+    throw new DomainError('RISK_REJECTED', `Refused by risk control (${reasons.join('; ')})`, { decisionId: assessment.decisionId });
+  }
+}
+
+interface ValidAssessInput {
+  flow: Flow;
+  subjectKind: SubjectKind;
+  subjectId: string;
+  amountMinor: bigint;
+  currency: ReturnType<typeof currencyCode>;
+  reference: string;
+  idNumber: string | undefined;
+  card: string | undefined;
+  beneficiaryAccount: string | undefined;
+  /** The card (withdrawals) or beneficiary account the money goes to. */
+  instrument: string | undefined;
+}
+
+function validAssessInput(input: AssessInput): ValidAssessInput {
+  if (!flows.includes(input.flow)) throw new DomainError('VALIDATION_FAILED', `flow must be one of ${flows.join(', ')}`);
+  if (!subjectKinds.includes(input.subjectKind)) throw new DomainError('VALIDATION_FAILED', `subjectKind must be one of ${subjectKinds.join(', ')}`);
+  if (typeof input.subjectId !== 'string' || !SUBJECT.test(input.subjectId)) throw new DomainError('VALIDATION_FAILED', 'subjectId must be 1-64 letters, digits, _, : or -');
+  if (typeof input.amountMinor !== 'bigint' || input.amountMinor <= 0n || input.amountMinor > MAX_AMOUNT_MINOR) {
+    throw new DomainError('INVALID_AMOUNT', 'amountMinor must be a positive bigint within the largest amount');
+  }
+  if (typeof input.reference !== 'string' || input.reference.length === 0 || input.reference.length > 128) {
+    throw new DomainError('VALIDATION_FAILED', 'reference must be 1-128 characters');
+  }
+  const number = (value: string | undefined, name: string) => {
+    if (value === undefined) return undefined;
+    const normalized = normalizeNumber(value);
+    if (!NUMBER.test(normalized)) throw new DomainError('VALIDATION_FAILED', `${name} must be 4-34 letters and digits`);
+    return normalized;
+  };
+  const card = number(input.card, 'card');
+  const beneficiaryAccount = number(input.beneficiaryAccount, 'beneficiaryAccount');
+  return {
+    flow: input.flow,
+    subjectKind: input.subjectKind,
+    subjectId: input.subjectId,
+    amountMinor: input.amountMinor,
+    currency: currencyCode(input.currency),
+    reference: input.reference,
+    idNumber: number(input.idNumber, 'idNumber'),
+    card,
+    beneficiaryAccount,
+    instrument: input.flow === 'WITHDRAW' ? (card ?? beneficiaryAccount) : (beneficiaryAccount ?? card),
+  };
+}
+
+/**
+ * The (kind, value) pairs a request is checked against. A number blacklisted as
+ * a CARD is also refused as a BENEFICIARY_ACCOUNT and the other way round: it
+ * is the same bank account either way.
+ */
+function blacklistPairs(r: ValidAssessInput): { kind: BlacklistKind; value: string }[] {
+  const pairs: { kind: BlacklistKind; value: string }[] = [{ kind: r.subjectKind, value: r.subjectId }];
+  if (r.idNumber !== undefined) pairs.push({ kind: 'ID_NUMBER', value: r.idNumber });
+  for (const number of [r.card, r.beneficiaryAccount]) {
+    if (number === undefined) continue;
+    pairs.push({ kind: 'CARD', value: number }, { kind: 'BENEFICIARY_ACCOUNT', value: number });
+  }
+  return pairs;
+}
+
+function instrumentHash(number: string): string {
+  return createHash('sha256').update(`instrument:${number}`).digest('hex');
+}
+
+function blacklistValue(kind: BlacklistKind, raw: string): string {
+  if (typeof raw !== 'string') throw new DomainError('VALIDATION_FAILED', 'value must be a string');
+  if (kind === 'USER' || kind === 'MERCHANT') {
+    const id = raw.trim();
+    if (!SUBJECT.test(id)) throw new DomainError('VALIDATION_FAILED', `A ${kind} entry's value is the ${kind.toLowerCase()} id`);
+    return id;
+  }
+  const number = normalizeNumber(raw);
+  if (!NUMBER.test(number)) throw new DomainError('VALIDATION_FAILED', `A ${kind} entry's value must be 4-34 letters and digits`);
+  return number;
+}
+
+/** The stored forms a searched value may have: an id as typed, a number normalized; both when the kind is not given. */
+function searchValues(kind: BlacklistKind | undefined, value: string): string[] {
+  const id = value.trim();
+  const number = normalizeNumber(value);
+  if (kind === 'USER' || kind === 'MERCHANT') return [id];
+  if (kind !== undefined) return [number];
+  return id === number ? [id] : [id, number];
+}
+
+function pageSize(limit: number | undefined): number {
+  return Math.min(Math.max(limit ?? 50, 1), MAX_PAGE);
+}
+
+const MAX_COUNT = 1_000_000;
+const MAX_WINDOW_MINUTES = 7 * 24 * 60;
+
+function validRule(input: RuleInput): { name: string; flows: Flow[]; level: RuleInput['level']; enabled: boolean; params: RuleParams } {
+  const errors: { path: string; message: string }[] = [];
+  const name = typeof input.name === 'string' ? input.name.trim() : '';
+  if (name.length === 0 || name.length > 100) errors.push({ path: '/name', message: 'must be 1-100 characters' });
+  const ruleFlows = [...new Set(input.flows)];
+  if (ruleFlows.length === 0 || ruleFlows.some((f) => !flows.includes(f))) errors.push({ path: '/flows', message: `must be one or more of ${flows.join(', ')}` });
+  if (!raisedLevels.includes(input.level as never)) errors.push({ path: '/level', message: `must be one of ${raisedLevels.join(', ')}` });
+  const p = input.params;
+  if (!ruleTypes.includes(p?.type)) {
+    errors.push({ path: '/type', message: `must be one of ${ruleTypes.join(', ')}` });
+  } else {
+    if ((p.type === 'AMOUNT_THRESHOLD' || p.type === 'DAILY_AMOUNT') && !(p.thresholdMinor > 0n)) {
+      errors.push({ path: '/params/amount', message: 'must be greater than zero' });
+    }
+    if ((p.type === 'DAILY_COUNT' || p.type === 'VELOCITY') && !(Number.isInteger(p.count) && p.count >= 1 && p.count <= MAX_COUNT)) {
+      errors.push({ path: '/params/count', message: `must be a whole number 1-${MAX_COUNT}` });
+    }
+    if (p.type === 'VELOCITY' && !(Number.isInteger(p.windowMinutes) && p.windowMinutes >= 1 && p.windowMinutes <= MAX_WINDOW_MINUTES)) {
+      errors.push({ path: '/params/windowMinutes', message: `must be a whole number 1-${MAX_WINDOW_MINUTES}` });
+    }
+  }
+  if (errors.length > 0) {
+    throw new DomainError('VALIDATION_FAILED', `The rule has ${errors.length} problem${errors.length === 1 ? '' : 's'}`, { errors });
+  }
+  return { name, flows: ruleFlows, level: input.level, enabled: input.enabled ?? true, params: p };
+}
