@@ -383,6 +383,25 @@ for (const { kind, skip } of storeKinds) {
       await api.invariantsHold();
     });
 
+    test('a retried withdrawal request with its Idempotency-Key gets the first answer and holds once; another body with that key is 422', async () => {
+      const user = await openedUser();
+      await recharge(user, '20.00');
+      const send = (amount: string, key: string) =>
+        api.request('POST', '/my/withdraw-records', { token: user.token, body: { amount, callbackUrl: CALLBACK }, headers: { 'idempotency-key': key } });
+      const first = await send('5.00', 'wd-1');
+      assert.equal(first.status, 201, first.text);
+      const again = await send('5.00', 'wd-1');
+      assert.equal(again.status, 201);
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+      assert.equal(again.body.reqData, first.body.reqData, 'the same signed request, not a second one');
+      assert.equal((await api.wallet(user))!.available, '13.00', 'amount + fee held once');
+      assertProblem(await send('6.00', 'wd-1'), 422, 'IDEMPOTENCY_KEY_REUSED');
+      const other = await send('5.00', 'wd-2');
+      assert.notEqual(other.body.reqData, first.body.reqData, 'a new key is a new request');
+      assert.equal((await api.wallet(user))!.available, '6.00');
+      await api.invariantsHold();
+    });
+
     test('a crash between a withdrawal’s hold and its record: the orphaned hold is released; a hold with its record is kept', async () => {
       const user = await openedUser();
       await recharge(user, '10.00');

@@ -180,8 +180,12 @@ export class Api {
     private readonly bank: KeyPair,
   ) {}
 
-  async request<T = any>(method: string, urlPath: string, options: { body?: unknown; token?: string | null } = {}): Promise<Reply<T>> {
-    const headers: Record<string, string> = {};
+  async request<T = any>(
+    method: string,
+    urlPath: string,
+    options: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {},
+  ): Promise<Reply<T>> {
+    const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(`${this.base}${urlPath}`, {

@@ -25,10 +25,14 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
     register(app) {
       const mine = { preHandler: app.requireUser };
       const schema = { tags, security: userSecurity };
+      // POSTs take an Idempotency-Key (SPEC 9: every write is safe to retry): a retry answers the first request's answer.
+      const idem = app.idempotent((request) => `user:${currentUser(request).id}`);
+      const mineOnce = { preHandler: [app.requireUser, idem.preHandler], onSend: idem.onSend };
+      const retrySafe = 'Accepts an `Idempotency-Key` header: the same key and body again answers the first answer.';
 
       app.post(
         '/my/depository-accounts',
-        { ...mine, schema: { ...schema, summary: 'Open a depository account: a signed PERSONAL_REGISTER to post to the bank', body: s.OpenDepositoryAccountBody, response: { 201: GatewayRequestView, ...problems } } },
+        { ...mineOnce, schema: { ...schema, summary: 'Open a depository account: a signed PERSONAL_REGISTER to post to the bank', description: retrySafe, body: s.OpenDepositoryAccountBody, response: { 201: GatewayRequestView, ...problems } } },
         async (request, reply) => reply.code(201).send(await wallets.openDepositoryAccount(currentUser(request), request.body)),
       );
 
@@ -40,7 +44,7 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
 
       app.post(
         '/my/recharge-records',
-        { ...mine, schema: { ...schema, summary: 'Recharge from my bank card: a signed RECHARGE to post to the bank', body: s.RechargeBody, response: { 201: GatewayRequestView, ...problems } } },
+        { ...mineOnce, schema: { ...schema, summary: 'Recharge from my bank card: a signed RECHARGE to post to the bank', description: retrySafe, body: s.RechargeBody, response: { 201: GatewayRequestView, ...problems } } },
         async (request, reply) => {
           const user = currentUser(request);
           assertCanMoveMoney(user);
@@ -50,7 +54,7 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
 
       app.post(
         '/my/withdraw-records',
-        { ...mine, schema: { ...schema, summary: 'Withdraw to my bank card: holds amount + fee, returns a signed WITHDRAW', body: s.WithdrawBody, response: { 201: GatewayRequestView, ...problems } } },
+        { ...mineOnce, schema: { ...schema, summary: 'Withdraw to my bank card: holds amount + fee, returns a signed WITHDRAW', description: retrySafe, body: s.WithdrawBody, response: { 201: GatewayRequestView, ...problems } } },
         async (request, reply) => {
           const user = currentUser(request);
           assertCanMoveMoney(user);
