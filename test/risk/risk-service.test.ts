@@ -156,6 +156,28 @@ for (const { kind, skip } of storeKinds) {
       assert.equal((await assess(s, '1.00')).level, 'LOW', 'all earlier ones out of the window');
     });
 
+    test('several VELOCITY windows and daily rules are judged together, each on its own figures', async () => {
+      await onlyRules(
+        { name: '2 in 1 min', flows: ['WITHDRAW'], level: 'HIGH', params: { type: 'VELOCITY', count: 2, windowMinutes: 1 } },
+        { name: '3 in 60 min', flows: ['WITHDRAW'], level: 'MEDIUM', params: { type: 'VELOCITY', count: 3, windowMinutes: 60 } },
+        { name: '5 a day', flows: ['WITHDRAW'], level: 'REJECT', params: { type: 'DAILY_COUNT', count: 5 } },
+      );
+      const s = subject();
+      clock.set('2026-11-25T01:00:00.000Z');
+      assert.equal((await assess(s, '1.00')).level, 'LOW');
+      clock.advance(2 * 60_000);
+      assert.equal((await assess(s, '1.00')).level, 'LOW', '1 in the last minute, 2 in the hour');
+      clock.advance(2 * 60_000);
+      const third = await assess(s, '1.00');
+      assert.deepEqual(third.firedRules.map((r) => r.name), ['3 in 60 min']);
+      clock.advance(30_000);
+      const fourth = await assess(s, '1.00');
+      assert.deepEqual(fourth.firedRules.map((r) => r.name).sort(), ['2 in 1 min', '3 in 60 min']);
+      assert.equal(fourth.level, 'HIGH');
+      clock.advance(61 * 60_000);
+      assert.equal((await assess(s, '1.00')).level, 'REJECT', 'the 5th of the day, whatever the windows say');
+    });
+
     test('NEW_BENEFICIARY fires on the first use of a card or account by a subject only', async () => {
       await onlyRules({ name: 'new card', flows: ['WITHDRAW', 'PAYOUT'], level: 'MEDIUM', params: { type: 'NEW_BENEFICIARY' } });
       const s = subject();

@@ -239,18 +239,29 @@ export async function lockSubject(db: Executor, subjectKind: SubjectKind, subjec
       set assessments = risk_subjects.assessments + 1, last_assessed_at = excluded.last_assessed_at`.execute(db);
 }
 
-/** Counted decisions (not rejected, not released) of one subject and flow since `since`; the sum is of `currency` only. */
-export async function countedSince(
+/**
+ * In one statement: counted decisions of one subject and flow since `dayStart`
+ * (count, and sum in `currency`), and the count since each of `windowStarts`.
+ */
+export async function figuresSince(
   db: Executor,
-  s: { subjectKind: SubjectKind; subjectId: string; flow: Flow; since: Date; currency: string },
-): Promise<{ count: number; amountMinor: bigint }> {
-  const { rows } = await sql<{ count: number; amountMinor: bigint }>`
-    select count(*)::int4 as count,
-      coalesce(sum(amount_minor) filter (where currency = ${s.currency}), 0)::int8 as "amountMinor"
+  s: { subjectKind: SubjectKind; subjectId: string; flow: Flow; currency: string; dayStart: Date; windowStarts: Date[] },
+): Promise<{ todayCount: number; todayAmountMinor: bigint; windowCounts: number[] }> {
+  const from = [s.dayStart, ...s.windowStarts].reduce((a, b) => (a < b ? a : b));
+  const windows = s.windowStarts.map((since, i) => sql`count(*) filter (where created_at >= ${since})::int4 as ${sql.ref(`w${i}`)}`);
+  const { rows } = await sql<Record<string, number | bigint | string>>`
+    select count(*) filter (where created_at >= ${s.dayStart})::int4 as "todayCount",
+      coalesce(sum(amount_minor) filter (where created_at >= ${s.dayStart} and currency = ${s.currency}), 0)::int8 as "todayAmountMinor"
+      ${windows.length > 0 ? sql`, ${sql.join(windows)}` : sql``}
     from risk_decisions
     where subject_kind = ${s.subjectKind} and subject_id = ${s.subjectId} and flow = ${s.flow}
-      and created_at >= ${s.since} and level <> 'REJECT' and released_at is null`.execute(db);
-  return { count: rows[0]!.count, amountMinor: BigInt(rows[0]!.amountMinor) };
+      and created_at >= ${from} and level <> 'REJECT' and released_at is null`.execute(db);
+  const row = rows[0]!;
+  return {
+    todayCount: Number(row.todayCount),
+    todayAmountMinor: BigInt(row.todayAmountMinor!),
+    windowCounts: s.windowStarts.map((_, i) => Number(row[`w${i}`])),
+  };
 }
 
 /** Whether this subject has a counted decision with this card or account (by hash). */

@@ -141,22 +141,24 @@ export class RiskService {
 
   /** The figures the enabled rules need, from the risk module's own tables only. */
   private async figures(tx: repo.Executor, request: ValidAssessInput, rules: Rule[], now: Date): Promise<Figures> {
-    const subject = { subjectKind: request.subjectKind, subjectId: request.subjectId, flow: request.flow, currency: request.currency };
-    let today = { count: 0, amountMinor: 0n };
-    if (rules.some((r) => r.type === 'DAILY_AMOUNT' || r.type === 'DAILY_COUNT')) {
-      today = await repo.countedSince(tx, { ...subject, since: riskDayStart(now, this.options.dayUtcOffsetMinutes) });
+    const windows = [...new Set(rules.flatMap((r) => (r.type === 'VELOCITY' ? [r.windowMinutes] : [])))];
+    let figures = { todayCount: 0, todayAmountMinor: 0n, windowCounts: [] as number[] };
+    if (windows.length > 0 || rules.some((r) => r.type === 'DAILY_AMOUNT' || r.type === 'DAILY_COUNT')) {
+      figures = await repo.figuresSince(tx, {
+        subjectKind: request.subjectKind,
+        subjectId: request.subjectId,
+        flow: request.flow,
+        currency: request.currency,
+        dayStart: riskDayStart(now, this.options.dayUtcOffsetMinutes),
+        windowStarts: windows.map((minutes) => new Date(now.getTime() - minutes * 60_000)),
+      });
     }
-    const recentCount = new Map<number, number>();
-    for (const rule of rules) {
-      if (rule.type !== 'VELOCITY' || recentCount.has(rule.windowMinutes)) continue;
-      const since = new Date(now.getTime() - rule.windowMinutes * 60_000);
-      recentCount.set(rule.windowMinutes, (await repo.countedSince(tx, { ...subject, since })).count);
-    }
+    const recentCount = new Map(windows.map((minutes, i) => [minutes, figures.windowCounts[i] ?? 0]));
     let beneficiaryKnown: boolean | undefined;
     if (request.instrument !== undefined && rules.some((r) => r.type === 'NEW_BENEFICIARY')) {
       beneficiaryKnown = await repo.instrumentKnown(tx, request.subjectKind, request.subjectId, instrumentHash(request.instrument));
     }
-    return { amountMinor: request.amountMinor, currency: request.currency, todayCount: today.count, todayAmountMinor: today.amountMinor, recentCount, beneficiaryKnown };
+    return { amountMinor: request.amountMinor, currency: request.currency, todayCount: figures.todayCount, todayAmountMinor: figures.todayAmountMinor, recentCount, beneficiaryKnown };
   }
 
   /**
