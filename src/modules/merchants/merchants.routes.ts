@@ -332,7 +332,7 @@ export function merchantsHttpModule(merchants: MerchantsService, operators: Oper
       app.get(
         '/v1/merchant',
         {
-          preHandler: app.requireMerchant,
+          preValidation: app.requireMerchant,
           schema: {
             tags: ['merchant API'],
             security: merchantSecurity,

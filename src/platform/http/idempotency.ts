@@ -35,7 +35,7 @@ import type { HttpModule } from './server.ts';
  * Usage on a route (after the authentication preHandler, which the scope needs):
  *
  *   const idem = app.idempotent((request) => `merchant:${request.merchant!.merchantId}`);
- *   app.post('/v1/things', { preHandler: [app.requireMerchant, idem.preHandler], onSend: idem.onSend, ... }, handler);
+ *   app.post('/v1/things', { preValidation: app.requireMerchant, preHandler: idem.preHandler, onSend: idem.onSend, ... }, handler);
  *
  * A request without the header is simply not deduplicated (the key is optional).
  */
