@@ -273,6 +273,23 @@ export function merchantsHttpModule(merchants: MerchantsService, operators: Oper
         },
       );
 
+      for (const action of ['disable', 'enable'] as const) {
+        app.post(
+          `/admin/operators/:id/${action}`,
+          {
+            ...admin,
+            schema: {
+              tags: operatorTags,
+              security,
+              summary: action === 'disable' ? 'Disable an operator: its sessions stop working at once' : 'Enable a disabled operator again',
+              params: s.MerchantIdParams,
+              response: { 200: s.OperatorView, ...problems },
+            },
+          },
+          async (request) => operatorView(await operators.setStatus(request.params.id, action === 'disable' ? 'DISABLED' : 'ACTIVE', adminActor(request))),
+        );
+      }
+
       app.post(
         '/operators/login',
         {

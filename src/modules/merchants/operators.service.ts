@@ -113,6 +113,38 @@ export class OperatorsService {
   }
 
   /**
+   * Disables or re-enables an operator. A disabled operator's sessions stop
+   * working at once (sessions are only live for ACTIVE operators) and it
+   * cannot log in. Asking for the status it has is a no-op; nobody disables
+   * themselves (an admin could otherwise lock the console out).
+   */
+  async setStatus(id: string, status: Operator['status'], actor: Actor): Promise<Operator> {
+    const before = await this.get(id);
+    if (before.status === status) return before;
+    if (status === 'DISABLED' && actor.principal.kind === 'operator' && actor.principal.id === before.id) {
+      throw new DomainError('FORBIDDEN', 'An operator cannot disable themselves');
+    }
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction().execute(async (trx) => {
+      const after = await repo.setOperatorStatus(trx, before.id, before.status, status, now);
+      if (!after) return this.get(id); // changed meanwhile by another request: answer what it is now
+      await recordAudit(
+        trx,
+        {
+          principal: actor.principal,
+          action: status === 'DISABLED' ? 'operator.disable' : 'operator.enable',
+          subject: { kind: 'operator', id: before.id },
+          before: operatorAuditView(before),
+          after: operatorAuditView(after),
+          requestId: actor.requestId,
+        },
+        now,
+      );
+      return after;
+    });
+  }
+
+  /**
    * Same rules as users' login: an unknown username costs a dummy hash (no
    * timing oracle), wrong passwords lock the login for a while, a locked
    * login is refused even with the right password.
