@@ -282,7 +282,7 @@ export function merchantsHttpModule(merchants: MerchantsService, operators: Oper
               tags: operatorTags,
               security,
               summary: action === 'disable' ? 'Disable an operator: its sessions stop working at once' : 'Enable a disabled operator again',
-              params: s.MerchantIdParams,
+              params: s.IdParams,
               response: { 200: s.OperatorView, ...problems },
             },
           },
