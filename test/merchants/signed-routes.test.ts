@@ -91,6 +91,10 @@ for (const { kind, skip } of storeKinds) {
                 },
                 async (request, reply) => reply.code(201).send({ amount: request.body.amount }),
               );
+              scope.post('/v1/nothing', guarded, async (_request, reply) => {
+                count('nothing');
+                return reply.code(204).send();
+              });
               scope.post('/v1/csv', { preHandler: scope.requireMerchant }, async (request) => ({
                 lines: String(request.body).split('\n').filter(Boolean).length,
                 bytes: request.rawBody?.length ?? 0,
@@ -234,6 +238,23 @@ for (const { kind, skip } of storeKinds) {
       assert.equal(b.headers.get('idempotent-replayed'), null);
       assert.equal(a.body.merchantId, alice.merchantId);
       assert.equal(b.body.merchantId, bob.merchantId);
+    });
+
+    test('an empty answer (204) is stored and replayed too', async () => {
+      const who = await newMerchantKey();
+      const first = await fetch(`${base}/v1/nothing`, {
+        method: 'POST',
+        headers: { ...signMerchantRequest({ keyId: who.keyId, secret: who.secret, method: 'POST', path: '/v1/nothing', timestamp: firstTimestamp - sent++ }), 'idempotency-key': 'empty-1' },
+      });
+      assert.equal(first.status, 204);
+      const again = await fetch(`${base}/v1/nothing`, {
+        method: 'POST',
+        headers: { ...signMerchantRequest({ keyId: who.keyId, secret: who.secret, method: 'POST', path: '/v1/nothing', timestamp: firstTimestamp - sent++ }), 'idempotency-key': 'empty-1' },
+      });
+      assert.equal(again.status, 204);
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+      assert.equal(await again.text(), '');
+      assert.equal(calls.get('nothing'), 1);
     });
 
     test('a 5xx answer is not stored: the retry runs the route again', async () => {
