@@ -302,7 +302,7 @@ export function merchantsHttpModule(merchants: MerchantsService, operators: Oper
         },
         async (request, reply) => {
           try {
-            const session = await operators.login(request.body);
+            const session = await operators.login(request.body, request.id);
             reply.header('cache-control', 'no-store');
             return {
               token: session.token,
