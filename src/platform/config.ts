@@ -146,7 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
       leaseMs: int(env, 'OUTBOX_LEASE_MS', 30_000, 100),
     },
     merchants: {
-      secretsKey: env.MERCHANT_SECRETS_KEY || undefined,
+      secretsKey: secretsKey(env.MERCHANT_SECRETS_KEY),
       secretsKeyPath: path.resolve(
         env.MERCHANT_SECRETS_KEY_PATH || path.join(env.KEYS_DIR || path.join(env.DATA_DIR || './data', 'keys'), 'merchant-secrets.key'),
       ),
@@ -166,4 +166,13 @@ export function loadConfig(env: Env = process.env): Config {
       dayUtcOffsetMinutes: int(env, 'RISK_DAY_UTC_OFFSET_MINUTES', 480, 0, 14 * 60),
     },
   };
+}
+
+/** MERCHANT_SECRETS_KEY, when set, must be base64 of exactly 32 bytes (an AES-256 key). */
+function secretsKey(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || Buffer.from(value, 'base64').length !== 32) {
+    throw new ConfigError('MERCHANT_SECRETS_KEY must be base64 of 32 random bytes (e.g. `openssl rand -base64 32`)');
+  }
+  return value;
 }

@@ -62,6 +62,9 @@ for (const { kind, skip } of storeKinds) {
       const session = await login(username);
       assert.match(session.token, /^co_/);
       assert.equal(session.role, 'admin');
+      const [loggedIn] = (await admin.audit(`?subjectId=${created.operatorId}&action=operator.login`)).data;
+      assert.deepEqual(loggedIn!.principal, { kind: 'operator', id: created.operatorId });
+      assert.ok(loggedIn!.requestId);
 
       const asOperator = admin.as(session.token);
       const merchant = await asOperator.createMerchant({ name: 'Made by an operator' });
@@ -110,6 +113,33 @@ for (const { kind, skip } of storeKinds) {
       assertProblem(await admin.as('cs_' + 'A'.repeat(43)).request('GET', '/admin/merchants'), 401, 'UNAUTHORIZED');
     });
 
+    test('a disabled operator is out at once (sessions and login); enabled again, it can log in; both audited', async () => {
+      const root = unique('root').toLowerCase();
+      const rootOperator = await createOperator({ username: root, role: 'admin' });
+      const asRoot = admin.as((await login(root)).token);
+      const username = unique('temp').toLowerCase();
+      const temp = await createOperator({ username, role: 'admin' });
+      const session = await login(username);
+      assert.equal((await admin.as(session.token).request('GET', '/admin/merchants')).status, 200);
+
+      const disabled = await asRoot.ok<OperatorView>('POST', `/admin/operators/${temp.operatorId}/disable`, undefined, 200);
+      assert.equal(disabled.status, 'DISABLED');
+      assertProblem(await admin.as(session.token).request('GET', '/admin/merchants'), 401, 'UNAUTHORIZED');
+      assertProblem(await admin.as(null).request('POST', '/operators/login', { username, password: PASSWORD }), 401, 'INVALID_OPERATOR_CREDENTIALS');
+      assert.equal((await asRoot.ok<OperatorView>('POST', `/admin/operators/${temp.operatorId}/disable`, undefined, 200)).status, 'DISABLED', 'twice is a no-op');
+      assertProblem(await asRoot.request('POST', `/admin/operators/${rootOperator.operatorId}/disable`), 403, 'FORBIDDEN');
+
+      await asRoot.ok('POST', `/admin/operators/${temp.operatorId}/enable`, undefined, 200);
+      assert.equal((await admin.as((await login(username)).token).request('GET', '/admin/merchants')).status, 200);
+      const all = (await admin.audit(`?subjectId=${temp.operatorId}`)).data;
+      assert.deepEqual(all.map((e) => e.action), ['operator.login', 'operator.enable', 'operator.disable', 'operator.login', 'operator.create']);
+      const trail = all.filter((e) => e.action !== 'operator.login');
+      assert.equal(trail[1]!.before!.status, 'ACTIVE');
+      assert.equal(trail[1]!.after!.status, 'DISABLED');
+      assert.deepEqual(trail[1]!.principal, { kind: 'operator', id: rootOperator.operatorId });
+      assertProblem(await admin.request('POST', '/admin/operators/op_nope/disable'), 404, 'OPERATOR_NOT_FOUND');
+    });
+
     test('wrong passwords are refused alike for unknown and known names, and lock the login after five', async () => {
       const username = unique('forgetful').toLowerCase();
       await createOperator({ username, role: 'viewer' });
@@ -123,6 +153,10 @@ for (const { kind, skip } of storeKinds) {
       const locked = await anonymous.request('POST', '/operators/login', { username, password: PASSWORD });
       assertProblem(locked, 423, 'ACCOUNT_LOCKED');
       assert.ok(Number(locked.headers.get('retry-after')) > 0);
+      const [created] = (await admin.audit(`?action=operator.create&limit=200`)).data.filter((e) => e.after!.username === username);
+      const trail = (await admin.audit(`?subjectId=${created!.subject.id}`)).data.map((e) => e.action);
+      assert.deepEqual(trail, [...Array(5).fill('operator.login_failed'), 'operator.create'], 'each refused login of a known operator is audited');
+      assert.equal(JSON.stringify(await admin.audit('?limit=200')).includes('wrong password!'), false, 'never a password');
     });
 
     test('operator creation rules: unique names, admins belong to no merchant, makers and checkers to one', async () => {

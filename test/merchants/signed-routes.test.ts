@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { Type } from 'typebox';
 import { LedgerService } from '../../src/modules/ledger/index.ts';
 import {
   currentMerchant,
@@ -76,10 +77,23 @@ for (const { kind, skip } of storeKinds) {
             register(scope) {
               keepRawBody(scope);
               const idem = scope.idempotent(merchantScope);
-              const guarded = { preHandler: [scope.requireMerchant, idem.preHandler], onSend: idem.onSend };
+              // The signature is checked before the body is validated: strangers learn nothing of the schema.
+              const guarded = { preValidation: scope.requireMerchant, preHandler: idem.preHandler, onSend: idem.onSend };
               scope.post('/v1/echo', guarded, async (request, reply) => {
                 const me = currentMerchant(request);
                 return reply.code(201).send({ merchantId: me.merchantId, body: request.body, call: count(`echo:${me.merchantId}`) });
+              });
+              scope.post(
+                '/v1/typed',
+                {
+                  ...guarded,
+                  schema: { body: Type.Object({ amount: Type.String({ pattern: '^[0-9]+\\.[0-9]{2}$' }) }, { additionalProperties: false }) },
+                },
+                async (request, reply) => reply.code(201).send({ amount: request.body.amount }),
+              );
+              scope.post('/v1/nothing', guarded, async (_request, reply) => {
+                count('nothing');
+                return reply.code(204).send();
               });
               scope.post('/v1/csv', { preHandler: scope.requireMerchant }, async (request) => ({
                 lines: String(request.body).split('\n').filter(Boolean).length,
@@ -181,6 +195,18 @@ for (const { kind, skip } of storeKinds) {
       assertProblem(await send(who, '/v1/echo', 'a=1', { contentType: 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
     });
 
+    test('authentication comes before validation: an unsigned or wrongly signed bad body is 401, a signed one 400', async () => {
+      const who = await newMerchantKey();
+      const unsigned = await fetch(`${base}/v1/typed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amount":1}' });
+      assert.equal(unsigned.status, 401);
+      assert.equal(((await unsigned.json()) as { code: string }).code, 'MERCHANT_AUTH_REQUIRED');
+      assertProblem(await send(who, '/v1/typed', '{"amount":1}', { signBody: '{}' }), 401, 'INVALID_SIGNATURE');
+      assertProblem(await send(who, '/v1/typed', '{"amount":1}'), 400, 'VALIDATION_FAILED');
+      const ok = await send<{ amount: string }>(who, '/v1/typed', '{"amount":"1.00"}');
+      assert.equal(ok.status, 201);
+      assert.equal(ok.body.amount, '1.00');
+    });
+
     test('a guarded route in a scope without keepRawBody fails loudly instead of checking a re-serialised body', async () => {
       const who = await newMerchantKey();
       const answer = await send(who, '/v1/forgot-raw-body', '{"a":1}');
@@ -212,6 +238,23 @@ for (const { kind, skip } of storeKinds) {
       assert.equal(b.headers.get('idempotent-replayed'), null);
       assert.equal(a.body.merchantId, alice.merchantId);
       assert.equal(b.body.merchantId, bob.merchantId);
+    });
+
+    test('an empty answer (204) is stored and replayed too', async () => {
+      const who = await newMerchantKey();
+      const first = await fetch(`${base}/v1/nothing`, {
+        method: 'POST',
+        headers: { ...signMerchantRequest({ keyId: who.keyId, secret: who.secret, method: 'POST', path: '/v1/nothing', timestamp: firstTimestamp - sent++ }), 'idempotency-key': 'empty-1' },
+      });
+      assert.equal(first.status, 204);
+      const again = await fetch(`${base}/v1/nothing`, {
+        method: 'POST',
+        headers: { ...signMerchantRequest({ keyId: who.keyId, secret: who.secret, method: 'POST', path: '/v1/nothing', timestamp: firstTimestamp - sent++ }), 'idempotency-key': 'empty-1' },
+      });
+      assert.equal(again.status, 204);
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+      assert.equal(await again.text(), '');
+      assert.equal(calls.get('nothing'), 1);
     });
 
     test('a 5xx answer is not stored: the retry runs the route again', async () => {

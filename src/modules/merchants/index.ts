@@ -12,7 +12,8 @@
  * platform/http/raw-body.ts so the signature is checked over the exact bytes):
  *
  *   const idem = app.idempotent(merchantScope);
- *   app.post('/v1/payouts', { preHandler: [app.requireMerchant, idem.preHandler], onSend: idem.onSend }, async (request) => {
+ *   // preValidation: the signature is checked before the body is validated (strangers get 401, not schema hints)
+ *   app.post('/v1/payouts', { preValidation: app.requireMerchant, preHandler: idem.preHandler, onSend: idem.onSend }, async (request) => {
  *     const { merchantId, keyId, role } = currentMerchant(request);
  *   });
  *

@@ -18,9 +18,10 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /**
-     * The merchant API guard (SPEC 5 signing): `{ preHandler: app.requireMerchant }`,
-     * then `currentMerchant(request)`. The route's scope must call `keepRawBody`
-     * (the signature covers the raw body bytes).
+     * The merchant API guard (SPEC 5 signing): `{ preValidation: app.requireMerchant }`
+     * (before body validation, so strangers get 401 and no schema hints; it also
+     * works as a preHandler), then `currentMerchant(request)`. The route's scope
+     * must call `keepRawBody` (the signature covers the raw body bytes).
      */
     requireMerchant: Guard;
     /** An operator session with one of `roles`: `{ preHandler: app.requireOperator(['maker']) }`. */

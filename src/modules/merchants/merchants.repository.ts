@@ -254,6 +254,14 @@ export async function listOperators(db: Executor, limit: number, startingAfter: 
   return rows;
 }
 
+/** ACTIVE <-> DISABLED, guarded on the current status; undefined when it was not `from`. */
+export async function setOperatorStatus(db: Executor, id: string, from: Operator['status'], to: Operator['status'], now: Date): Promise<Operator | undefined> {
+  const { rows } = await sql<Operator>`
+    update operators set status = ${to}, updated_at = ${now}
+    where id = ${id} and status = ${from} returning ${operatorColumns}`.execute(db);
+  return rows[0];
+}
+
 /** As for users: counts a failure unless locked; the failure reaching `maxFailures` locks and restarts the count. */
 export async function recordOperatorFailure(db: Executor, id: string, maxFailures: number, lockUntil: Date, now: Date): Promise<boolean> {
   const { rows } = await sql<{ id: string }>`

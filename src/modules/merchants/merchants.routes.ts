@@ -273,6 +273,23 @@ export function merchantsHttpModule(merchants: MerchantsService, operators: Oper
         },
       );
 
+      for (const action of ['disable', 'enable'] as const) {
+        app.post(
+          `/admin/operators/:id/${action}`,
+          {
+            ...admin,
+            schema: {
+              tags: operatorTags,
+              security,
+              summary: action === 'disable' ? 'Disable an operator: its sessions stop working at once' : 'Enable a disabled operator again',
+              params: s.IdParams,
+              response: { 200: s.OperatorView, ...problems },
+            },
+          },
+          async (request) => operatorView(await operators.setStatus(request.params.id, action === 'disable' ? 'DISABLED' : 'ACTIVE', adminActor(request))),
+        );
+      }
+
       app.post(
         '/operators/login',
         {
@@ -285,7 +302,7 @@ export function merchantsHttpModule(merchants: MerchantsService, operators: Oper
         },
         async (request, reply) => {
           try {
-            const session = await operators.login(request.body);
+            const session = await operators.login(request.body, request.id);
             reply.header('cache-control', 'no-store');
             return {
               token: session.token,
@@ -332,7 +349,7 @@ export function merchantsHttpModule(merchants: MerchantsService, operators: Oper
       app.get(
         '/v1/merchant',
         {
-          preHandler: app.requireMerchant,
+          preValidation: app.requireMerchant,
           schema: {
             tags: ['merchant API'],
             security: merchantSecurity,

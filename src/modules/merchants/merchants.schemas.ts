@@ -84,7 +84,8 @@ export const PageQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const MerchantIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+export const MerchantIdParams = IdParams;
 export const ApiKeyParams = Type.Object({ id: Type.String({ maxLength: 64 }), keyId: Type.String({ maxLength: 64 }) });
 
 export const CreateApiKeyBody = Type.Object({ role: Type.Optional(KeyRole) }, { additionalProperties: false });

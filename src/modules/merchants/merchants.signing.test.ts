@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../platform/config.ts';
 import { SecretBox } from './merchants.secrets.ts';
 import { computeSignature, signatureMatches, signingPayload, signMerchantRequest } from './merchants.signing.ts';
 import { canTransition, merchantStatuses, merchantTransitions } from './merchants.types.ts';
@@ -64,6 +65,19 @@ describe('API secrets at rest (AES-256-GCM)', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('configuration of the secrets key', () => {
+  test('MERCHANT_SECRETS_KEY must be base64 of 32 bytes; unset means the key file', () => {
+    assert.throws(() => loadConfig({ MERCHANT_SECRETS_KEY: 'abc' }), (err: unknown) => err instanceof ConfigError && /MERCHANT_SECRETS_KEY/.test(err.message));
+    assert.throws(() => loadConfig({ MERCHANT_SECRETS_KEY: randomBytes(16).toString('base64') }), ConfigError);
+    const key = randomBytes(32).toString('base64');
+    assert.equal(loadConfig({ MERCHANT_SECRETS_KEY: key }).merchants.secretsKey, key);
+    const fromFile = loadConfig({ KEYS_DIR: '/srv/coffer/keys' }).merchants;
+    assert.equal(fromFile.secretsKey, undefined);
+    assert.equal(fromFile.secretsKeyPath, '/srv/coffer/keys/merchant-secrets.key');
+    assert.equal(loadConfig({}).merchants.signatureWindowS, 300);
   });
 });
 

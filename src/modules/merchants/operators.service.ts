@@ -113,11 +113,43 @@ export class OperatorsService {
   }
 
   /**
+   * Disables or re-enables an operator. A disabled operator's sessions stop
+   * working at once (sessions are only live for ACTIVE operators) and it
+   * cannot log in. Asking for the status it has is a no-op; nobody disables
+   * themselves (an admin could otherwise lock the console out).
+   */
+  async setStatus(id: string, status: Operator['status'], actor: Actor): Promise<Operator> {
+    const before = await this.get(id);
+    if (before.status === status) return before;
+    if (status === 'DISABLED' && actor.principal.kind === 'operator' && actor.principal.id === before.id) {
+      throw new DomainError('FORBIDDEN', 'An operator cannot disable themselves');
+    }
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction().execute(async (trx) => {
+      const after = await repo.setOperatorStatus(trx, before.id, before.status, status, now);
+      if (!after) return this.get(id); // changed meanwhile by another request: answer what it is now
+      await recordAudit(
+        trx,
+        {
+          principal: actor.principal,
+          action: status === 'DISABLED' ? 'operator.disable' : 'operator.enable',
+          subject: { kind: 'operator', id: before.id },
+          before: operatorAuditView(before),
+          after: operatorAuditView(after),
+          requestId: actor.requestId,
+        },
+        now,
+      );
+      return after;
+    });
+  }
+
+  /**
    * Same rules as users' login: an unknown username costs a dummy hash (no
    * timing oracle), wrong passwords lock the login for a while, a locked
    * login is refused even with the right password.
    */
-  async login(input: { username: string; password: string }): Promise<{ token: string; expiresAt: Date; operator: Operator }> {
+  async login(input: { username: string; password: string }, requestId?: string): Promise<{ token: string; expiresAt: Date; operator: Operator }> {
     const row = await repo.findOperatorByUsername(this.deps.db, input.username.trim().toLowerCase());
     if (!row || row.status !== 'ACTIVE') {
       await verifyPassword(input.password, await this.dummyHash());
@@ -125,17 +157,34 @@ export class OperatorsService {
     }
     const now = this.deps.clock.now();
     if (row.lockedUntil && row.lockedUntil > now) throw locked(row.lockedUntil, now);
+    // Logins of known operators are audited too (who got in, who was refused); attempts on
+    // unknown names are not, so a password typed into the username field is never kept.
+    const loginAudit = (action: string, at: Date) => ({
+      principal: { kind: 'operator', id: row.id },
+      action,
+      subject: { kind: 'operator', id: row.id },
+      before: null,
+      after: null,
+      requestId: requestId,
+    });
     if (!(await verifyPassword(input.password, row.passwordHash))) {
       const after = this.deps.clock.now();
-      const counted = await repo.recordOperatorFailure(this.deps.db, row.id, this.options.maxFailedLogins, new Date(after.getTime() + this.options.lockoutMs), after);
+      const counted = await this.deps.db.transaction().execute(async (trx) => {
+        const ok = await repo.recordOperatorFailure(trx, row.id, this.options.maxFailedLogins, new Date(after.getTime() + this.options.lockoutMs), after);
+        if (ok) await recordAudit(trx, loginAudit('operator.login_failed', after), after);
+        return ok;
+      });
       if (!counted) throw locked(new Date(after.getTime() + this.options.lockoutMs), after);
       throw new DomainError('INVALID_OPERATOR_CREDENTIALS', INVALID);
     }
     const at = this.deps.clock.now();
-    if (!(await repo.recordOperatorSuccess(this.deps.db, row.id, at))) throw locked(new Date(at.getTime() + this.options.lockoutMs), at);
     const token = OPERATOR_TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const expiresAt = new Date(at.getTime() + this.options.sessionTtlMs);
-    await repo.insertOperatorSession(this.deps.db, { id: newId('ops', at.getTime()), operatorId: row.id, tokenHash: hashToken(token), createdAt: at, expiresAt });
+    await this.deps.db.transaction().execute(async (trx) => {
+      if (!(await repo.recordOperatorSuccess(trx, row.id, at))) throw locked(new Date(at.getTime() + this.options.lockoutMs), at);
+      await repo.insertOperatorSession(trx, { id: newId('ops', at.getTime()), operatorId: row.id, tokenHash: hashToken(token), createdAt: at, expiresAt });
+      await recordAudit(trx, loginAudit('operator.login', at), at);
+    });
     const { passwordHash: _hash, lockedUntil: _locked, ...operator } = row;
     return { token, expiresAt, operator };
   }

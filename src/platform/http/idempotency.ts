@@ -35,7 +35,7 @@ import type { HttpModule } from './server.ts';
  * Usage on a route (after the authentication preHandler, which the scope needs):
  *
  *   const idem = app.idempotent((request) => `merchant:${request.merchant!.merchantId}`);
- *   app.post('/v1/things', { preHandler: [app.requireMerchant, idem.preHandler], onSend: idem.onSend, ... }, handler);
+ *   app.post('/v1/things', { preValidation: app.requireMerchant, preHandler: idem.preHandler, onSend: idem.onSend, ... }, handler);
  *
  * A request without the header is simply not deduplicated (the key is optional).
  */
@@ -242,7 +242,9 @@ export class IdempotencyStore {
         const claim = request.idempotencyClaim;
         if (!claim) return payload;
         request.idempotencyClaim = null;
-        if (reply.statusCode >= 500 || typeof payload !== 'string') {
+        // An empty answer (204) is stored as an empty body.
+        const body = payload === null || payload === undefined ? '' : payload;
+        if (reply.statusCode >= 500 || typeof body !== 'string') {
           // A failure on our side is not an answer worth repeating; nor is a stream we cannot keep.
           await store.release(claim).catch((err: unknown) => request.log.error({ err }, 'could not release an idempotency claim'));
           return payload;
@@ -251,7 +253,7 @@ export class IdempotencyStore {
         await store.complete(claim, {
           statusCode: reply.statusCode,
           contentType: typeof contentType === 'string' ? contentType : null,
-          body: payload,
+          body,
         });
         return payload;
       },
