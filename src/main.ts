@@ -14,7 +14,7 @@ import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
 import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
 import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
 import { WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
-import { riskHttpModule, RiskService } from './modules/risk/index.ts';
+import { RISK_REVIEWED, riskHttpModule, type RiskReviewedEvent, RiskService } from './modules/risk/index.ts';
 import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
 import {
@@ -101,21 +101,6 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     onSettled: () => relay.nudge(),
     settleBatching: { maxBatch: 200, concurrency: 1 },
   });
-  const wallets = new WalletsService({
-    db: store.db,
-    clock,
-    logger,
-    ledger,
-    agent,
-    depository: config.depository,
-    assertUserCanMoveMoney: (userId, tx) => users.assertUserCanMoveMoney(userId, tx),
-  });
-  relay.subscribeBatch<DepositorySettledEvent>(DEPOSITORY_SETTLED, 'wallets.depository-settled', (messages) => wallets.handleSettled(messages));
-  jobs.push(
-    startIntervalJob('depository.query-pending', config.depository.queryIntervalMs, () => agent.queryDue(), logger),
-    startIntervalJob('wallets.release-orphan-holds', config.depository.queryIntervalMs, () => wallets.releaseOrphanHolds(), logger),
-  );
-
   // Merchants, operators, API keys and signed requests (SPEC 5); Idempotency-Key for opted-in POSTs.
   const idempotency = new IdempotencyStore(store.db, clock, config.idempotency);
   const merchants = new MerchantsService({
@@ -164,6 +149,27 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     onReviewed: () => relay.nudge(),
     onAssessed: (flow, level) => riskAssessments.labels({ flow, level }).inc(),
   });
+
+  // The user center (wallets) over the agent, with risk control and SMS codes for withdrawals.
+  const wallets = new WalletsService({
+    db: store.db,
+    clock,
+    logger,
+    ledger,
+    agent,
+    depository: config.depository,
+    assertUserCanMoveMoney: (userId, tx) => users.assertUserCanMoveMoney(userId, tx),
+    risk,
+    sms,
+  });
+  relay.subscribeBatch<DepositorySettledEvent>(DEPOSITORY_SETTLED, 'wallets.depository-settled', (messages) => wallets.handleSettled(messages));
+  jobs.push(
+    startIntervalJob('depository.query-pending', config.depository.queryIntervalMs, () => agent.queryDue(), logger),
+    startIntervalJob('wallets.release-orphan-holds', config.depository.queryIntervalMs, () => wallets.releaseOrphanHolds(), logger),
+    startIntervalJob('wallets.expire-unsent-withdraws', config.depository.queryIntervalMs, () => wallets.expireUnsentWithdraws(), logger),
+  );
+  relay.subscribe<RiskReviewedEvent>(RISK_REVIEWED, 'wallets.withdraw-reviewed', (message) => wallets.handleReviewed(message.payload));
+
 
   return {
     modules: [

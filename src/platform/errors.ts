@@ -41,6 +41,7 @@ export const errorCatalogue = {
   NOTIFICATION_MISMATCH: { status: 422, title: 'The depository message does not match the transaction record' },
   ACCOUNT_NOT_OPENED: { status: 409, title: 'Open a depository account first' },
   ACCOUNT_ALREADY_OPENED: { status: 409, title: 'The depository account is already open' },
+  WITHDRAW_NOT_AWAITING: { status: 409, title: 'The withdrawal is not waiting for that step' },
   // Users and authentication (SPEC 3)
   MOBILE_ALREADY_REGISTERED: { status: 409, title: 'This mobile number is already registered' },
   INVALID_CREDENTIALS: { status: 401, title: 'The mobile number or password is wrong' },

@@ -8,7 +8,7 @@
 import type { GatewayRequest } from '../protocol/depository.ts';
 import { DomainError, type ErrorCode } from '../platform/errors.ts';
 import type { CofferApp } from '../platform/http/server.ts';
-import type { PageQuery, UiCard, UiEntry, UiPage, UiRecord, UiWallet, WebWallets } from './ports.ts';
+import type { PageQuery, UiCard, UiEntry, UiPage, UiRecord, UiWallet, UiWithdrawStep, WebWallets } from './ports.ts';
 
 type Json = Record<string, unknown>;
 
@@ -18,12 +18,26 @@ function str(value: unknown): string | undefined {
 
 function recordOf(row: Json): UiRecord {
   return {
-    id: str(row.requestNo) ?? str(row.id) ?? '',
+    id: str(row.id) ?? '',
+    requestNo: str(row.requestNo) ?? '',
     amount: str(row.amount) ?? '',
     currency: str(row.currency),
     status: str(row.status) ?? 'UNKNOWN',
     createdAt: str(row.createdAt),
     detail: str(row.errorMessage) ?? str(row.errorCode),
+  };
+}
+
+/** 201 is the signed request itself; 202 names the record and the checks still to pass. */
+function withdrawStep(body: unknown): UiWithdrawStep {
+  const answer = body as { record?: Json; verification?: unknown };
+  if (!answer.record) return { kind: 'gateway', gateway: body as GatewayRequest };
+  return {
+    kind: 'check',
+    id: str(answer.record.id) ?? '',
+    amount: str(answer.record.amount) ?? '',
+    status: str(answer.record.status) ?? 'UNKNOWN',
+    verification: Array.isArray(answer.verification) ? answer.verification.map(String) : [],
   };
 }
 
@@ -84,7 +98,13 @@ export function apiWalletsPort(app: CofferApp): WebWallets {
       return (await call(session, 'POST', '/my/recharge-records', { amount, callbackUrl })) as GatewayRequest;
     },
     async withdraw(session, amount, callbackUrl) {
-      return (await call(session, 'POST', '/my/withdraw-records', { amount, callbackUrl })) as GatewayRequest;
+      return withdrawStep(await call(session, 'POST', '/my/withdraw-records', { amount, callbackUrl }));
+    },
+    async verifyWithdraw(session, id, code) {
+      return withdrawStep(await call(session, 'POST', `/my/withdraw-records/${encodeURIComponent(id)}/verification`, { code }));
+    },
+    async continueWithdraw(session, id) {
+      return (await call(session, 'POST', `/my/withdraw-records/${encodeURIComponent(id)}/continue`)) as GatewayRequest;
     },
     async rechargeRecords(session, page) {
       return pageOf(await call(session, 'GET', `/my/recharge-records?${pageQueryString(page)}`), recordOf);

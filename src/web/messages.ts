@@ -20,6 +20,10 @@ export const problemMessages: Record<string, string> = {
   INSUFFICIENT_FUNDS: 'Your available balance is too low for that (the withdrawal fee counts too).',
   SERVICE_UNAVAILABLE: 'This service is not ready yet. Please try again in a moment.',
   INTERNAL_ERROR: 'Something went wrong on our side. Please try again.',
+  RISK_REJECTED: 'This withdrawal was refused by our risk checks. Contact support if you think this is wrong.',
+  SMS_CODE_INVALID: 'That code is not right. Check the SMS and try again.',
+  SMS_CODE_EXPIRED: 'That code has expired. Start the withdrawal again for a new one.',
+  SMS_CODE_ATTEMPTS_EXCEEDED: 'Too many wrong codes. Start the withdrawal again for a new one.',
   CSRF_REJECTED: 'This form has expired or did not come from this site. Reload the page and try again.',
 };
 

@@ -45,7 +45,10 @@ export interface UiWallet {
 
 /** One recharge or withdraw record, whatever the module calls its fields. */
 export interface UiRecord {
+  /** The record's id (also the paging cursor). */
   id: string;
+  /** The request number the bank knows it by. */
+  requestNo: string;
   amount: string;
   currency?: string | undefined;
   status: string;
@@ -89,12 +92,21 @@ export interface WebWallets {
   /** Starts PERSONAL_REGISTER; throws ACCOUNT_ALREADY_OPENED when done before. */
   openDepositoryAccount(session: string, callbackUrl: string): Promise<GatewayRequest>;
   recharge(session: string, amount: string, callbackUrl: string): Promise<GatewayRequest>;
-  withdraw(session: string, amount: string, callbackUrl: string): Promise<GatewayRequest>;
+  withdraw(session: string, amount: string, callbackUrl: string): Promise<UiWithdrawStep>;
+  /** The SMS code of a withdrawal risk control held back. */
+  verifyWithdraw(session: string, id: string, code: string): Promise<UiWithdrawStep>;
+  /** A reviewed (READY) withdrawal goes on to the bank. */
+  continueWithdraw(session: string, id: string): Promise<GatewayRequest>;
   rechargeRecords(session: string, page: PageQuery): Promise<UiPage<UiRecord>>;
   withdrawRecords(session: string, page: PageQuery): Promise<UiPage<UiRecord>>;
   entries(session: string, page: PageQuery): Promise<UiPage<UiEntry>>;
   cards(session: string): Promise<UiCard[]>;
 }
+
+/** What a withdrawal answers: the bank form, or the checks risk control asks for first (SPEC 6). */
+export type UiWithdrawStep =
+  | { kind: 'gateway'; gateway: GatewayRequest }
+  | { kind: 'check'; id: string; amount: string; status: string; verification: string[] };
 
 export interface WebPorts {
   users: WebUsers;

@@ -20,6 +20,8 @@ import {
   createKeys,
   eventually,
   FakeBankService,
+  openUserAccount,
+  rechargeThroughBank,
   PLATFORM_NO,
   PUBLIC_URL,
   requestDataOf,
@@ -66,26 +68,8 @@ for (const { kind, skip } of storeKinds) {
       });
     }
 
-    /** A user whose depository account is open (the bank confirmed it) and who has a CNY wallet. */
-    async function openedUser(card = '6222021234567890123'): Promise<TestUser> {
-      const user = await api.newUser();
-      const gateway = await api.gateway(user, '/my/depository-accounts', { callbackUrl: CALLBACK });
-      const ok = await api.notifyResult(gateway, { status: 'SUCCESS', cardNumberMasked: card, bankCode: 'ICBC' });
-      assert.equal(ok.status, 200, ok.text);
-      await eventually(async () => assert.ok(await api.wallet(user), 'the wallet is opened by the consumer'));
-      // The account is marked OPENED, with its card, just after the wallet is made.
-      await eventually(async () => assert.equal((await api.my(user, 'GET', '/my/cards')).body.length, 1));
-      return user;
-    }
-
-    /** Recharges through the whole flow and waits for the credit. */
-    async function recharge(user: TestUser, amount: string): Promise<GatewayRequest> {
-      const before = (await api.wallet(user))!.balance;
-      const gateway = await api.gateway(user, '/my/recharge-records', { amount, callbackUrl: CALLBACK });
-      assert.equal((await api.notifyResult(gateway, { status: 'SUCCESS' })).text, 'OK');
-      await eventually(async () => assert.notEqual((await api.wallet(user))!.balance, before));
-      return gateway;
-    }
+    const openedUser = (card?: string) => openUserAccount(api, CALLBACK, card);
+    const recharge = (user: TestUser, amount: string) => rechargeThroughBank(api, user, amount, CALLBACK);
 
     test('recharging or withdrawing before opening a depository account says to open one first', async () => {
       const user = await api.newUser();
@@ -399,6 +383,23 @@ for (const { kind, skip } of storeKinds) {
       const other = await send('5.00', 'wd-2');
       assert.notEqual(other.body.reqData, first.body.reqData, 'a new key is a new request');
       assert.equal((await api.wallet(user))!.available, '6.00');
+      await api.invariantsHold();
+    });
+
+    test('a withdrawal waiting for its SMS code that nobody enters expires: VERIFICATION_EXPIRED, hold and risk decision released', async () => {
+      const user = await openedUser();
+      await recharge(user, '6000.00');
+      const started = await api.my(user, 'POST', '/my/withdraw-records', { amount: '5000.00', callbackUrl: CALLBACK });
+      assert.equal(started.status, 202, started.text);
+      assert.equal((await api.wallet(user))!.available, '998.00');
+      await eventually(async () => {
+        const record = await api.recordOf(user, 'withdraw', started.body.record.requestNo);
+        assert.deepEqual([record.status, record.errorCode], ['FAILED', 'VERIFICATION_EXPIRED']);
+      });
+      assert.equal((await api.wallet(user))!.available, '6000.00');
+      const decisions = await api.admin<{ data: { reference: string; releasedAt: string | null }[] }>('GET', `/admin/risk/decisions?subjectId=${user.userId}`);
+      const decision = decisions.body.data.find((d) => d.reference === started.body.record.requestNo);
+      assert.ok(decision?.releasedAt, 'the expired withdrawal no longer counts toward the daily limits');
       await api.invariantsHold();
     });
 

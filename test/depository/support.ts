@@ -295,3 +295,24 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000)
 }
 // Note: every assert.ok here carries a message. Without one, Node 20 rebuilds the
 // message from the call site's source, which under the tsx loader can spin forever.
+
+/** A user whose depository account is open (the bank confirmed it) and who has a CNY wallet. */
+export async function openUserAccount(api: Api, callbackUrl: string, card = '6222021234567890123'): Promise<TestUser> {
+  const user = await api.newUser();
+  const gateway = await api.gateway(user, '/my/depository-accounts', { callbackUrl });
+  const ok = await api.notifyResult(gateway, { status: 'SUCCESS', cardNumberMasked: card, bankCode: 'ICBC' });
+  assert.equal(ok.status, 200, ok.text);
+  await eventually(async () => assert.ok(await api.wallet(user), 'the wallet is opened by the consumer'));
+  // The account is marked OPENED, with its card, just after the wallet is made.
+  await eventually(async () => assert.equal((await api.my(user, 'GET', '/my/cards')).body.length, 1, 'the card is bound'));
+  return user;
+}
+
+/** Recharges through the whole flow (the bank's SUCCESS notification) and waits for the credit. */
+export async function rechargeThroughBank(api: Api, user: TestUser, amount: string, callbackUrl: string): Promise<GatewayRequest> {
+  const before = (await api.wallet(user))!.balance;
+  const gateway = await api.gateway(user, '/my/recharge-records', { amount, callbackUrl });
+  assert.equal((await api.notifyResult(gateway, { status: 'SUCCESS' })).text, 'OK');
+  await eventually(async () => assert.notEqual((await api.wallet(user))!.balance, before, 'the recharge is credited'));
+  return gateway;
+}

@@ -55,5 +55,5 @@ const m002: Migration = {
 
 export const depositoryMigrations: Record<string, Migration> = {
   '2026_11_22_0300_depository': m001,
-  '2026_11_22_0301_depository_request_expiry': m002,
+  '2026_11_22_0711_depository_request_expiry': m002,
 };

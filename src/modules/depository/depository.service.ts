@@ -375,7 +375,8 @@ export function newRequestNo(now: Date = new Date()): string {
   return `REQ${time}${randomBytes(6).toString('hex').toUpperCase()}`;
 }
 
-function validCallbackUrl(value: unknown): string {
+/** An absolute http(s) URL of at most 2048 characters, or VALIDATION_FAILED. */
+export function validCallbackUrl(value: unknown): string {
   if (typeof value === 'string' && value.length <= 2048) {
     try {
       const url = new URL(value);

@@ -1,5 +1,5 @@
 /** The depository agent's whole public surface (seed 000's 存管代理). */
-export { DepositoryAgent, newRequestNo, type DepositoryDeps, type SettleOutcome } from './depository.service.ts';
+export { DepositoryAgent, newRequestNo, validCallbackUrl, type DepositoryDeps, type SettleOutcome } from './depository.service.ts';
 export { depositoryHttpModule } from './depository.routes.ts';
 export { depositoryMigrations } from './depository.migrations.ts';
 export {

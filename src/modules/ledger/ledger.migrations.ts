@@ -197,5 +197,5 @@ const m002: Migration = {
 
 export const ledgerMigrations: Record<string, Migration> = {
   '2026_11_22_0100_ledger': m001,
-  '2026_11_22_0101_ledger_open_by_code': m002,
+  '2026_11_22_0710_ledger_open_by_code': m002,
 };

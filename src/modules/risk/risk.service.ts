@@ -60,7 +60,8 @@ export interface RiskDeps {
 const SERIALISED_RULES: ReadonlySet<RuleType> = new Set(['DAILY_AMOUNT', 'DAILY_COUNT', 'VELOCITY']);
 
 const SUBJECT = /^[A-Za-z0-9_:-]{1,64}$/;
-const NUMBER = /^[0-9A-Z]{4,34}$/;
+/** Card, account and ID numbers; `*` allows a card as Coffer knows it, masked by the bank (6222********1234). */
+const NUMBER = /^[0-9A-Z*]{4,34}$/;
 const MAX_TEXT = 500;
 const MAX_PAGE = 200;
 
@@ -361,7 +362,7 @@ function validAssessInput(input: AssessInput): ValidAssessInput {
   const number = (value: string | undefined, name: string) => {
     if (value === undefined) return undefined;
     const normalized = normalizeNumber(value);
-    if (!NUMBER.test(normalized)) throw new DomainError('VALIDATION_FAILED', `${name} must be 4-34 letters and digits`);
+    if (!NUMBER.test(normalized)) throw new DomainError('VALIDATION_FAILED', `${name} must be 4-34 letters, digits or * (a masked card)`);
     return normalized;
   };
   const card = number(input.card, 'card');
@@ -407,7 +408,7 @@ function blacklistValue(kind: BlacklistKind, raw: string): string {
     return id;
   }
   const number = normalizeNumber(raw);
-  if (!NUMBER.test(number)) throw new DomainError('VALIDATION_FAILED', `A ${kind} entry's value must be 4-34 letters and digits`);
+  if (!NUMBER.test(number)) throw new DomainError('VALIDATION_FAILED', `A ${kind} entry's value must be 4-34 letters, digits or * (a masked card)`);
   return number;
 }
 

@@ -66,6 +66,27 @@ const m001: Migration = {
   },
 };
 
+/** Risk control on withdrawals (SPEC 6): the decision, the SMS code, and the states before the bank. */
+const m003: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`alter table withdraw_records drop constraint withdraw_records_status_check`.execute(db);
+    await sql`
+      alter table withdraw_records add constraint withdraw_records_status_check
+      check (status in ('AWAITING_VERIFICATION', 'AWAITING_REVIEW', 'READY', 'PENDING', 'SUCCEEDED', 'FAILED'))`.execute(db);
+    await sql`alter table withdraw_records add column risk_decision_id text, add column risk_level text,
+      add column sms_challenge_id text, add column callback_url text`.execute(db);
+    await sql`
+      create index withdraw_records_unsent on withdraw_records (updated_at)
+      where status in ('AWAITING_VERIFICATION', 'READY')`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop index withdraw_records_unsent`.execute(db);
+    await sql`alter table withdraw_records drop column risk_decision_id, drop column risk_level,
+      drop column sms_challenge_id, drop column callback_url`.execute(db);
+  },
+};
+
 export const walletsMigrations: Record<string, Migration> = {
   '2026_11_22_0310_wallets': m001,
+  '2026_11_22_0712_withdraw_verification': m003,
 };

@@ -22,7 +22,8 @@ const rechargeColumns = sql`
 const withdrawColumns = sql`
   id, user_id as "userId", request_no as "requestNo", amount_minor as "amountMinor", fee_minor as "feeMinor",
   currency, card_number_masked as "cardNumberMasked", status, error_code as "errorCode",
-  created_at as "createdAt", updated_at as "updatedAt"`;
+  risk_decision_id as "riskDecisionId", risk_level as "riskLevel", sms_challenge_id as "smsChallengeId",
+  callback_url as "callbackUrl", created_at as "createdAt", updated_at as "updatedAt"`;
 
 export async function findDepositoryAccount(db: Executor, userId: string): Promise<DepositoryAccount | undefined> {
   const { rows } = await sql<DepositoryAccount>`select ${accountColumns} from depository_accounts where user_id = ${userId}`.execute(db);
@@ -85,10 +86,42 @@ export async function insertRecharge(db: Executor, record: RechargeRecord): Prom
 export async function insertWithdraw(db: Executor, record: WithdrawRecord): Promise<void> {
   await sql`
     insert into withdraw_records (id, user_id, request_no, amount_minor, fee_minor, currency, card_number_masked,
-                                  status, error_code, created_at, updated_at)
+                                  status, error_code, risk_decision_id, risk_level, sms_challenge_id, callback_url,
+                                  created_at, updated_at)
     values (${record.id}, ${record.userId}, ${record.requestNo}, ${record.amountMinor}, ${record.feeMinor},
             ${record.currency}, ${record.cardNumberMasked}, ${record.status}, ${record.errorCode},
+            ${record.riskDecisionId}, ${record.riskLevel}, ${record.smsChallengeId}, ${record.callbackUrl},
             ${record.createdAt}, ${record.updatedAt})`.execute(db);
+}
+
+export async function findUserWithdraw(db: Executor, userId: string, id: string): Promise<WithdrawRecord | undefined> {
+  const { rows } = await sql<WithdrawRecord>`
+    select ${withdrawColumns} from withdraw_records where id = ${id} and user_id = ${userId}`.execute(db);
+  return rows[0];
+}
+
+/** The guarded move of one withdrawal between two of its states before (or instead of) the bank. */
+export async function moveWithdraw(
+  db: Executor,
+  requestNo: string,
+  from: RecordStatus,
+  to: RecordStatus,
+  change: { errorCode?: string | null; now: Date },
+): Promise<WithdrawRecord | undefined> {
+  const { rows } = await sql<WithdrawRecord>`
+    update withdraw_records set status = ${to}, error_code = ${change.errorCode ?? null}, updated_at = ${change.now}
+    where request_no = ${requestNo} and status = ${from}
+    returning ${withdrawColumns}`.execute(db);
+  return rows[0];
+}
+
+/** Withdrawals nobody took on to the bank (no SMS code, or not continued after review) since `before`. */
+export async function unsentWithdrawsBefore(db: Executor, before: Date, limit: number): Promise<WithdrawRecord[]> {
+  const { rows } = await sql<WithdrawRecord>`
+    select ${withdrawColumns} from withdraw_records
+    where status in ('AWAITING_VERIFICATION', 'READY') and updated_at < ${before}
+    order by updated_at limit ${limit}`.execute(db);
+  return rows;
 }
 
 export async function findRecordsByRequestNo(db: Executor, kind: 'recharge', requestNos: string[]): Promise<RechargeRecord[]>;

@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { ProblemSchema } from '../../platform/http/problem.ts';
 import type { HttpModule } from '../../platform/http/server.ts';
@@ -5,7 +6,7 @@ import { GatewayRequestView } from '../depository/index.ts';
 import { EntryView, entryView } from '../ledger/index.ts';
 import { assertCanMoveMoney, currentUser, userSecurity } from '../users/index.ts';
 import * as s from './wallets.schemas.ts';
-import type { WalletsService } from './wallets.service.ts';
+import type { WalletsService, WithdrawStarted } from './wallets.service.ts';
 import { cardView, rechargeView, walletView, withdrawView } from './wallets.views.ts';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema, 503: ProblemSchema };
@@ -54,12 +55,50 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
 
       app.post(
         '/my/withdraw-records',
-        { ...mineOnce, schema: { ...schema, summary: 'Withdraw to my bank card: holds amount + fee, returns a signed WITHDRAW', description: retrySafe, body: s.WithdrawBody, response: { 201: GatewayRequestView, ...problems } } },
+        {
+          ...mineOnce,
+          schema: {
+            ...schema,
+            summary: 'Withdraw to my bank card: holds amount + fee, returns a signed WITHDRAW (201), or the checks risk control asks for first (202)',
+            description: `${retrySafe} A withdrawal risk control rates MEDIUM or HIGH answers 202 with an SMS code sent to the user's mobile (POST /my/withdraw-records/{id}/verification); HIGH then also waits for a reviewer (POST /my/withdraw-records/{id}/continue once READY).`,
+            body: s.WithdrawBody,
+            response: { 201: GatewayRequestView, 202: s.WithdrawVerificationView, ...problems },
+          },
+        },
         async (request, reply) => {
           const user = currentUser(request);
           assertCanMoveMoney(user);
           const { amount, callbackUrl, cardNumberMasked } = request.body;
-          return reply.code(201).send(await wallets.createWithdraw(user, { amount, callbackUrl, ...(cardNumberMasked !== undefined ? { cardNumberMasked } : {}) }));
+          return sendStarted(reply, await wallets.createWithdraw(user, { amount, callbackUrl, ...(cardNumberMasked !== undefined ? { cardNumberMasked } : {}) }));
+        },
+      );
+
+      app.post(
+        '/my/withdraw-records/:id/verification',
+        {
+          ...mine,
+          schema: {
+            ...schema,
+            summary: 'The SMS code of a withdrawal risk control holds back: the signed WITHDRAW (201), or it waits for a reviewer (202)',
+            params: s.RecordIdParams,
+            body: s.VerifyWithdrawBody,
+            response: { 201: GatewayRequestView, 202: s.WithdrawVerificationView, ...problems },
+          },
+        },
+        async (request, reply) => {
+          const user = currentUser(request);
+          assertCanMoveMoney(user);
+          return sendStarted(reply, await wallets.verifyWithdraw(user, request.params.id, request.body.code));
+        },
+      );
+
+      app.post(
+        '/my/withdraw-records/:id/continue',
+        { ...mine, schema: { ...schema, summary: 'A reviewed (READY) withdrawal goes on to the bank: the signed WITHDRAW', params: s.RecordIdParams, response: { 201: GatewayRequestView, ...problems } } },
+        async (request, reply) => {
+          const user = currentUser(request);
+          assertCanMoveMoney(user);
+          return reply.code(201).send(await wallets.continueWithdraw(user, request.params.id));
         },
       );
 
@@ -97,4 +136,13 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
       );
     },
   };
+}
+
+function sendStarted(reply: FastifyReply, started: WithdrawStarted) {
+  if (started.kind === 'gateway') return reply.code(201).send(started.gateway);
+  return reply.code(202).send({
+    record: withdrawView(started.record),
+    verification: [...started.verification],
+    sms: started.sms ? { challengeId: started.sms.challengeId, expiresAt: started.sms.expiresAt.toISOString() } : null,
+  });
 }

@@ -33,12 +33,27 @@ export const WalletView = Type.Object({
   status: Type.String(),
 });
 
+/** wallets.types.ts `recordStatuses`, as the API shows them. */
+const RecordStatus = Type.Union(
+  [
+    Type.Literal('AWAITING_VERIFICATION'),
+    Type.Literal('AWAITING_REVIEW'),
+    Type.Literal('READY'),
+    Type.Literal('PENDING'),
+    Type.Literal('SUCCEEDED'),
+    Type.Literal('FAILED'),
+  ],
+  {
+  description: 'PENDING while the bank works, then SUCCEEDED or FAILED; a withdrawal under risk control first waits in AWAITING_VERIFICATION (SMS code), AWAITING_REVIEW (a reviewer) or READY (continue to the bank)',
+  },
+);
+
 export const RechargeRecordView = Type.Object({
   id: Type.String(),
   requestNo: Type.String(),
   amount: Amount,
   currency: Type.String(),
-  status: Type.Union([Type.Literal('PENDING'), Type.Literal('SUCCEEDED'), Type.Literal('FAILED')]),
+  status: RecordStatus,
   errorCode: Type.Union([Type.String(), Type.Null()]),
   createdAt: Time,
   updatedAt: Time,
@@ -51,11 +66,22 @@ export const WithdrawRecordView = Type.Object({
   fee: Amount,
   currency: Type.String(),
   cardNumberMasked: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Union([Type.Literal('PENDING'), Type.Literal('SUCCEEDED'), Type.Literal('FAILED')]),
+  status: RecordStatus,
   errorCode: Type.Union([Type.String(), Type.Null()]),
+  riskLevel: Type.Union([Type.String(), Type.Null()], { description: 'LOW, MEDIUM or HIGH: what risk control asked of this withdrawal (SPEC 6)' }),
   createdAt: Time,
   updatedAt: Time,
 });
+
+/** A withdrawal risk control holds back until the user passes more checks (202). */
+export const WithdrawVerificationView = Type.Object({
+  record: WithdrawRecordView,
+  verification: Type.Array(Type.String(), { description: 'What this withdrawal needs: TRANSACTION_PASSWORD (at the bank), SMS_CODE, MANUAL_REVIEW' }),
+  sms: Type.Union([Type.Object({ challengeId: Type.String(), expiresAt: Time }), Type.Null()], { description: 'The code sent to the user’s mobile, for POST /my/withdraw-records/{id}/verification' }),
+});
+
+export const VerifyWithdrawBody = Type.Object({ code: Type.String({ minLength: 1, maxLength: 16, examples: ['123456'] }) }, { additionalProperties: false });
+export const RecordIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 export const CardView = Type.Object({
   id: Type.String(),

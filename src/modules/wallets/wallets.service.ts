@@ -6,7 +6,9 @@ import { currencyCode, type CurrencyCode, parseMoney } from '../../platform/mone
 import { type ItemResult, settleItem } from '../../platform/batcher.ts';
 import type { OutboxMessage } from '../../platform/outbox/index.ts';
 import type { GatewayRequest } from '../../protocol/depository.ts';
-import { type DepositoryAgent, type DepositorySettledEvent, newRequestNo } from '../depository/index.ts';
+import { type DepositoryAgent, type DepositorySettledEvent, newRequestNo, validCallbackUrl } from '../depository/index.ts';
+import { assertNotRejected, type RiskReviewedEvent, type RiskService } from '../risk/index.ts';
+import type { SmsService } from '../sms/index.ts';
 import { type Account, type AccountId, type Entry, type LedgerService, type Page, type TransferRequest } from '../ledger/index.ts';
 import * as repo from './wallets.repository.ts';
 import {
@@ -32,13 +34,24 @@ export interface WalletsDeps {
   logger: Logger;
   ledger: LedgerService;
   agent: DepositoryAgent;
-  depository: { currency: string; withdrawFee: string; orphanHoldAfterS: number };
+  depository: { currency: string; withdrawFee: string; orphanHoldAfterS: number; requestTtlS: number };
   /**
    * Re-checks, inside the transaction that saves a money-moving record, that the
    * user may move money (the users module's USER_FROZEN check under a row lock).
    */
   assertUserCanMoveMoney?: (userId: string, tx: repo.Executor) => Promise<void>;
+  /** Risk control (SPEC 6): what a withdrawal must pass, recorded per request. */
+  risk: Pick<RiskService, 'assess' | 'release' | 'getDecision'>;
+  /** One-time codes for MEDIUM and HIGH risk withdrawals. */
+  sms: Pick<SmsService, 'sendCode' | 'verifyCode'>;
 }
+
+/** What a withdrawal request answers: the signed request for the bank, or the checks still to pass. */
+export type WithdrawStarted =
+  | { kind: 'gateway'; gateway: GatewayRequest }
+  | { kind: 'verification'; record: WithdrawRecord; verification: readonly string[]; sms: { challengeId: string; expiresAt: Date } | null };
+
+const WITHDRAW_SMS_PURPOSE = 'WITHDRAW';
 
 const MAX_PAGE = 100;
 const MAX_REMEMBERED_WALLETS = 100_000;
@@ -111,61 +124,194 @@ export class WalletsService {
   }
 
   /**
-   * POST /my/withdraw-records: holds amount + fee on the wallet first (two linked
-   * pending transfers keyed on the request number), then saves the record and
-   * the agent's record together. Too little available: INSUFFICIENT_FUNDS and
-   * nothing is created.
+   * POST /my/withdraw-records. Risk control first (SPEC 6): REJECT refuses it
+   * (RISK_REJECTED, nothing held; the decision stays recorded). Then amount +
+   * fee are held on the wallet (two linked pending transfers keyed on the
+   * request number; too little available: INSUFFICIENT_FUNDS, nothing
+   * created) and the record is saved. LOW risk gets its signed WITHDRAW at
+   * once; MEDIUM and HIGH get an SMS code to enter first (and HIGH then waits
+   * for a reviewer), and the signed request only after that.
    */
-  async createWithdraw(user: WalletUser, input: { amount: string; callbackUrl: string; cardNumberMasked?: string }): Promise<GatewayRequest> {
+  async createWithdraw(user: WalletUser, input: { amount: string; callbackUrl: string; cardNumberMasked?: string }): Promise<WithdrawStarted> {
     const account = await this.openedAccount(user.id);
     const walletId = await this.walletIdOf(user.id);
     const amountMinor = parseMoney(input.amount, this.currency).amountMinor;
+    const callbackUrl = validCallbackUrl(input.callbackUrl);
     const feeMinor = this.withdrawFeeMinor;
     const card = await this.cardFor(user.id, input.cardNumberMasked);
     const requestNo = newRequestNo(this.deps.clock.now());
+    const assessment = await this.deps.risk.assess({
+      flow: 'WITHDRAW',
+      subjectKind: 'USER',
+      subjectId: user.id,
+      amountMinor: amountMinor + feeMinor,
+      currency: this.currency,
+      card,
+      reference: requestNo,
+    });
+    assertNotRejected(assessment);
 
-    await this.deps.ledger.linkedTransfers(await this.withdrawHolds(walletId, requestNo, amountMinor, feeMinor));
-    const now = this.deps.clock.now();
     try {
-      return await this.deps.db.transaction().execute(async (trx) => {
+      await this.deps.ledger.linkedTransfers(await this.withdrawHolds(walletId, requestNo, amountMinor, feeMinor));
+    } catch (err) {
+      await this.deps.risk.release(assessment.decisionId);
+      throw err;
+    }
+    const now = this.deps.clock.now();
+    const needsCode = assessment.level !== 'LOW';
+    const record: WithdrawRecord = {
+      id: newId('wdr'),
+      userId: user.id,
+      requestNo,
+      amountMinor,
+      feeMinor,
+      currency: this.currency,
+      cardNumberMasked: card ?? null,
+      status: needsCode ? 'AWAITING_VERIFICATION' : 'PENDING',
+      errorCode: null,
+      riskDecisionId: assessment.decisionId,
+      riskLevel: assessment.level,
+      smsChallengeId: null,
+      callbackUrl,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      return await this.deps.db.transaction().execute(async (trx): Promise<WithdrawStarted> => {
         await this.deps.assertUserCanMoveMoney?.(user.id, trx);
-        // On the wire `amount` is what leaves the virtual account and `fee` is kept back
-        // from what reaches the card (protocol/depository.ts): the card gets exactly `amountMinor`.
-        const gateway = await this.deps.agent.prepare(
-          'WITHDRAW',
-          {
-            requestNo,
-            userNo: account.userNo,
-            amountMinor: amountMinor + feeMinor,
-            feeMinor,
-            currency: this.currency,
-            callbackUrl: input.callbackUrl,
-            ...(card ? { cardNumberMasked: card } : {}),
-          },
-          trx,
-        );
-        await repo.insertWithdraw(trx, {
-          id: newId('wdr'),
-          userId: user.id,
-          requestNo,
-          amountMinor,
-          feeMinor,
-          currency: this.currency,
-          cardNumberMasked: card ?? null,
-          status: 'PENDING',
-          errorCode: null,
-          createdAt: now,
-          updatedAt: now,
-        });
-        return gateway;
+        if (!needsCode) {
+          const gateway = await this.signWithdraw(account.userNo, record, trx);
+          await repo.insertWithdraw(trx, record);
+          return { kind: 'gateway', gateway };
+        }
+        const sms = await this.deps.sms.sendCode({ purpose: WITHDRAW_SMS_PURPOSE, subjectId: record.id, mobile: user.mobile }, trx);
+        const saved = { ...record, smsChallengeId: sms.challengeId };
+        await repo.insertWithdraw(trx, saved);
+        return { kind: 'verification', record: saved, verification: assessment.verification, sms };
       });
     } catch (err) {
       // Nothing was saved, so nothing may stay held.
-      await this.releaseHolds(requestNo, holdParts(feeMinor)).catch((voidErr: unknown) =>
-        this.deps.logger.error({ err: voidErr, requestNo }, 'could not release the hold of a withdrawal that was not saved'),
+      await this.abandonWithdraw(record).catch((releaseErr: unknown) =>
+        this.deps.logger.error({ err: releaseErr, requestNo }, 'could not release the hold of a withdrawal that was not saved'),
       );
       throw err;
     }
+  }
+
+  /**
+   * POST /my/withdraw-records/{id}/verification: the SMS code of a MEDIUM or
+   * HIGH risk withdrawal. MEDIUM then gets its signed request; HIGH waits for a
+   * reviewer (unless one already approved it).
+   */
+  async verifyWithdraw(user: WalletUser, id: string, code: string): Promise<WithdrawStarted> {
+    const record = await this.userWithdraw(user.id, id);
+    if (record.status !== 'AWAITING_VERIFICATION' || !record.smsChallengeId) {
+      throw new DomainError('WITHDRAW_NOT_AWAITING', `This withdrawal is ${record.status}: it takes no SMS code`);
+    }
+    await this.deps.sms.verifyCode(record.smsChallengeId, code, { purpose: WITHDRAW_SMS_PURPOSE, subjectId: record.id });
+    if (record.riskLevel !== 'HIGH') return { kind: 'gateway', gateway: await this.sendToBank(user, record) };
+    const review = (await this.deps.risk.getDecision(record.riskDecisionId!)).review;
+    if (review?.status === 'APPROVED') return { kind: 'gateway', gateway: await this.sendToBank(user, record) };
+    if (review?.status === 'REJECTED') {
+      await this.failUnsent(record, 'RISK_REJECTED');
+      throw new DomainError('RISK_REJECTED', 'A reviewer refused this withdrawal; the amount is released');
+    }
+    const waiting = await this.move(record, 'AWAITING_REVIEW');
+    return { kind: 'verification', record: waiting, verification: ['MANUAL_REVIEW'], sms: null };
+  }
+
+  /** POST /my/withdraw-records/{id}/continue: a reviewed withdrawal goes on to the bank. */
+  async continueWithdraw(user: WalletUser, id: string): Promise<GatewayRequest> {
+    const record = await this.userWithdraw(user.id, id);
+    if (record.status !== 'READY') throw new DomainError('WITHDRAW_NOT_AWAITING', `This withdrawal is ${record.status}, not READY to go to the bank`);
+    return this.sendToBank(user, record);
+  }
+
+  /** Consumer of RISK_REVIEWED: a reviewer's answer on a HIGH risk withdrawal. */
+  async handleReviewed(event: RiskReviewedEvent): Promise<void> {
+    if (event.flow !== 'WITHDRAW') return;
+    const [record] = await repo.findRecordsByRequestNo(this.deps.db, 'withdraw', [event.reference]);
+    if (!record) throw new Error(`no withdraw record for reviewed request ${event.reference}`);
+    if (event.outcome === 'REJECTED' && (record.status === 'AWAITING_VERIFICATION' || record.status === 'AWAITING_REVIEW')) {
+      await this.failUnsent(record, 'RISK_REJECTED');
+    } else if (event.outcome === 'APPROVED' && record.status === 'AWAITING_REVIEW') {
+      await this.move(record, 'READY');
+    }
+    // Otherwise the answer came before the SMS code (verifyWithdraw reads it then) or is a replay.
+  }
+
+  /**
+   * Withdrawals nobody took on to the bank within DEPOSITORY_REQUEST_TTL_S (no
+   * SMS code entered, or not continued after the review) fail as
+   * VERIFICATION_EXPIRED and release their hold. Answers how many.
+   */
+  async expireUnsentWithdraws(): Promise<number> {
+    const before = new Date(this.deps.clock.now().getTime() - this.deps.depository.requestTtlS * 1000);
+    let expired = 0;
+    for (const record of await repo.unsentWithdrawsBefore(this.deps.db, before, 100)) {
+      if (await this.failUnsent(record, 'VERIFICATION_EXPIRED')) expired += 1;
+    }
+    return expired;
+  }
+
+  /** Signs the WITHDRAW and moves the record to PENDING in one transaction. */
+  private async sendToBank(user: WalletUser, record: WithdrawRecord): Promise<GatewayRequest> {
+    const account = await this.openedAccount(user.id);
+    return this.deps.db.transaction().execute(async (trx) => {
+      await this.deps.assertUserCanMoveMoney?.(user.id, trx);
+      const gateway = await this.signWithdraw(account.userNo, record, trx);
+      if (!(await repo.moveWithdraw(trx, record.requestNo, record.status, 'PENDING', { now: this.deps.clock.now() }))) {
+        throw new DomainError('WITHDRAW_NOT_AWAITING', 'This withdrawal was sent to the bank or closed meanwhile');
+      }
+      return gateway;
+    });
+  }
+
+  /**
+   * The agent's signed WITHDRAW. On the wire `amount` is what leaves the virtual
+   * account and `fee` is kept back from what reaches the card
+   * (protocol/depository.ts): the card gets exactly the amount asked for.
+   */
+  private signWithdraw(userNo: string, record: WithdrawRecord, trx: repo.Executor): Promise<GatewayRequest> {
+    return this.deps.agent.prepare(
+      'WITHDRAW',
+      {
+        requestNo: record.requestNo,
+        userNo,
+        amountMinor: record.amountMinor + record.feeMinor,
+        feeMinor: record.feeMinor,
+        currency: record.currency,
+        callbackUrl: record.callbackUrl!,
+        ...(record.cardNumberMasked ? { cardNumberMasked: record.cardNumberMasked } : {}),
+      },
+      trx,
+    );
+  }
+
+  private async move(record: WithdrawRecord, to: RecordStatus): Promise<WithdrawRecord> {
+    assertTransition(record.status, to);
+    const moved = await repo.moveWithdraw(this.deps.db, record.requestNo, record.status, to, { now: this.deps.clock.now() });
+    if (!moved) throw new DomainError('WITHDRAW_NOT_AWAITING', 'This withdrawal changed meanwhile; look at it again');
+    return moved;
+  }
+
+  /** A withdrawal that never reached the bank fails: its hold and its risk decision are released. */
+  private async failUnsent(record: WithdrawRecord, errorCode: string): Promise<boolean> {
+    assertTransition(record.status, 'FAILED');
+    const failed = await repo.moveWithdraw(this.deps.db, record.requestNo, record.status, 'FAILED', { errorCode, now: this.deps.clock.now() });
+    if (failed) await this.abandonWithdraw(record);
+    return failed !== undefined;
+  }
+
+  private async abandonWithdraw(record: WithdrawRecord): Promise<void> {
+    await this.releaseHolds(record.requestNo, holdParts(record.feeMinor));
+    if (record.riskDecisionId) await this.deps.risk.release(record.riskDecisionId);
+  }
+
+  private async userWithdraw(userId: string, id: string): Promise<WithdrawRecord> {
+    const record = await repo.findUserWithdraw(this.deps.db, userId, id);
+    if (!record) throw new DomainError('NOT_FOUND', `You have no withdrawal ${id}`);
+    return record;
   }
 
   private async withdrawHolds(walletId: AccountId, requestNo: string, amountMinor: bigint, feeMinor: bigint): Promise<TransferRequest[]> {
@@ -339,7 +485,8 @@ export class WalletsService {
   }
 
   private async withdrawSettled(record: WithdrawRecord, event: DepositorySettledEvent): Promise<void> {
-    if (event.status !== 'SUCCEEDED') return this.releaseHolds(record.requestNo, holdParts(record.feeMinor));
+    // A failed withdrawal no longer counts toward the user's risk limits either.
+    if (event.status !== 'SUCCEEDED') return this.abandonWithdraw(record);
     await Promise.all(
       holdParts(record.feeMinor).map((part) =>
         this.deps.ledger.postPending({ id: `${holdId(record.requestNo, part)}:post`, pendingId: holdId(record.requestNo, part), reference: record.requestNo }),

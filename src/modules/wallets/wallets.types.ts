@@ -25,11 +25,20 @@ export interface BoundCard {
   createdAt: Date;
 }
 
-/** Recharge and withdraw records share one life: PENDING until the bank's outcome arrives, once. */
-export const recordStatuses = ['PENDING', 'SUCCEEDED', 'FAILED'] as const;
+/**
+ * A record is PENDING while the bank works and leaves it once, for the bank's
+ * outcome. A withdrawal that risk control sends through more checks first
+ * (SPEC 6) waits for its SMS code (AWAITING_VERIFICATION), then for a
+ * reviewer (AWAITING_REVIEW, HIGH risk), then for the user to go on to the
+ * bank (READY); recharges are always PENDING from the start.
+ */
+export const recordStatuses = ['AWAITING_VERIFICATION', 'AWAITING_REVIEW', 'READY', 'PENDING', 'SUCCEEDED', 'FAILED'] as const;
 export type RecordStatus = (typeof recordStatuses)[number];
 
 export const Transitions: Readonly<Record<RecordStatus, readonly RecordStatus[]>> = {
+  AWAITING_VERIFICATION: ['AWAITING_REVIEW', 'PENDING', 'FAILED'],
+  AWAITING_REVIEW: ['READY', 'FAILED'],
+  READY: ['PENDING', 'FAILED'],
   PENDING: ['SUCCEEDED', 'FAILED'],
   SUCCEEDED: [],
   FAILED: [],
@@ -54,6 +63,13 @@ export interface RechargeRecord {
 export interface WithdrawRecord extends RechargeRecord {
   feeMinor: bigint;
   cardNumberMasked: string | null;
+  /** The risk decision (null for withdrawals from before risk control) and its level. */
+  riskDecisionId: string | null;
+  riskLevel: string | null;
+  /** The SMS code a MEDIUM or HIGH risk withdrawal waits for. */
+  smsChallengeId: string | null;
+  /** Where the bank sends the browser back, kept until the request is signed. */
+  callbackUrl: string | null;
 }
 
 export type RecordKind = 'recharge' | 'withdraw';

@@ -34,6 +34,7 @@ export function withdrawView(record: WithdrawRecord) {
     ...rechargeView(record),
     fee: formatMinor(record.feeMinor, record.currency),
     cardNumberMasked: record.cardNumberMasked,
+    riskLevel: record.riskLevel,
   };
 }
 

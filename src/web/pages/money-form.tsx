@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Field, PostForm } from '../components.tsx';
 import { formErrorsFrom, formField, type FormErrors, type WebContext } from '../context.tsx';
 import type { GatewayRequest } from '../../protocol/depository.ts';
+import type { UiWithdrawStep } from '../ports.ts';
 import { currentSession } from '../session.ts';
 import { callbackUrl, renderGatewayPage } from './gateway.tsx';
 
@@ -10,8 +11,10 @@ export interface MoneyFlow {
   title: string;
   verb: string;
   explain: string;
-  /** Asks the wallets module for the signed request the browser takes to the bank. */
-  start(session: string, amount: string, callbackUrl: string): Promise<GatewayRequest>;
+  /** Asks the wallets module for the signed request the browser takes to the bank (or, for a withdrawal, the checks first). */
+  start(session: string, amount: string, callbackUrl: string): Promise<UiWithdrawStep>;
+  /** Shows a step that is not the bank form yet (a withdrawal's SMS code or review). */
+  renderCheck?(request: FastifyRequest, reply: FastifyReply, step: Extract<UiWithdrawStep, { kind: 'check' }>): FastifyReply;
 }
 
 function AmountForm(props: { flow: MoneyFlow; csrf: string; amount?: string; errors?: FormErrors | undefined }) {
@@ -60,9 +63,9 @@ export function moneyFormPage(ctx: WebContext, flow: MoneyFlow): void {
 
   ctx.app.post(flow.path, guarded, async (request: FastifyRequest, reply: FastifyReply) => {
     const amount = formField(request.body, 'amount').trim();
-    let gateway: GatewayRequest;
+    let step: UiWithdrawStep;
     try {
-      gateway = await flow.start(currentSession(request), amount, callbackUrl(request, '/ui/records?notice=bank-returned'));
+      step = await flow.start(currentSession(request), amount, callbackUrl(request, '/ui/records?notice=bank-returned'));
     } catch (error) {
       const errors = formErrorsFrom(error);
       return ctx.render(request, reply, {
@@ -73,15 +76,27 @@ export function moneyFormPage(ctx: WebContext, flow: MoneyFlow): void {
         children: <AmountForm flow={flow} csrf={ctx.csrf(request, reply)} amount={amount} errors={errors} />,
       });
     }
-    return renderGatewayPage(ctx, request, reply, gateway, {
-      title: flow.title,
-      current: flow.path,
-      summary: (
-        <p data-testid="gateway-summary">
-          {flow.verb}: <strong>{amount}</strong>
-          {currencyOf(gateway) ? ` ${currencyOf(gateway)}` : ''}
-        </p>
-      ),
-    });
+    if (step.kind === 'check') return flow.renderCheck!(request, reply, step);
+    return renderBankForm(ctx, request, reply, step.gateway, { title: flow.title, path: flow.path, verb: flow.verb, amount });
+  });
+}
+
+/** The page whose button takes the signed request to the bank, with what it is for. */
+export function renderBankForm(
+  ctx: WebContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  gateway: GatewayRequest,
+  page: { title: string; path: string; verb: string; amount: string },
+): FastifyReply {
+  return renderGatewayPage(ctx, request, reply, gateway, {
+    title: page.title,
+    current: page.path,
+    summary: (
+      <p data-testid="gateway-summary">
+        {page.verb}: <strong>{page.amount}</strong>
+        {currencyOf(gateway) ? ` ${currencyOf(gateway)}` : ''}
+      </p>
+    ),
   });
 }

@@ -8,6 +8,6 @@ export function rechargePage(ctx: WebContext): void {
     title: 'Recharge',
     verb: 'Recharge',
     explain: 'Move money from your bank card into your Coffer wallet. You confirm it at your bank.',
-    start: (session, amount, callbackUrl) => walletsOf(ctx).recharge(session, amount, callbackUrl),
+    start: async (session, amount, callbackUrl) => ({ kind: 'gateway', gateway: await walletsOf(ctx).recharge(session, amount, callbackUrl) }),
   });
 }
