@@ -13,7 +13,7 @@ import { LedgerService } from './modules/ledger/index.ts';
 import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
 import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
 import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
-import { WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
+import { CARD_REMOVED, type CardRemovedEvent, WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
 import { Histogram } from 'prom-client';
 
@@ -89,8 +89,13 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     agent,
     depository: config.depository,
     assertUserCanMoveMoney: (userId, tx) => users.assertUserCanMoveMoney(userId, tx),
+    onCardRemoved: () => relay.nudge(),
   });
   relay.subscribeBatch<DepositorySettledEvent>(DEPOSITORY_SETTLED, 'wallets.depository-settled', (messages) => wallets.handleSettled(messages));
+  // A card the user removed is unbound at the bank too (signed UNBIND_CARD); the relay retries while the bank is away.
+  relay.subscribe<CardRemovedEvent>(CARD_REMOVED, 'depository.unbind-card', async (message) => {
+    await agent.unbindCard(message.payload);
+  });
   jobs.push(
     startIntervalJob('depository.query-pending', config.depository.queryIntervalMs, () => agent.queryDue(), logger),
     startIntervalJob('wallets.release-orphan-holds', config.depository.queryIntervalMs, () => wallets.releaseOrphanHolds(), logger),
