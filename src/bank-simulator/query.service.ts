@@ -1,7 +1,17 @@
-import { QUERY_TRANSACTION, type QueryPendingData, type QueryRequestData, signText, verifyText } from '../protocol/depository.ts';
+import {
+  QUERY_TRANSACTION,
+  type QueryPendingData,
+  type QueryRequestData,
+  signText,
+  UNBIND_CARD,
+  type UnbindCardData,
+  type UnbindCardResultData,
+  verifyText,
+} from '../protocol/depository.ts';
 import { type BankContext, PlatformKeyMissingError } from './context.ts';
 import { expireRequest, platformData, requestExpired } from './gateway.service.ts';
-import { findRequest } from './repository.ts';
+import { cardsOf, findRequest, unbindCard } from './repository.ts';
+import { maskCardNumber } from './validation.ts';
 
 export interface ServiceCall {
   serviceName?: unknown;
@@ -24,7 +34,9 @@ function problem(status: 400 | 503, code: string, detail: string): ServiceAnswer
  */
 export async function answerServiceCall(ctx: BankContext, call: ServiceCall): Promise<ServiceAnswer> {
   if (call.platformNo !== ctx.config.platformNo) return problem(400, 'UNKNOWN_PLATFORM', `The platform "${String(call.platformNo)}" has no contract with this bank.`);
-  if (call.serviceName !== QUERY_TRANSACTION) return problem(400, 'UNKNOWN_SERVICE', `Only ${QUERY_TRANSACTION} is offered server to server.`);
+  if (call.serviceName !== QUERY_TRANSACTION && call.serviceName !== UNBIND_CARD) {
+    return problem(400, 'UNKNOWN_SERVICE', `Only ${QUERY_TRANSACTION} and ${UNBIND_CARD} are offered server to server.`);
+  }
   if (typeof call.reqData !== 'string') return problem(400, 'VALIDATION_FAILED', 'reqData must be the JSON text the signature covers.');
   try {
     if (!verifyText(call.reqData, call.signature as string | undefined, ctx.platformKey.get())) {
@@ -34,10 +46,40 @@ export async function answerServiceCall(ctx: BankContext, call: ServiceCall): Pr
     if (err instanceof PlatformKeyMissingError) return problem(503, 'SERVICE_UNAVAILABLE', err.message);
     throw err;
   }
+  if (call.serviceName === UNBIND_CARD) {
+    const unbind = parseUnbind(call.reqData);
+    if (!unbind) return problem(400, 'VALIDATION_FAILED', 'reqData must be a JSON object with string requestNo, userNo and cardNumberMasked.');
+    const reqData = JSON.stringify(await unbindResult(ctx, unbind));
+    return { ok: true, body: { reqData, signature: signText(reqData, ctx.bankPrivateKey) } };
+  }
   const query = parseQuery(call.reqData);
   if (!query) return problem(400, 'VALIDATION_FAILED', 'reqData must be a JSON object with a string requestNo.');
   const reqData = await resultText(ctx, query.requestNo);
   return { ok: true, body: { reqData, signature: signText(reqData, ctx.bankPrivateKey) } };
+}
+
+function parseUnbind(text: string): UnbindCardData | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<UnbindCardData> | null;
+    const ok = value && [value.requestNo, value.userNo, value.cardNumberMasked].every((f) => typeof f === 'string' && f.length > 0 && f.length <= 256);
+    return ok ? (value as UnbindCardData) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The user's card the platform names (full or masked number) stops being theirs; NOT_BOUND when none matches. */
+async function unbindResult(ctx: BankContext, data: UnbindCardData): Promise<UnbindCardResultData> {
+  const card = (await cardsOf(ctx.db, data.userNo)).find((c) => c.card_number === data.cardNumberMasked || maskCardNumber(c.card_number) === data.cardNumberMasked);
+  const unbound = card ? await unbindCard(ctx.db, card.card_number, data.userNo) : false;
+  ctx.log.info({ requestNo: data.requestNo, userNo: data.userNo, unbound }, 'card unbind requested by the platform');
+  return {
+    requestNo: data.requestNo,
+    userNo: data.userNo,
+    cardNumberMasked: data.cardNumberMasked,
+    status: unbound ? 'UNBOUND' : 'NOT_BOUND',
+    timestamp: new Date().toISOString(),
+  };
 }
 
 function parseQuery(text: string): QueryRequestData | undefined {
