@@ -235,6 +235,33 @@ for (const { kind, skip } of storeKinds) {
       await api.invariantsHold();
     });
 
+    test('a removal racing a new withdrawal to the same card: never both (the withdrawal wins and the removal is CARD_IN_USE, or the other way round)', async () => {
+      const user = await openedUser('6222020000000003');
+      await recharge(user, '100.00');
+      const outcomes: string[] = [];
+      for (let round = 0; round < 6; round++) {
+        const card = await addCard(user, `62170000001000${String(round).padStart(2, '0')}`);
+        const [withdraw, removal] = await Promise.all([
+          api.my<GatewayRequest>(user, 'POST', '/my/withdraw-records', { amount: '1.00', callbackUrl: CALLBACK, cardNumberMasked: card.cardNumberMasked }),
+          api.my(user, 'DELETE', `/my/cards/${card.id}`),
+        ]);
+        if (withdraw.status === 201) {
+          assertProblem(removal, 409, 'CARD_IN_USE');
+          assert.ok((await cards(user)).some((c) => c.id === card.id), 'the card stays');
+          assert.equal((await api.notifyResult(withdraw.body, { status: 'FAIL' })).text, 'OK');
+          outcomes.push('withdrawal first');
+        } else {
+          assert.equal(removal.status, 204, removal.text);
+          assertProblem(withdraw, 400, 'VALIDATION_FAILED');
+          outcomes.push('removal first');
+        }
+      }
+      // Every hold of a refused or failed withdrawal is released.
+      await eventually(async () => assert.deepEqual(await api.wallet(user), { ...(await api.wallet(user))!, balance: '100.00', available: '100.00', pending: '0.00' }));
+      assert.equal(outcomes.length, 6);
+      await api.invariantsHold();
+    });
+
     test('the user center’s consumer is idempotent by request number: the settled event delivered again (also after removal) binds nothing more', async () => {
       const user = await openedUser();
       const card = await addCard(user, '6217000000009999');
