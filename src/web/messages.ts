@@ -34,6 +34,7 @@ export const notices: Record<string, string> = {
   'session-expired': 'Your session has ended. Please log in again.',
   'bank-returned': 'Welcome back from your bank. The status below updates once the bank confirms.',
   'card-bank-returned': 'Welcome back from your bank. A new card shows here once the bank confirms it.',
+  'card-bank-failed': 'Your bank did not add the card. You can try again.',
   'card-removed': 'The card was removed.',
 };
 

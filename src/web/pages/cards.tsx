@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../platform/errors.ts';
 import { PostForm } from '../components.tsx';
-import { formErrorsFrom, walletsOf, type WebContext } from '../context.tsx';
+import { formErrorsFrom, queryField, walletsOf, type WebContext } from '../context.tsx';
 import type { UiCard } from '../ports.ts';
 import { redirectTo } from '../render.ts';
 import { currentSession } from '../session.ts';
@@ -68,7 +68,13 @@ export function cardsPage(ctx: WebContext): void {
     });
   }
 
-  ctx.app.get('/ui/cards', guarded, async (request, reply) => showCards(request, reply));
+  ctx.app.get('/ui/cards', guarded, async (request, reply) => {
+    // Back from the bank with status=FAIL (e.g. too many wrong passwords): say so rather than "once the bank confirms".
+    if (queryField(request.query, 'notice') === 'card-bank-returned' && queryField(request.query, 'status') === 'FAIL') {
+      return redirectTo(reply, '/ui/cards?notice=card-bank-failed');
+    }
+    return showCards(request, reply);
+  });
 
   ctx.app.post('/ui/cards/add', guarded, async (request, reply) => {
     try {
