@@ -72,5 +72,5 @@ const m003: Migration = {
 export const depositoryMigrations: Record<string, Migration> = {
   '2026_11_22_0300_depository': m001,
   '2026_11_22_0301_depository_request_expiry': m002,
-  '2026_11_22_0320_depository_bind_card': m003,
+  '2026_11_22_0600_depository_bind_card': m003,
 };

@@ -91,5 +91,5 @@ const m002: Migration = {
 
 export const walletsMigrations: Record<string, Migration> = {
   '2026_11_22_0310_wallets': m001,
-  '2026_11_22_0321_wallets_card_removal': m002,
+  '2026_11_22_0601_wallets_card_removal': m002,
 };
