@@ -174,6 +174,8 @@ for (const { kind, skip } of storeKinds) {
       const unknown = JSON.stringify({ ...JSON.parse(good), requestNo: 'REQ0000UNKNOWN' });
       assertProblem(await api.notify({ ...base, reqData: unknown, signature: signText(unknown, keys.bank.privateKey) }), 404, 'DEPOSITORY_REQUEST_NOT_FOUND');
       assertProblem(await api.notify({ ...base, serviceName: 'RECHARGE', reqData: good, signature: signText(good, keys.bank.privateKey) }), 422, 'NOTIFICATION_MISMATCH');
+      const noCard = JSON.stringify({ ...JSON.parse(good), cardNumberMasked: undefined });
+      assertProblem(await api.notify({ ...base, reqData: noCard, signature: signText(noCard, keys.bank.privateKey) }), 400, 'MALFORMED_NOTIFICATION');
       const otherUser = JSON.stringify({ ...JSON.parse(good), userNo: 'someone-else' });
       assertProblem(await api.notify({ ...base, reqData: otherUser, signature: signText(otherUser, keys.bank.privateKey) }), 422, 'NOTIFICATION_MISMATCH');
 

@@ -192,6 +192,10 @@ export class DepositoryAgent {
     if (result.serviceName !== undefined && result.serviceName !== serviceName) {
       throw new DomainError('NOTIFICATION_MISMATCH', `reqData is for ${String(result.serviceName)}, not ${serviceName}`);
     }
+    // A card binding that succeeded must say which card: without it there is nothing to bind.
+    if (serviceName === 'BIND_CARD' && result.status === 'SUCCESS' && textOrNull(result.cardNumberMasked) === null) {
+      throw new DomainError('MALFORMED_NOTIFICATION', 'reqData.cardNumberMasked is required for a successful BIND_CARD');
+    }
     const outcome = await this.settler.submit({ serviceName, reqData, result, source });
     if (outcome.outcome === 'settled') {
       this.deps.logger.info({ requestNo: outcome.record.requestNo, serviceName, status: outcome.record.status, source }, 'depository transaction settled');
