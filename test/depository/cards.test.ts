@@ -264,6 +264,21 @@ for (const { kind, skip } of storeKinds) {
       await api.invariantsHold();
     });
 
+    test('a removal does not wait for the bank: while the bank is down the card is gone here at once, and UNBIND_CARD is retried until the bank answers', async () => {
+      const user = await openedUser();
+      const card = await addCard(user, '6217000000004242');
+      bankService.unbindDown = true;
+      const refusedBefore = bankService.unbindsRefused;
+      try {
+        assert.equal((await api.my(user, 'DELETE', `/my/cards/${card.id}`)).status, 204);
+        assert.equal((await cards(user)).some((c) => c.id === card.id), false, 'gone from Coffer at once');
+        await eventually(async () => assert.ok(bankService.unbindsRefused > refusedBefore, 'the bank was asked and refused'));
+      } finally {
+        bankService.unbindDown = false;
+      }
+      await eventually(async () => assert.ok(bankService.unbinds.some((u) => u.userNo === user.userId && u.cardNumberMasked === card.cardNumberMasked), 'retried until the bank unbound it'));
+    });
+
     test('the user center’s consumer is idempotent by request number: the settled event delivered again (also after removal) binds nothing more', async () => {
       const user = await openedUser();
       const card = await addCard(user, '6217000000009999');

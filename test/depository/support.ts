@@ -66,6 +66,9 @@ export class FakeBankService {
   readonly queries = new Map<string, number>();
   /** UNBIND_CARD calls received (platform-signed), in order. */
   readonly unbinds: { requestNo: string; userNo: string; cardNumberMasked: string }[] = [];
+  /** While true, UNBIND_CARD calls get a 503 (counted in unbindsRefused). */
+  unbindDown = false;
+  unbindsRefused = 0;
   readonly answers = new Map<string, QueryAnswer>();
   badSignatures = 0;
   private server!: http.Server;
@@ -99,6 +102,11 @@ export class FakeBankService {
     if (!verifyText(message.reqData, message.signature, loadPublicKey(this.platformPublicKeyPath()))) {
       this.badSignatures += 1;
       res.writeHead(401).end();
+      return;
+    }
+    if (message.serviceName === 'UNBIND_CARD' && this.unbindDown) {
+      this.unbindsRefused += 1;
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('bank is down');
       return;
     }
     if (message.serviceName === 'UNBIND_CARD') {
