@@ -98,7 +98,7 @@ for (const { kind, skip } of storeKinds) {
       await eventually(async () => assert.equal((await api.wallet(user))!.balance, amount));
     }
 
-    test('adding a card needs a login and an opened depository account', async () => {
+    test('adding a card needs a login, an opened depository account and a user who is not frozen', async () => {
       assertProblem(await api.request('POST', '/my/cards', { body: { callbackUrl: CALLBACK } }), 401, 'UNAUTHORIZED');
       const user = await api.newUser();
       const problem = assertProblem(await api.my(user, 'POST', '/my/cards', { callbackUrl: CALLBACK }), 409, 'ACCOUNT_NOT_OPENED');
@@ -107,6 +107,11 @@ for (const { kind, skip } of storeKinds) {
       await api.gateway(user, '/my/depository-accounts', { callbackUrl: CALLBACK });
       assertProblem(await api.my(user, 'POST', '/my/cards', { callbackUrl: CALLBACK }), 409, 'ACCOUNT_NOT_OPENED');
       assertProblem(await api.my(await openedUser(), 'POST', '/my/cards', { callbackUrl: 'javascript:alert(1)' }), 400, 'VALIDATION_FAILED');
+      // A frozen user may remove a card but not add one.
+      const frozen = await openedUser();
+      assert.equal((await api.admin('POST', `/admin/users/${frozen.userId}/freeze`)).status, 200);
+      assertProblem(await api.my(frozen, 'POST', '/my/cards', { callbackUrl: CALLBACK }), 403, 'USER_FROZEN');
+      assert.equal((await api.my(frozen, 'DELETE', `/my/cards/${(await cards(frozen))[0]!.id}`)).status, 204);
     });
 
     test('a BIND_CARD notification sent 1, 2 and 3 times (also at once) binds each card exactly once', async () => {

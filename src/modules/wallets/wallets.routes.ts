@@ -99,12 +99,17 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
           schema: {
             ...schema,
             summary: 'Add a debit card in my own name through the bank: a signed BIND_CARD to post to the bank',
-            description: 'Needs an opened depository account (ACCOUNT_NOT_OPENED otherwise). The card shows in GET /my/cards once the bank confirms.',
+            description: 'Needs an opened depository account (ACCOUNT_NOT_OPENED otherwise) and a user who is not frozen (USER_FROZEN). The card shows in GET /my/cards once the bank confirms.',
             body: s.BindCardBody,
             response: { 201: GatewayRequestView, ...problems },
           },
         },
-        async (request, reply) => reply.code(201).send(await wallets.bindCard(currentUser(request), request.body)),
+        async (request, reply) => {
+          // A frozen account adding a payout card is how a taken-over account is emptied later: refused.
+          const user = currentUser(request);
+          assertCanMoveMoney(user);
+          return reply.code(201).send(await wallets.bindCard(user, request.body));
+        },
       );
 
       app.delete(
