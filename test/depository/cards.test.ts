@@ -107,6 +107,9 @@ for (const { kind, skip } of storeKinds) {
       await api.gateway(user, '/my/depository-accounts', { callbackUrl: CALLBACK });
       assertProblem(await api.my(user, 'POST', '/my/cards', { callbackUrl: CALLBACK }), 409, 'ACCOUNT_NOT_OPENED');
       assertProblem(await api.my(await openedUser(), 'POST', '/my/cards', { callbackUrl: 'javascript:alert(1)' }), 400, 'VALIDATION_FAILED');
+      const openapi = (await api.request('GET', '/openapi.json')).body;
+      assert.ok(openapi.paths['/my/cards']?.post, 'POST /my/cards is documented');
+      assert.ok(openapi.paths['/my/cards/{id}']?.delete?.responses?.['204'], 'DELETE /my/cards/{id} is documented with its 204');
       // A frozen user may remove a card but not add one.
       const frozen = await openedUser();
       assert.equal((await api.admin('POST', `/admin/users/${frozen.userId}/freeze`)).status, 200);
