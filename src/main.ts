@@ -13,7 +13,7 @@ import { LedgerService } from './modules/ledger/index.ts';
 import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
 import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
 import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
-import { WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
+import { CARD_REMOVED, type CardRemovedEvent, WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
 import { RISK_REVIEWED, riskHttpModule, type RiskReviewedEvent, RiskService } from './modules/risk/index.ts';
 import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
@@ -161,8 +161,13 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     assertUserCanMoveMoney: (userId, tx) => users.assertUserCanMoveMoney(userId, tx),
     risk,
     sms,
+    onCardRemoved: () => relay.nudge(),
   });
   relay.subscribeBatch<DepositorySettledEvent>(DEPOSITORY_SETTLED, 'wallets.depository-settled', (messages) => wallets.handleSettled(messages));
+  // A card the user removed is unbound at the bank too (signed UNBIND_CARD); the relay retries while the bank is away.
+  relay.subscribe<CardRemovedEvent>(CARD_REMOVED, 'depository.unbind-card', async (message) => {
+    await agent.unbindCard(message.payload);
+  });
   jobs.push(
     startIntervalJob('depository.query-pending', config.depository.queryIntervalMs, () => agent.queryDue(), logger),
     startIntervalJob('wallets.release-orphan-holds', config.depository.queryIntervalMs, () => wallets.releaseOrphanHolds(), logger),

@@ -16,9 +16,11 @@ import {
   type FieldErrors,
   maskCardNumber,
   maskName,
+  normaliseBindCardForm,
   normaliseRegisterForm,
   parsePlatformRequest,
   type RegisterForm,
+  validateBindCardForm,
   validateRegisterForm,
 } from './validation.ts';
 
@@ -157,6 +159,7 @@ async function businessRefusal(
     return user ? { failure: { errorCode: 'ACCOUNT_ALREADY_OPENED', errorMessage: 'This user already has a depository account.' } } : {};
   }
   if (!user) return { failure: { errorCode: 'ACCOUNT_NOT_OPENED', errorMessage: 'This user has not opened a depository account.' } };
+  if (serviceName === 'BIND_CARD') return {};
   const account = await repo.findVirtualAccount(tx, data.userNo);
   if (account && account.currency !== currency) {
     return { failure: { errorCode: 'CURRENCY_MISMATCH', errorMessage: `The virtual account holds ${account.currency}, not ${currency}.` } };
@@ -202,7 +205,9 @@ export async function confirmRequest(ctx: BankContext, body: Record<string, stri
   if ('kind' in request) return request;
   if (request.status !== 'PENDING') return alreadyFinished(request);
   if (requestExpired(platformData(request))) return afterDecision(ctx, request, await expireRequest(ctx, request), {});
-  return request.service_name === 'PERSONAL_REGISTER' ? confirmRegistration(ctx, request, body) : confirmPayment(ctx, request, body.password ?? '');
+  if (request.service_name === 'PERSONAL_REGISTER') return confirmRegistration(ctx, request, body);
+  if (request.service_name === 'BIND_CARD') return confirmBindCard(ctx, request, body);
+  return confirmPayment(ctx, request, body.password ?? '');
 }
 
 export async function returnToPlatform(ctx: BankContext, body: Record<string, string>): Promise<Refusal | Redirect> {
@@ -278,14 +283,56 @@ async function openAccount(ctx: BankContext, tx: BankTx, request: RequestRow, fo
   return 'done';
 }
 
-async function afterDecision(ctx: BankContext, request: RequestRow, decided: 'done' | 'lost' | 'card-taken', values: Partial<RegisterForm>): Promise<ConfirmOutcome> {
+const CARD_OF_ANOTHER = 'This card is held in another person’s name; bind a debit card in your own name.';
+const CARD_ALREADY_BOUND = 'This card is already bound to your account; enter another debit card in your own name.';
+
+async function afterDecision(
+  ctx: BankContext,
+  request: RequestRow,
+  decided: 'done' | 'lost' | 'card-taken' | 'card-mine',
+  values: Partial<RegisterForm>,
+): Promise<ConfirmOutcome> {
   const current = (await repo.findRequest(ctx.db, request.platform_no, request.request_no))!;
-  if (decided === 'card-taken') {
-    return confirmView(current, undefined, undefined, { fieldErrors: { cardNumber: 'This card is held in another person’s name; bind a debit card in your own name.' }, values });
+  if (decided === 'card-taken' || decided === 'card-mine') {
+    const message = decided === 'card-taken' ? CARD_OF_ANOTHER : CARD_ALREADY_BOUND;
+    return confirmView(current, undefined, undefined, { error: message, fieldErrors: { cardNumber: message }, values });
   }
   if (decided === 'lost') return alreadyFinished(current);
   ctx.sender.poke();
   return { kind: 'redirect', url: callbackRedirect(current) };
+}
+
+/**
+ * BIND_CARD: the user types a debit card and their transaction password (the
+ * same lockout as payments). A card held in another person's name, or already
+ * bound to this user, is refused with the form shown again (the request stays
+ * PENDING, so they can enter another card); otherwise the card is bound to the
+ * user and the platform is notified SUCCESS with the masked card and bank code.
+ */
+async function confirmBindCard(ctx: BankContext, request: RequestRow, body: Record<string, string>): Promise<ConfirmOutcome> {
+  const form = normaliseBindCardForm(body);
+  const values = { cardNumber: form.cardNumber, bankCode: form.bankCode };
+  const user = (await repo.findUser(ctx.db, request.user_no))!;
+  if (user.locked_until && user.locked_until.getTime() > Date.now()) return failLocked(ctx, request, user.locked_until);
+  const fieldErrors = validateBindCardForm(form);
+  if (Object.keys(fieldErrors).length > 0) return confirmView(request, undefined, undefined, { fieldErrors, values, error: 'Please correct the fields marked below.' });
+  if (!(await verifyPassword(form.password, user.password_hash))) return wrongPassword(ctx, request, undefined, values);
+  await repo.clearPasswordFailures(ctx.db, user.user_no);
+  const currency = (request.currency ?? 'CNY') as CurrencyCode;
+  const decided = await ctx.db.transaction().execute(async (tx) => {
+    if (!(await repo.lockPendingRequest(tx, request.platform_no, request.request_no))) return 'lost' as const;
+    await repo.ensureCard(tx, form.cardNumber, currency, demoBalanceMinor(ctx, currency));
+    const bound = await repo.bindFreeCard(tx, form.cardNumber, request.user_no, form.bankCode);
+    if (bound === 'taken') return 'card-taken' as const;
+    if (bound === 'mine') return 'card-mine' as const;
+    await finish(ctx, tx, request.request_no, {
+      status: 'SUCCESS',
+      cardNumber: form.cardNumber,
+      extra: { cardNumberMasked: maskCardNumber(form.cardNumber), bankCode: form.bankCode },
+    });
+    return 'done' as const;
+  });
+  return afterDecision(ctx, request, decided, values);
 }
 
 async function confirmPayment(ctx: BankContext, request: RequestRow, password: string): Promise<ConfirmOutcome> {
@@ -302,13 +349,14 @@ async function confirmPayment(ctx: BankContext, request: RequestRow, password: s
   return afterDecision(ctx, request, decided, {});
 }
 
-async function wrongPassword(ctx: BankContext, request: RequestRow, card: CardRow | undefined): Promise<ConfirmOutcome> {
+async function wrongPassword(ctx: BankContext, request: RequestRow, card: CardRow | undefined, values: Partial<RegisterForm> = {}): Promise<ConfirmOutcome> {
   const { passwordMaxFailures, passwordLockS } = ctx.config;
   const user = await repo.recordPasswordFailure(ctx.db, request.user_no, passwordMaxFailures, passwordLockS);
   if (user.locked_until && user.locked_until.getTime() > Date.now()) return failLocked(ctx, request, user.locked_until);
   const left = passwordMaxFailures - user.failed_attempts;
   return confirmView(request, card, undefined, {
     error: `Wrong transaction password. ${left} attempt${left === 1 ? '' : 's'} left before your account is locked.`,
+    values,
   });
 }
 

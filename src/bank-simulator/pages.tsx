@@ -15,6 +15,7 @@ const SERVICE_TITLES: Record<string, string> = {
   PERSONAL_REGISTER: 'Open a depository account',
   RECHARGE: 'Confirm recharge',
   WITHDRAW: 'Confirm withdrawal',
+  BIND_CARD: 'Add a debit card',
 };
 
 function Layout(props: { title: string; children: ComponentChildren }) {
@@ -101,6 +102,25 @@ function RegisterPage({ view }: { view: ConfirmView }) {
   );
 }
 
+/** BIND_CARD: the new card and the transaction password (contract: cardNumber, bankCode, password + hidden). */
+function BindCardPage({ view }: { view: ConfirmView }) {
+  const v = view.values;
+  const e = view.fieldErrors;
+  return (
+    <Layout title={SERVICE_TITLES.BIND_CARD!}>
+      <Alert error={view.error} lockedUntil={view.lockedUntil} />
+      <form method="post" action="/gateway/confirm" class="bank-form">
+        <Hidden view={view} />
+        <p class="summary">{`Platform user ${view.request.user_no} · request ${view.request.request_no}`}</p>
+        <Field label="Debit card number (in your own name)" name="cardNumber" value={v.cardNumber} error={e.cardNumber} />
+        <Field label="Bank code" name="bankCode" value={v.bankCode} error={e.bankCode} hint="e.g. ICBC, CMB, BOC" />
+        <Field label="Transaction password" name="password" type="password" error={e.password} autocomplete="current-password" />
+        <button type="submit">Bind card</button>
+      </form>
+    </Layout>
+  );
+}
+
 function money(minor: bigint | null, currency: string | null): string {
   return `${formatMinor(minor ?? 0n, (currency ?? 'CNY') as CurrencyCode)} ${currency ?? 'CNY'}`;
 }
@@ -142,7 +162,14 @@ function PaymentPage({ view }: { view: ConfirmView }) {
 }
 
 export function renderConfirmPage(view: ConfirmView): string {
-  return page(view.request.service_name === 'PERSONAL_REGISTER' ? <RegisterPage view={view} /> : <PaymentPage view={view} />);
+  switch (view.request.service_name) {
+    case 'PERSONAL_REGISTER':
+      return page(<RegisterPage view={view} />);
+    case 'BIND_CARD':
+      return page(<BindCardPage view={view} />);
+    default:
+      return page(<PaymentPage view={view} />);
+  }
 }
 
 export function renderFinishedPage(view: FinishedView): string {

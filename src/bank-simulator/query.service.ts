@@ -1,9 +1,18 @@
-import { QUERY_TRANSACTION, type QueryPendingData, type QueryRequestData, signText } from '../protocol/depository.ts';
+import {
+  QUERY_TRANSACTION,
+  type QueryPendingData,
+  type QueryRequestData,
+  signText,
+  UNBIND_CARD,
+  type UnbindCardData,
+  type UnbindCardResultData,
+} from '../protocol/depository.ts';
 import { QUERY_PAYOUT } from '../protocol/payout-channel.ts';
 import type { BankContext } from './context.ts';
 import { expireRequest, platformData, requestExpired } from './gateway.service.ts';
 import { queryPayout, verifiedPlatformMessage } from './payouts.service.ts';
-import { findRequest } from './repository.ts';
+import { cardsOf, findRequest, unbindCard } from './repository.ts';
+import { maskCardNumber } from './validation.ts';
 
 export interface ServiceCall {
   serviceName?: unknown;
@@ -26,9 +35,10 @@ function problem(status: 400 | 409 | 503, code: string, detail: string): Service
  * QUERY_PAYOUT answers a payout's PayoutResultData. Always bank-signed.
  */
 export async function answerServiceCall(ctx: BankContext, call: ServiceCall): Promise<ServiceAnswer> {
-  if (call.serviceName !== QUERY_TRANSACTION && call.serviceName !== QUERY_PAYOUT) {
+  const offered = [QUERY_TRANSACTION, QUERY_PAYOUT, UNBIND_CARD];
+  if (!offered.includes(call.serviceName as string)) {
     if (call.platformNo !== ctx.config.platformNo) return problem(400, 'UNKNOWN_PLATFORM', `The platform "${String(call.platformNo)}" has no contract with this bank.`);
-    return problem(400, 'UNKNOWN_SERVICE', `Only ${QUERY_TRANSACTION} and ${QUERY_PAYOUT} are offered server to server.`);
+    return problem(400, 'UNKNOWN_SERVICE', `Only ${offered.join(', ')} are offered server to server.`);
   }
   const verified = verifiedPlatformMessage(ctx, call);
   if ('ok' in verified) return problem(verified.status, verified.code, verified.detail);
@@ -36,10 +46,40 @@ export async function answerServiceCall(ctx: BankContext, call: ServiceCall): Pr
     const answer = await queryPayout(ctx, verified.reqData);
     return answer.ok ? { ok: true, body: answer.body } : problem(answer.status, answer.code, answer.detail);
   }
+  if (call.serviceName === UNBIND_CARD) {
+    const unbind = parseUnbind(verified.reqData);
+    if (!unbind) return problem(400, 'VALIDATION_FAILED', 'reqData must be a JSON object with string requestNo, userNo and cardNumberMasked.');
+    const reqData = JSON.stringify(await unbindResult(ctx, unbind));
+    return { ok: true, body: { reqData, signature: signText(reqData, ctx.bankPrivateKey) } };
+  }
   const query = parseQuery(verified.reqData);
   if (!query) return problem(400, 'VALIDATION_FAILED', 'reqData must be a JSON object with a string requestNo.');
   const reqData = await resultText(ctx, query.requestNo);
   return { ok: true, body: { reqData, signature: signText(reqData, ctx.bankPrivateKey) } };
+}
+
+function parseUnbind(text: string): UnbindCardData | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<UnbindCardData> | null;
+    const ok = value && [value.requestNo, value.userNo, value.cardNumberMasked].every((f) => typeof f === 'string' && f.length > 0 && f.length <= 256);
+    return ok ? (value as UnbindCardData) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The user's card the platform names (full or masked number) stops being theirs; NOT_BOUND when none matches. */
+async function unbindResult(ctx: BankContext, data: UnbindCardData): Promise<UnbindCardResultData> {
+  const card = (await cardsOf(ctx.db, data.userNo)).find((c) => c.card_number === data.cardNumberMasked || maskCardNumber(c.card_number) === data.cardNumberMasked);
+  const unbound = card ? await unbindCard(ctx.db, card.card_number, data.userNo) : false;
+  ctx.log.info({ requestNo: data.requestNo, userNo: data.userNo, unbound }, 'card unbind requested by the platform');
+  return {
+    requestNo: data.requestNo,
+    userNo: data.userNo,
+    cardNumberMasked: data.cardNumberMasked,
+    status: unbound ? 'UNBOUND' : 'NOT_BOUND',
+    timestamp: new Date().toISOString(),
+  };
 }
 
 function parseQuery(text: string): QueryRequestData | undefined {

@@ -178,6 +178,30 @@ export async function bindCard(db: Db, cardNumber: string, userNo: string, bankC
   return rows.length === 1;
 }
 
+/**
+ * BIND_CARD: binds a card nobody holds to the user, deciding under the card's
+ * row lock; 'mine' when the user holds it already, 'taken' when someone else does.
+ */
+export async function bindFreeCard(tx: BankTx, cardNumber: string, userNo: string, bankCode: string): Promise<'bound' | 'mine' | 'taken'> {
+  const card = await tx.selectFrom('bank_cards').selectAll().where('card_number', '=', cardNumber).forUpdate().executeTakeFirstOrThrow();
+  if (card.holder_user_no === userNo) return 'mine';
+  if (card.holder_user_no !== null) return 'taken';
+  await tx.updateTable('bank_cards').set({ holder_user_no: userNo, bank_code: bankCode }).where('card_number', '=', cardNumber).execute();
+  return 'bound';
+}
+
+/** UNBIND_CARD: the user no longer holds the card; false when they did not hold it. */
+export async function unbindCard(db: Db, cardNumber: string, userNo: string): Promise<boolean> {
+  const rows = await db
+    .updateTable('bank_cards')
+    .set({ holder_user_no: null })
+    .where('card_number', '=', cardNumber)
+    .where('holder_user_no', '=', userNo)
+    .returning('card_number')
+    .execute();
+  return rows.length === 1;
+}
+
 export async function cardsOf(db: Db, userNo: string): Promise<CardRow[]> {
   return db.selectFrom('bank_cards').selectAll().where('holder_user_no', '=', userNo).orderBy('created_at').orderBy('card_number').execute();
 }

@@ -50,7 +50,7 @@ export function parsePlatformRequest(reqData: string, serviceName: ServiceName):
   }
   const currency = data.currency === undefined ? DEFAULT_CURRENCY : data.currency;
   if (typeof currency !== 'string' || !isCurrencyCode(currency)) return fail(`reqData.currency "${String(currency)}" is not supported`);
-  if (serviceName === 'PERSONAL_REGISTER') {
+  if (serviceName === 'PERSONAL_REGISTER' || serviceName === 'BIND_CARD') {
     return { ok: true, value: { data: data as unknown as PlatformRequestData, currency, amountMinor: null, feeMinor: null } };
   }
   return parseAmounts(data, serviceName, currency);
@@ -125,6 +125,24 @@ export function validateRegisterForm(form: RegisterForm): FieldErrors {
   } else if (form.password !== form.passwordConfirm) {
     errors.passwordConfirm = 'The two passwords differ.';
   }
+  return errors;
+}
+
+// ---- the add-a-card form (BIND_CARD)
+
+export type BindCardForm = Pick<RegisterForm, 'cardNumber' | 'bankCode' | 'password'>;
+
+export function normaliseBindCardForm(body: Record<string, string>): BindCardForm {
+  const { cardNumber, bankCode, password } = normaliseRegisterForm(body);
+  return { cardNumber, bankCode, password };
+}
+
+/** The card fields only: the password is checked against the user's (and counts toward the lock). */
+export function validateBindCardForm(form: BindCardForm): FieldErrors {
+  const errors: FieldErrors = {};
+  if (!CARD_NUMBER.test(form.cardNumber)) errors.cardNumber = 'A debit card number is 12 to 19 digits.';
+  if (!BANK_CODE.test(form.bankCode)) errors.bankCode = 'A bank code is 2 to 20 letters or digits, e.g. ICBC.';
+  if (form.password.length === 0) errors.password = 'Enter your transaction password.';
   return errors;
 }
 

@@ -42,6 +42,9 @@ export const errorCatalogue = {
   ACCOUNT_NOT_OPENED: { status: 409, title: 'Open a depository account first' },
   ACCOUNT_ALREADY_OPENED: { status: 409, title: 'The depository account is already open' },
   WITHDRAW_NOT_AWAITING: { status: 409, title: 'The withdrawal is not waiting for that step' },
+  CARD_NOT_FOUND: { status: 404, title: 'No such bound card' },
+  CARD_IN_USE: { status: 409, title: 'A withdrawal in progress pays out to this card: remove it once that is finished' },
+  CARD_NOT_BOUND: { status: 409, title: 'No bound debit card: add one first' },
   // Users and authentication (SPEC 3)
   MOBILE_ALREADY_REGISTERED: { status: 409, title: 'This mobile number is already registered' },
   INVALID_CREDENTIALS: { status: 401, title: 'The mobile number or password is wrong' },

@@ -11,7 +11,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject,
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const serviceNames = ['PERSONAL_REGISTER', 'RECHARGE', 'WITHDRAW'] as const;
+/** Services a user completes on the bank's hosted pages (phase 2 of SPEC 4). */
+export const serviceNames = ['PERSONAL_REGISTER', 'RECHARGE', 'WITHDRAW', 'BIND_CARD'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
 /** What the platform hands the browser, which posts the first four fields as a form to `depositoryUrl`. */
@@ -43,7 +44,7 @@ export interface PlatformRequestData {
   currency?: string;
   /** WITHDRAW: the platform's fee, kept back from what reaches the card. */
   fee?: string;
-  /** WITHDRAW: the bound card to pay out to (the card number as the bank gave it, masked). */
+  /** WITHDRAW: the bound card to pay out to (the card number as the bank gave it, masked). BIND_CARD: not sent (the user types the card at the bank). */
   cardNumberMasked?: string;
   /** PERSONAL_REGISTER: the user's mobile, prefilled on the bank's page. */
   mobile?: string;
@@ -62,7 +63,7 @@ export interface BankResultData {
   timestamp: string;
   errorCode?: string;
   errorMessage?: string;
-  /** PERSONAL_REGISTER: the bound debit card and the user's bank-side identity. */
+  /** PERSONAL_REGISTER and BIND_CARD: the newly bound debit card (masked); PERSONAL_REGISTER also the user's bank-side identity. */
   cardNumberMasked?: string;
   bankCode?: string;
   realNameMasked?: string;
@@ -72,6 +73,27 @@ export interface BankResultData {
 export const QUERY_TRANSACTION = 'QUERY_TRANSACTION';
 export interface QueryRequestData {
   requestNo: string;
+  timestamp: string;
+}
+/**
+ * Server to server: platform -> bank, the user removed a bound card on the
+ * platform. reqData is UnbindCardData; the bank answers JSON {reqData, signature}
+ * with UnbindCardResultData (UNBOUND, or NOT_BOUND when it was not bound to
+ * that user: a retry after success answers NOT_BOUND, which is just as good).
+ */
+export const UNBIND_CARD = 'UNBIND_CARD';
+export interface UnbindCardData {
+  requestNo: string;
+  userNo: string;
+  /** As the bank gave it in the BIND_CARD / PERSONAL_REGISTER result (masked). */
+  cardNumberMasked: string;
+  timestamp: string;
+}
+export interface UnbindCardResultData {
+  requestNo: string;
+  userNo: string;
+  cardNumberMasked: string;
+  status: 'UNBOUND' | 'NOT_BOUND';
   timestamp: string;
 }
 /** The bank answers JSON {reqData, signature}; reqData is BankResultData, or this when it has no result yet. */

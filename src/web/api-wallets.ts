@@ -69,7 +69,7 @@ function pageQueryString(page: PageQuery): string {
 }
 
 export function apiWalletsPort(app: CofferApp): WebWallets {
-  async function call(session: string, method: 'GET' | 'POST', url: string, body?: Json): Promise<unknown> {
+  async function call(session: string, method: 'GET' | 'POST' | 'DELETE', url: string, body?: Json): Promise<unknown> {
     const response = await app.inject({
       method,
       url,
@@ -119,6 +119,12 @@ export function apiWalletsPort(app: CofferApp): WebWallets {
       const body = await call(session, 'GET', '/my/cards');
       const rows = Array.isArray(body) ? body : ((body as { data?: unknown })?.data ?? []);
       return (rows as Json[]).map(cardOf);
+    },
+    async bindCard(session, callbackUrl) {
+      return (await call(session, 'POST', '/my/cards', { callbackUrl })) as GatewayRequest;
+    },
+    async removeCard(session, cardId) {
+      await call(session, 'DELETE', `/my/cards/${encodeURIComponent(cardId)}`);
     },
   };
 }

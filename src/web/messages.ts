@@ -17,6 +17,9 @@ export const problemMessages: Record<string, string> = {
   ACCOUNT_ALREADY_OPENED: 'Your depository account is already open.',
   ACCOUNT_FROZEN: 'Your account is frozen: you can look around, but no money can move.',
   USER_FROZEN: 'Your account is frozen: you can look around, but no money can move.',
+  CARD_NOT_FOUND: 'That card is not one of your bound cards (it may have been removed already).',
+  CARD_IN_USE: 'A withdrawal to this card is still in progress. Remove the card once it has finished.',
+  CARD_NOT_BOUND: 'You have no bound debit card. Add one on the Cards page first.',
   INSUFFICIENT_FUNDS: 'Your available balance is too low for that (the withdrawal fee counts too).',
   SERVICE_UNAVAILABLE: 'This service is not ready yet. Please try again in a moment.',
   INTERNAL_ERROR: 'Something went wrong on our side. Please try again.',
@@ -34,6 +37,9 @@ export const notices: Record<string, string> = {
   'login-required': 'Please log in to continue.',
   'session-expired': 'Your session has ended. Please log in again.',
   'bank-returned': 'Welcome back from your bank. The status below updates once the bank confirms.',
+  'card-bank-returned': 'Welcome back from your bank. A new card shows here once the bank confirms it.',
+  'card-bank-failed': 'Your bank did not add the card. You can try again.',
+  'card-removed': 'The card was removed.',
 };
 
 export function messageFor(code: string, detail: string | undefined): string {

@@ -101,6 +101,10 @@ export interface WebWallets {
   withdrawRecords(session: string, page: PageQuery): Promise<UiPage<UiRecord>>;
   entries(session: string, page: PageQuery): Promise<UiPage<UiEntry>>;
   cards(session: string): Promise<UiCard[]>;
+  /** Starts BIND_CARD (add a card at the bank); throws ACCOUNT_NOT_OPENED without a depository account. */
+  bindCard(session: string, callbackUrl: string): Promise<GatewayRequest>;
+  /** Removes one of the user's cards; throws CARD_NOT_FOUND or CARD_IN_USE. */
+  removeCard(session: string, cardId: string): Promise<void>;
 }
 
 /** What a withdrawal answers: the bank form, or the checks risk control asks for first (SPEC 6). */

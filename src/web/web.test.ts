@@ -15,7 +15,7 @@ import { uiContentSecurityPolicy } from './csp.ts';
 import { CSRF_COOKIE, csrfToken, csrfTokenMatches, newCsrfSecret } from './csrf.ts';
 import { sameOrigin } from '../platform/http/same-origin.ts';
 import { webHttpModule } from './index.ts';
-import type { WebUsers } from './ports.ts';
+import type { UiCard, WebUsers, WebWallets } from './ports.ts';
 import { safeNext } from './session.ts';
 
 describe('CSRF tokens', () => {
@@ -147,5 +147,116 @@ describe('UI pages through the HTTP stack (fake users)', () => {
     const root = await app.inject({ method: 'GET', url: '/' });
     assert.equal(root.statusCode, 303);
     assert.equal(root.headers.location, '/ui/');
+  });
+});
+
+describe('the Cards page (fake wallets)', () => {
+  const removed: string[] = [];
+  let failWith: DomainError | undefined;
+  const cards: UiCard[] = [
+    { id: 'card_a', cardNumberMasked: '6222********0001', bankCode: 'ICBC' },
+    { id: 'card_b', cardNumberMasked: '6217********0002', bankCode: 'CMB' },
+  ];
+  const unused = async (): Promise<never> => {
+    throw new DomainError('SERVICE_UNAVAILABLE');
+  };
+  const wallets: WebWallets = {
+    wallets: unused,
+    openDepositoryAccount: unused,
+    recharge: unused,
+    withdraw: unused,
+    verifyWithdraw: unused,
+    continueWithdraw: unused,
+    rechargeRecords: unused,
+    withdrawRecords: unused,
+    entries: unused,
+    async cards() {
+      return cards.filter((c) => !removed.includes(c.id));
+    },
+    async bindCard(_session, callbackUrl) {
+      if (failWith) throw failWith;
+      return { serviceName: 'BIND_CARD', platformNo: 'p', reqData: JSON.stringify({ callbackUrl }), signature: 'sig', depositoryUrl: 'https://bank.example/gateway' };
+    },
+    async removeCard(session, id) {
+      assert.equal(session, 'cs_token');
+      if (failWith) throw failWith;
+      removed.push(id);
+    },
+  };
+  const users: WebUsers = {
+    async register() {},
+    async login() {
+      return { token: 'cs_token', expiresAt: new Date(Date.now() + 60_000) };
+    },
+    async logout() {},
+    async userForSession(token) {
+      return token === 'cs_token' ? { id: 'usr_1', mobile: '13700000000', status: 'ACTIVE' } : undefined;
+    },
+  };
+  let app: CofferApp;
+  let dispose: () => Promise<void>;
+  const secret = newCsrfSecret();
+  const headers = { cookie: `${CSRF_COOKIE}=${secret}; coffer_session=cs_token`, host: 'localhost', 'content-type': 'application/x-www-form-urlencoded' };
+  const token = csrfToken(secret, 'cs_token');
+
+  before(async () => {
+    const store = await openTestStore('pglite');
+    const config = loadConfig({ LOG_LEVEL: 'silent' });
+    app = await buildHttpServer({
+      config,
+      store,
+      logger: createLogger(config),
+      metrics: createMetrics(),
+      modules: [webHttpModule({ publicUrl: 'http://localhost', ports: { users, wallets } })],
+    });
+    dispose = async () => {
+      await app.close();
+      await store.dispose();
+    };
+  });
+  after(() => dispose?.());
+
+  test('lists the cards, each with a Remove form carrying the CSRF token, and an Add a card form', async () => {
+    const page = await app.inject({ method: 'GET', url: '/ui/cards', headers });
+    assert.equal(page.statusCode, 200);
+    for (const id of ['card_a', 'card_b']) {
+      assert.match(page.body, new RegExp(`<form method="post" action="/ui/cards/${id}/remove"[^>]*><input type="hidden" name="_csrf" value="${token}"`));
+    }
+    assert.match(page.body, /action="\/ui\/cards\/add"[^>]*hx-boost="false"/);
+    assert.match(page.body, />Add a card</);
+  });
+
+  test('Remove needs the token; with it the card goes and the page says so; CARD_IN_USE is shown as a message', async () => {
+    const refused = await app.inject({ method: 'POST', url: '/ui/cards/card_a/remove', headers, payload: '' });
+    assert.equal(refused.statusCode, 403);
+    assert.deepEqual(removed, []);
+    failWith = new DomainError('CARD_IN_USE');
+    const inUse = await app.inject({ method: 'POST', url: '/ui/cards/card_a/remove', headers, payload: `_csrf=${token}` });
+    assert.equal(inUse.statusCode, 409);
+    assert.match(inUse.body, /A withdrawal to this card is still in progress/);
+    failWith = undefined;
+    const done = await app.inject({ method: 'POST', url: '/ui/cards/card_a/remove', headers, payload: `_csrf=${token}` });
+    assert.equal(done.statusCode, 303);
+    assert.equal(done.headers.location, '/ui/cards?notice=card-removed');
+    assert.deepEqual(removed, ['card_a']);
+    const after = await app.inject({ method: 'GET', url: '/ui/cards?notice=card-removed', headers });
+    assert.match(after.body, /The card was removed\./);
+    assert.doesNotMatch(after.body, /card_a/);
+  });
+
+  test('Add a card hands over the bank form (CSP allows the bank); no account is a clear message; a FAIL from the bank is said', async () => {
+    const add = await app.inject({ method: 'POST', url: '/ui/cards/add', headers, payload: `_csrf=${token}` });
+    assert.equal(add.statusCode, 200);
+    assert.match(add.body, /action="https:\/\/bank\.example\/gateway"/);
+    assert.match(add.body, /name="serviceName" value="BIND_CARD"/);
+    assert.match(String(add.headers['content-security-policy']), /form-action 'self' https:\/\/bank\.example/);
+    failWith = new DomainError('ACCOUNT_NOT_OPENED');
+    const noAccount = await app.inject({ method: 'POST', url: '/ui/cards/add', headers, payload: `_csrf=${token}` });
+    failWith = undefined;
+    assert.equal(noAccount.statusCode, 409);
+    assert.match(noAccount.body, /Open your depository account first/);
+    const failed = await app.inject({ method: 'GET', url: '/ui/cards?notice=card-bank-returned&requestNo=R1&status=FAIL', headers });
+    assert.equal(failed.statusCode, 303);
+    assert.equal(failed.headers.location, '/ui/cards?notice=card-bank-failed');
   });
 });

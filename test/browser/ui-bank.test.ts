@@ -287,4 +287,48 @@ describe('wallet UI with the bank depository simulator', { skip }, () => {
       await context.close();
     }
   });
+  test('add a second card at the bank from the Cards page, then remove it', async () => {
+    const { context, page, watch } = await newPage(browser, base);
+    try {
+      const mobile = await newUser(page);
+      const first = await openAccount(page, mobile, false);
+      await page.goto('/ui/cards');
+      const [addResponse] = await Promise.all([
+        page.waitForResponse((r) => r.url() === `${base}/ui/cards/add`),
+        page.getByRole('button', { name: 'Add a card' }).click(),
+      ]);
+      assert.match(addResponse.headers()['content-security-policy'] ?? '', new RegExp(`form-action 'self' ${new URL(bank.url).origin}(;|$)`));
+      const adding = await bankFormOn(page);
+      assert.equal(adding.action, `${bank.url}/gateway`);
+      assert.equal(adding.fields.serviceName, 'BIND_CARD');
+      assert.equal(adding.data.callbackUrl, `${base}/ui/cards?notice=card-bank-returned`);
+      await screenshot(page, '34-bank-form-add-card');
+
+      await page.getByRole('button', { name: 'Continue to your bank' }).click();
+      await page.waitForURL(`${bank.url}/**`);
+      await screenshot(page, '35-bank-add-card');
+      const second = `6217${String(Date.now()).slice(-8)}${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}`;
+      await submitForm(page, { cardNumber: second, bankCode: 'CMB', password: TRANSACTION_PASSWORD }, 'Bind card');
+      await backFromBank(page, base);
+      assert.equal(new URL(page.url()).pathname, '/ui/cards');
+      await eventuallyOn(page, '/ui/cards', async () => (await page.getByTestId('card').count()) === 2, 'the second card');
+      const list = await page.getByTestId('cards').innerText();
+      assert.match(list, new RegExp(`${second.slice(0, 4)}\\*+${second.slice(-4)}`));
+      assert.doesNotMatch(list, new RegExp(second), 'the card number is masked');
+      assert.match(list, /CMB/);
+      await screenshot(page, '36-cards-two');
+
+      await page.getByTestId('card').filter({ hasText: second.slice(-4) }).getByRole('button', { name: /Remove/ }).click();
+      await page.getByTestId('flash-notice').filter({ hasText: 'The card was removed.' }).waitFor();
+      assert.equal(await page.getByTestId('card').count(), 1);
+      const left = await page.getByTestId('cards').innerText();
+      assert.match(left, new RegExp(first.slice(-4)));
+      assert.doesNotMatch(left, new RegExp(second.slice(-4)));
+      await screenshot(page, '37-card-removed');
+      assert.deepEqual(watch.cspViolations, []);
+      assert.deepEqual(watch.pageErrors, []);
+    } finally {
+      await context.close();
+    }
+  });
 });

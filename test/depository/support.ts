@@ -64,6 +64,11 @@ export type QueryAnswer = { kind: 'result'; result: BankResultData } | { kind: '
  */
 export class FakeBankService {
   readonly queries = new Map<string, number>();
+  /** UNBIND_CARD calls received (platform-signed), in order. */
+  readonly unbinds: { requestNo: string; userNo: string; cardNumberMasked: string }[] = [];
+  /** While true, UNBIND_CARD calls get a 503 (counted in unbindsRefused). */
+  unbindDown = false;
+  unbindsRefused = 0;
   readonly answers = new Map<string, QueryAnswer>();
   badSignatures = 0;
   private server!: http.Server;
@@ -90,13 +95,25 @@ export class FakeBankService {
       return;
     }
     const message = JSON.parse(body) as { serviceName: string; platformNo: string; reqData: string; signature: string };
-    if (message.serviceName !== 'QUERY_TRANSACTION' || message.platformNo !== PLATFORM_NO) {
+    if ((message.serviceName !== 'QUERY_TRANSACTION' && message.serviceName !== 'UNBIND_CARD') || message.platformNo !== PLATFORM_NO) {
       res.writeHead(400).end();
       return;
     }
     if (!verifyText(message.reqData, message.signature, loadPublicKey(this.platformPublicKeyPath()))) {
       this.badSignatures += 1;
       res.writeHead(401).end();
+      return;
+    }
+    if (message.serviceName === 'UNBIND_CARD' && this.unbindDown) {
+      this.unbindsRefused += 1;
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('bank is down');
+      return;
+    }
+    if (message.serviceName === 'UNBIND_CARD') {
+      const unbind = JSON.parse(message.reqData) as { requestNo: string; userNo: string; cardNumberMasked: string };
+      this.unbinds.push(unbind);
+      const reqData = JSON.stringify({ ...unbind, status: 'UNBOUND', timestamp: new Date().toISOString() });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ reqData, signature: signText(reqData, this.bank.privateKey) }));
       return;
     }
     const { requestNo } = JSON.parse(message.reqData) as { requestNo: string };

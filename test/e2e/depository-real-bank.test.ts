@@ -1,7 +1,7 @@
 /**
  * End to end against the REAL bank depository simulator process, over HTTP, on
  * the embedded store and on a PostgreSQL server: open account -> recharge ->
- * withdraw (success and failure), the way a browser drives it (Coffer's JSON API,
+ * withdraw (success and failure) -> add a second card and remove it, the way a browser drives it (Coffer's JSON API,
  * then the bank's hosted forms by their contract field names), with the ledger's
  * invariants green afterwards.
  */
@@ -25,6 +25,7 @@ for (const { kind, skip } of await testStoreKinds()) {
     let server: TestCoffer;
     let dropDatabase = async () => {};
     let token = '';
+    let userId = '';
 
     before(async () => {
       const dataDir = tempDataDir();
@@ -47,7 +48,9 @@ for (const { kind, skip } of await testStoreKinds()) {
         dataDir,
       );
       const mobile = newMobile();
-      assert.equal((await api('POST', '/auth/register', { mobile, password: PASSWORD })).status, 201, 'registered');
+      const registered = await api('POST', '/auth/register', { mobile, password: PASSWORD });
+      assert.equal(registered.status, 201, 'registered');
+      userId = registered.body.userId;
       token = (await api('POST', '/auth/login', { mobile, password: PASSWORD })).body.token;
     });
 
@@ -150,6 +153,40 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal(await until('the withdrawal to settle', () => recordStatus('withdraw', requestNo)), 'FAILED');
       await until('the release', async () => ((await wallet())?.available === '68.00' ? true : undefined));
       assert.equal((await wallet())?.balance, '68.00');
+    });
+
+    test('a second card added on the bank\'s page can be withdrawn to, cannot be removed while that is pending, then is removed here and at the bank', async () => {
+      const second = newCardNumber();
+      const gateway = (await api('POST', '/my/cards', { callbackUrl })).body as GatewayRequest;
+      assert.equal(gateway.serviceName, 'BIND_CARD', JSON.stringify(gateway));
+      const back = await atTheBank(gateway, { cardNumber: second, bankCode: 'CMB', password: BANK_PASSWORD });
+      assert.equal(back.searchParams.get('status'), 'SUCCESS');
+      const added = await until('the second card', async () => {
+        const cards = (await api('GET', '/my/cards')).body as { id: string; cardNumberMasked: string; bankCode: string }[];
+        return cards.length === 2 ? cards.find((c) => c.cardNumberMasked.endsWith(second.slice(-4))) : undefined;
+      });
+      assert.equal(added?.bankCode, 'CMB');
+      assert.doesNotMatch(added!.cardNumberMasked, new RegExp(second), 'masked');
+
+      const withdrawal = (await api('POST', '/my/withdraw-records', { amount: '5.00', callbackUrl, cardNumberMasked: added!.cardNumberMasked })).body as GatewayRequest;
+      const requestNo = JSON.parse(withdrawal.reqData).requestNo as string;
+      const inUse = await api('DELETE', `/my/cards/${added!.id}`);
+      assert.deepEqual([inUse.status, inUse.body.code], [409, 'CARD_IN_USE']);
+      await atTheBank(withdrawal, { password: BANK_PASSWORD });
+      assert.equal(await until('the withdrawal to settle', () => recordStatus('withdraw', requestNo)), 'SUCCEEDED');
+      const card2 = await fetch(`${bank.url}/sandbox/cards/${second}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      assert.equal(((await card2.json()) as { balance: string }).balance, '100005.00', 'the bank paid out to the second card');
+
+      assert.equal((await api('DELETE', `/my/cards/${added!.id}`)).status, 204);
+      assert.equal((await api('GET', '/my/cards')).body.length, 1);
+      const refused = await api('POST', '/my/withdraw-records', { amount: '1.00', callbackUrl, cardNumberMasked: added!.cardNumberMasked });
+      assert.equal(refused.status, 400, JSON.stringify(refused.body));
+      // The bank hears of it too (UNBIND_CARD through the outbox), so it is free to be bound again.
+      await until('the bank to unbind the card', async () => {
+        const account = await fetch(`${bank.url}/sandbox/accounts/${encodeURIComponent(userId)}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        const cards = ((await account.json()) as { cards: string[] }).cards;
+        return cards.length === 1 && cards[0]!.endsWith(card.slice(-4)) ? true : undefined;
+      });
     });
 
     test('the books balance afterwards', async () => {

@@ -53,7 +53,24 @@ const m002: Migration = {
   },
 };
 
+/** BIND_CARD (add a bound card through the bank) is a fourth service; like PERSONAL_REGISTER it has no amount. */
+const m003: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`alter table depository_transactions drop constraint depository_transactions_service_name_check`.execute(db);
+    await sql`
+      alter table depository_transactions add constraint depository_transactions_service_name_check
+      check (service_name in ('PERSONAL_REGISTER', 'RECHARGE', 'WITHDRAW', 'BIND_CARD'))`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`alter table depository_transactions drop constraint depository_transactions_service_name_check`.execute(db);
+    await sql`
+      alter table depository_transactions add constraint depository_transactions_service_name_check
+      check (service_name in ('PERSONAL_REGISTER', 'RECHARGE', 'WITHDRAW'))`.execute(db);
+  },
+};
+
 export const depositoryMigrations: Record<string, Migration> = {
   '2026_11_22_0300_depository': m001,
   '2026_11_22_0711_depository_request_expiry': m002,
+  '2026_11_22_0600_depository_bind_card': m003,
 };

@@ -5,7 +5,7 @@ const CallbackUrl = Type.String({ description: 'Where the bank sends the browser
 
 export const GatewayRequestView = Type.Object(
   {
-    serviceName: Type.Union([Type.Literal('PERSONAL_REGISTER'), Type.Literal('RECHARGE'), Type.Literal('WITHDRAW')]),
+    serviceName: Type.Union([Type.Literal('PERSONAL_REGISTER'), Type.Literal('RECHARGE'), Type.Literal('WITHDRAW'), Type.Literal('BIND_CARD')]),
     platformNo: Type.String(),
     reqData: Type.String({ description: 'The JSON text the signature covers; post it unchanged' }),
     signature: Type.String({ description: 'base64(RSA-SHA256(reqData)) with the platform key' }),

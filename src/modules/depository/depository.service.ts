@@ -16,6 +16,9 @@ import {
   type PlatformRequestData,
   QUERY_TRANSACTION,
   type QueryRequestData,
+  UNBIND_CARD,
+  type UnbindCardData,
+  type UnbindCardResultData,
   type ServiceName,
   serviceNames,
   signText,
@@ -93,7 +96,8 @@ export class DepositoryAgent {
     const currency = currencyCode(input.currency);
     const callbackUrl = validCallbackUrl(input.callbackUrl);
     const userNo = boundedText(input.userNo, 'userNo');
-    const moves = serviceName !== 'PERSONAL_REGISTER';
+    // PERSONAL_REGISTER and BIND_CARD move no money: their records have no amount.
+    const moves = serviceName === 'RECHARGE' || serviceName === 'WITHDRAW';
     if (moves && (input.amountMinor === undefined || input.amountMinor <= 0n)) {
       throw new DomainError('INVALID_AMOUNT', `${serviceName} needs an amount greater than zero`);
     }
@@ -187,6 +191,10 @@ export class DepositoryAgent {
     const result = parseBankResult(reqData);
     if (result.serviceName !== undefined && result.serviceName !== serviceName) {
       throw new DomainError('NOTIFICATION_MISMATCH', `reqData is for ${String(result.serviceName)}, not ${serviceName}`);
+    }
+    // A card binding that succeeded must say which card: without it there is nothing to bind.
+    if (serviceName === 'BIND_CARD' && result.status === 'SUCCESS' && textOrNull(result.cardNumberMasked) === null) {
+      throw new DomainError('MALFORMED_NOTIFICATION', 'reqData.cardNumberMasked is required for a successful BIND_CARD');
     }
     const outcome = await this.settler.submit({ serviceName, reqData, result, source });
     if (outcome.outcome === 'settled') {
@@ -282,15 +290,19 @@ export class DepositoryAgent {
     return settled;
   }
 
-  private async queryOne(record: DepositoryTransaction): Promise<SettleOutcome | undefined> {
+  /**
+   * A signed server-to-server call to the bank's POST /service; answers the
+   * bank-signed reqData text of its answer. Throws (a plain Error) when the bank
+   * is down, slow, refuses, or answers something it did not sign.
+   */
+  private async callBankService(serviceName: string, data: object): Promise<string> {
     const { config } = this.deps;
-    const data: QueryRequestData = { requestNo: record.requestNo, timestamp: this.deps.clock.now().toISOString() };
     const reqData = JSON.stringify(data);
     const response = await this.fetch(`${config.depository.bankUrl}/service`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        serviceName: QUERY_TRANSACTION,
+        serviceName,
         platformNo: config.depository.platformNo,
         reqData,
         signature: signText(reqData, this.platformKeys.privateKey),
@@ -306,8 +318,36 @@ export class DepositoryAgent {
       throw new Error('bank answered something that is not JSON');
     }
     if (typeof answer?.reqData !== 'string' || !verifyText(answer.reqData, answer.signature as string, this.bankPublicKey())) {
-      throw new Error('bank query answer is not signed by the bank');
+      throw new Error(`bank ${serviceName} answer is not signed by the bank`);
     }
+    return answer.reqData;
+  }
+
+  /**
+   * Tells the bank that the user removed a bound card on the platform (signed
+   * UNBIND_CARD, server to server), so the bank stops using it and the user may
+   * bind it again later. Idempotent: the bank answers NOT_BOUND for a card it no
+   * longer holds for the user. Throws while the bank cannot be reached, so the
+   * outbox consumer that calls this retries it.
+   */
+  async unbindCard(input: { userNo: string; cardNumberMasked: string }): Promise<UnbindCardResultData['status']> {
+    const data: UnbindCardData = {
+      requestNo: newRequestNo(this.deps.clock.now()),
+      userNo: boundedText(input.userNo, 'userNo'),
+      cardNumberMasked: boundedText(input.cardNumberMasked, 'cardNumberMasked'),
+      timestamp: this.deps.clock.now().toISOString(),
+    };
+    const answer = safeJson(await this.callBankService(UNBIND_CARD, data)) as Partial<UnbindCardResultData> | undefined;
+    if (answer?.requestNo !== data.requestNo || (answer.status !== 'UNBOUND' && answer.status !== 'NOT_BOUND')) {
+      throw new Error('bank UNBIND_CARD answer is about another request or has no status');
+    }
+    this.deps.logger.info({ requestNo: data.requestNo, userNo: data.userNo, status: answer.status }, 'bound card removed at the bank');
+    return answer.status;
+  }
+
+  private async queryOne(record: DepositoryTransaction): Promise<SettleOutcome | undefined> {
+    const data: QueryRequestData = { requestNo: record.requestNo, timestamp: this.deps.clock.now().toISOString() };
+    const answer = { reqData: await this.callBankService(QUERY_TRANSACTION, data) };
     const peek = safeJson(answer.reqData) as { requestNo?: unknown; status?: unknown } | undefined;
     if (peek?.requestNo !== record.requestNo) throw new Error('bank query answer is about another request');
     if (peek.status === 'NOT_FOUND' && this.expired(record)) return this.settleExpired(record, answer.reqData);

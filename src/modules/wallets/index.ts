@@ -2,4 +2,5 @@
 export { WalletsService, maskCardNumber, type WalletsDeps, type WalletUser } from './wallets.service.ts';
 export { walletsHttpModule } from './wallets.routes.ts';
 export { walletsMigrations } from './wallets.migrations.ts';
+export { CARD_REMOVED, type CardRemovedEvent } from './wallets.types.ts';
 export type { BoundCard, DepositoryAccount, RechargeRecord, WithdrawRecord, RecordStatus } from './wallets.types.ts';

@@ -86,7 +86,31 @@ const m003: Migration = {
   },
 };
 
+/**
+ * Bound cards can be removed and added through the bank (BIND_CARD). A removed
+ * card keeps its row (removed_at set), so a late or repeated bank notification
+ * of the request that bound it finds its request number taken and adds nothing:
+ * request_no is unique. Only active cards must be unique per user, so a card
+ * removed and bound again later is a new row.
+ */
+const m002: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`alter table bound_cards add column removed_at timestamptz`.execute(db);
+    await sql`alter table bound_cards drop constraint bound_cards_user_id_card_number_masked_key`.execute(db);
+    await sql`create unique index bound_cards_active_card on bound_cards (user_id, card_number_masked) where removed_at is null`.execute(db);
+    await sql`create unique index bound_cards_request_no on bound_cards (request_no)`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop index bound_cards_request_no`.execute(db);
+    await sql`drop index bound_cards_active_card`.execute(db);
+    await sql`delete from bound_cards where removed_at is not null`.execute(db);
+    await sql`alter table bound_cards add constraint bound_cards_user_id_card_number_masked_key unique (user_id, card_number_masked)`.execute(db);
+    await sql`alter table bound_cards drop column removed_at`.execute(db);
+  },
+};
+
 export const walletsMigrations: Record<string, Migration> = {
   '2026_11_22_0310_wallets': m001,
+  '2026_11_22_0601_wallets_card_removal': m002,
   '2026_11_22_0712_withdraw_verification': m003,
 };

@@ -63,17 +63,59 @@ export async function markOpened(
   return result.rows.length === 1;
 }
 
-export async function insertCard(db: Executor, card: BoundCard): Promise<void> {
-  await sql`
+/**
+ * Binds a card once per request number (unique request_no) and once per active
+ * (user, card) pair; false when either was already there (a redelivered event).
+ */
+export async function insertCard(db: Executor, card: BoundCard): Promise<boolean> {
+  const { rows } = await sql`
     insert into bound_cards (id, user_id, card_number_masked, bank_code, request_no, created_at)
     values (${card.id}, ${card.userId}, ${card.cardNumberMasked}, ${card.bankCode}, ${card.requestNo}, ${card.createdAt})
-    on conflict (user_id, card_number_masked) do nothing`.execute(db);
+    on conflict do nothing
+    returning id`.execute(db);
+  return rows.length === 1;
 }
 
+/** The user's cards that were not removed, oldest first. */
 export async function listCards(db: Executor, userId: string): Promise<BoundCard[]> {
   const { rows } = await sql<BoundCard>`
-    select ${cardColumns} from bound_cards where user_id = ${userId} order by created_at, id`.execute(db);
+    select ${cardColumns} from bound_cards where user_id = ${userId} and removed_at is null order by created_at, id`.execute(db);
   return rows;
+}
+
+/**
+ * An active card of this user, row-locked: FOR UPDATE by a removal, FOR SHARE by
+ * a withdrawal naming it, so a removal and a new withdrawal of the same card
+ * serialise (the removal then sees the withdrawal, or the withdrawal the removal).
+ */
+export async function lockActiveCard(
+  db: Executor,
+  where: { userId: string } & ({ id: string } | { cardNumberMasked: string }),
+  mode: 'update' | 'share',
+): Promise<BoundCard | undefined> {
+  const match = 'id' in where ? sql`id = ${where.id}` : sql`card_number_masked = ${where.cardNumberMasked}`;
+  const { rows } = await sql<BoundCard>`
+    select ${cardColumns} from bound_cards
+    where user_id = ${where.userId} and removed_at is null and ${match}
+    ${mode === 'update' ? sql`for update` : sql`for share`}`.execute(db);
+  return rows[0];
+}
+
+/** A withdrawal still in progress (before or at the bank) names this card. */
+export async function hasPendingWithdrawTo(db: Executor, userId: string, cardNumberMasked: string): Promise<boolean> {
+  const { rows } = await sql`
+    select 1 from withdraw_records
+    where user_id = ${userId} and card_number_masked = ${cardNumberMasked}
+      and status in ('AWAITING_VERIFICATION', 'AWAITING_REVIEW', 'READY', 'PENDING')
+    limit 1`.execute(db);
+  return rows.length > 0;
+}
+
+/** Guarded: false when the card was removed already. */
+export async function markCardRemoved(db: Executor, id: string, now: Date): Promise<boolean> {
+  const { rows } = await sql`
+    update bound_cards set removed_at = ${now} where id = ${id} and removed_at is null returning id`.execute(db);
+  return rows.length === 1;
 }
 
 export async function insertRecharge(db: Executor, record: RechargeRecord): Promise<void> {

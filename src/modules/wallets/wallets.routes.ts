@@ -134,6 +134,44 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
         { ...mine, schema: { ...schema, summary: 'My bound debit cards, masked', response: { 200: Type.Array(s.CardView), ...problems } } },
         async (request) => (await wallets.cards(currentUser(request).id)).map(cardView),
       );
+
+      app.post(
+        '/my/cards',
+        {
+          ...mine,
+          schema: {
+            ...schema,
+            summary: 'Add a debit card in my own name through the bank: a signed BIND_CARD to post to the bank',
+            description: 'Needs an opened depository account (ACCOUNT_NOT_OPENED otherwise) and a user who is not frozen (USER_FROZEN). The card shows in GET /my/cards once the bank confirms.',
+            body: s.BindCardBody,
+            response: { 201: GatewayRequestView, ...problems },
+          },
+        },
+        async (request, reply) => {
+          // A frozen account adding a payout card is how a taken-over account is emptied later: refused.
+          const user = currentUser(request);
+          assertCanMoveMoney(user);
+          return reply.code(201).send(await wallets.bindCard(user, request.body));
+        },
+      );
+
+      app.delete(
+        '/my/cards/:id',
+        {
+          ...mine,
+          schema: {
+            ...schema,
+            summary: 'Remove one of my bound cards',
+            description: 'Another user’s card id answers 404 CARD_NOT_FOUND; a card a PENDING withdrawal pays out to answers 409 CARD_IN_USE.',
+            params: s.CardParams,
+            response: { 204: Type.Null(), ...problems },
+          },
+        },
+        async (request, reply) => {
+          await wallets.removeCard(currentUser(request), request.params.id);
+          return reply.code(204).send(null);
+        },
+      );
     },
   };
 }

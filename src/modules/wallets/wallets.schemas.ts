@@ -6,6 +6,10 @@ const Time = Type.String({ format: 'date-time' });
 
 export const OpenDepositoryAccountBody = Type.Object({ callbackUrl: CallbackUrl }, { additionalProperties: false });
 
+export const BindCardBody = Type.Object({ callbackUrl: CallbackUrl }, { additionalProperties: false });
+
+export const CardParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, description: 'A card id from GET /my/cards' }) });
+
 export const RechargeBody = Type.Object({ amount: Amount, callbackUrl: CallbackUrl }, { additionalProperties: false });
 export type RechargeBody = Static<typeof RechargeBody>;
 

@@ -4,7 +4,7 @@ import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/log.ts';
 import { currencyCode, type CurrencyCode, parseMoney } from '../../platform/money/index.ts';
 import { type ItemResult, settleItem } from '../../platform/batcher.ts';
-import type { OutboxMessage } from '../../platform/outbox/index.ts';
+import { type OutboxMessage, publish } from '../../platform/outbox/index.ts';
 import type { GatewayRequest } from '../../protocol/depository.ts';
 import { type DepositoryAgent, type DepositorySettledEvent, newRequestNo, validCallbackUrl } from '../depository/index.ts';
 import { assertNotRejected, type RiskReviewedEvent, type RiskService } from '../risk/index.ts';
@@ -14,6 +14,8 @@ import * as repo from './wallets.repository.ts';
 import {
   assertTransition,
   type BoundCard,
+  CARD_REMOVED,
+  type CardRemovedEvent,
   type DepositoryAccount,
   type RechargeRecord,
   type RecordKind,
@@ -44,6 +46,8 @@ export interface WalletsDeps {
   risk: Pick<RiskService, 'assess' | 'release' | 'getDecision'>;
   /** One-time codes for MEDIUM and HIGH risk withdrawals. */
   sms: Pick<SmsService, 'sendCode' | 'verifyCode'>;
+  /** Called after a card removal commits (its CARD_REMOVED event), e.g. to wake the outbox relay. */
+  onCardRemoved?: () => void;
 }
 
 /** What a withdrawal request answers: the signed request for the bank, or the checks still to pass. */
@@ -93,6 +97,46 @@ export class WalletsService {
       if (!(await repo.upsertOpening(trx, { userId: user.id, userNo, requestNo, now }))) throw alreadyOpened();
       return gateway;
     });
+  }
+
+  /**
+   * POST /my/cards: a signed BIND_CARD for the bank's hosted page, where the user
+   * types the new debit card and their transaction password. The agent's
+   * transaction record is the only record (no amount); the bank's SUCCESS binds
+   * the card here through the outbox (handleSettled), once per request number.
+   */
+  async bindCard(user: WalletUser, input: { callbackUrl: string }): Promise<GatewayRequest> {
+    const account = await this.openedAccount(user.id);
+    return this.deps.agent.prepare('BIND_CARD', { userNo: account.userNo, currency: this.currency, callbackUrl: input.callbackUrl });
+  }
+
+  /**
+   * DELETE /my/cards/{id}: removes one of the user's own cards (another user's
+   * id is CARD_NOT_FOUND, as if it did not exist). Refused with CARD_IN_USE while
+   * a PENDING withdrawal pays out to it. The row stays (removed_at), so a late
+   * notification of the request that bound it cannot bring it back; the bank is
+   * told through the outbox (CARD_REMOVED -> the agent's UNBIND_CARD).
+   */
+  async removeCard(user: WalletUser, cardId: string): Promise<void> {
+    const account = await repo.findDepositoryAccount(this.deps.db, user.id);
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      const card = account ? await repo.lockActiveCard(trx, { userId: user.id, id: cardId }, 'update') : undefined;
+      if (!account || !card) throw new DomainError('CARD_NOT_FOUND', `You have no bound card ${cardId} (GET /my/cards)`);
+      if (await repo.hasPendingWithdrawTo(trx, user.id, card.cardNumberMasked)) {
+        throw new DomainError('CARD_IN_USE', `A withdrawal to ${card.cardNumberMasked} is still in progress; remove the card once it has finished`);
+      }
+      if (!(await repo.markCardRemoved(trx, card.id, now))) throw new DomainError('CARD_NOT_FOUND', `You have no bound card ${cardId}`);
+      const event: CardRemovedEvent = {
+        cardId: card.id,
+        userId: user.id,
+        userNo: account.userNo,
+        cardNumberMasked: card.cardNumberMasked,
+        removedAt: now.toISOString(),
+      };
+      await publish(trx, { topic: CARD_REMOVED, key: card.id, payload: event });
+    });
+    this.deps.onCardRemoved?.();
   }
 
   /** POST /my/recharge-records: saves a PENDING recharge and returns the signed RECHARGE request. */
@@ -179,6 +223,10 @@ export class WalletsService {
     try {
       return await this.deps.db.transaction().execute(async (trx): Promise<WithdrawStarted> => {
         await this.deps.assertUserCanMoveMoney?.(user.id, trx);
+        // The card is share-locked until this commits, so a removal waits for (and then sees) this withdrawal.
+        if (!(await repo.lockActiveCard(trx, { userId: user.id, cardNumberMasked: card }, 'share'))) {
+          throw new DomainError('VALIDATION_FAILED', 'That card was just removed; choose one of your bound cards (GET /my/cards)');
+        }
         if (!needsCode) {
           const gateway = await this.signWithdraw(account.userNo, record, trx);
           await repo.insertWithdraw(trx, record);
@@ -419,6 +467,10 @@ export class WalletsService {
       await this.accountOpeningSettled(event);
       return undefined;
     }
+    if (event.serviceName === 'BIND_CARD') {
+      await this.cardBindingSettled(event);
+      return undefined;
+    }
     const kind: RecordKind = event.serviceName === 'RECHARGE' ? 'recharge' : 'withdraw';
     if (!record) throw new Error(`no ${kind} record for request ${event.requestNo}`);
     this.assertSameAmount(record, event);
@@ -453,6 +505,26 @@ export class WalletsService {
         });
       }
     });
+  }
+
+  /** BIND_CARD's outcome: SUCCESS binds the card, once per request number (bound_cards.request_no is unique). */
+  private async cardBindingSettled(event: DepositorySettledEvent): Promise<void> {
+    const account = await repo.findDepositoryAccountByUserNo(this.deps.db, event.userNo);
+    if (!account) throw new Error(`no depository account for userNo ${event.userNo} (request ${event.requestNo})`);
+    if (event.status !== 'SUCCEEDED') {
+      this.deps.logger.info({ requestNo: event.requestNo, errorCode: event.errorCode }, 'binding a card failed at the bank');
+      return;
+    }
+    if (!event.cardNumberMasked) throw new Error(`BIND_CARD ${event.requestNo} succeeded without a card number`);
+    const bound = await repo.insertCard(this.deps.db, {
+      id: newId('card'),
+      userId: account.userId,
+      cardNumberMasked: maskCardNumber(event.cardNumberMasked),
+      bankCode: event.bankCode,
+      requestNo: event.requestNo,
+      createdAt: this.deps.clock.now(),
+    });
+    if (!bound) this.deps.logger.info({ requestNo: event.requestNo }, 'card binding already recorded (a redelivered event)');
   }
 
   private async ensureWallet(userId: string, currency: CurrencyCode): Promise<Account> {
@@ -570,10 +642,16 @@ export class WalletsService {
     return wallet.id;
   }
 
-  /** The named bound card, or the user's first one; a card that is not theirs is refused. */
-  private async cardFor(userId: string, named: string | undefined): Promise<string | undefined> {
+  /**
+   * The named bound card, or the user's first one; a card that is not theirs (or
+   * was removed) is refused, and so is a withdrawal with no bound card at all.
+   */
+  private async cardFor(userId: string, named: string | undefined): Promise<string> {
     const cards = await repo.listCards(this.deps.db, userId);
-    if (named === undefined) return cards[0]?.cardNumberMasked;
+    if (named === undefined) {
+      if (!cards[0]) throw new DomainError('CARD_NOT_BOUND', 'You have no bound debit card: add one (POST /my/cards) before withdrawing');
+      return cards[0].cardNumberMasked;
+    }
     const card = cards.find((c) => c.cardNumberMasked === named);
     if (!card) throw new DomainError('VALIDATION_FAILED', 'cardNumberMasked is not one of your bound cards (GET /my/cards)');
     return card.cardNumberMasked;

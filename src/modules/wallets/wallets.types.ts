@@ -16,6 +16,22 @@ export interface DepositoryAccount {
   updatedAt: Date;
 }
 
+/**
+ * Topic the user center publishes when a user removes a bound card; the
+ * depository agent's consumer tells the bank (UNBIND_CARD), retrying until the
+ * bank answers.
+ */
+export const CARD_REMOVED = 'wallets.card-removed';
+
+export interface CardRemovedEvent {
+  cardId: string;
+  userId: string;
+  /** The user's number at the bank. */
+  userNo: string;
+  cardNumberMasked: string;
+  removedAt: string;
+}
+
 export interface BoundCard {
   id: string;
   userId: string;
