@@ -138,11 +138,11 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
       app.post(
         '/my/cards',
         {
-          ...mine,
+          ...mineOnce,
           schema: {
             ...schema,
             summary: 'Add a debit card in my own name through the bank: a signed BIND_CARD to post to the bank',
-            description: 'Needs an opened depository account (ACCOUNT_NOT_OPENED otherwise) and a user who is not frozen (USER_FROZEN). The card shows in GET /my/cards once the bank confirms.',
+            description: `Needs an opened depository account (ACCOUNT_NOT_OPENED otherwise) and a user who is not frozen (USER_FROZEN). The card shows in GET /my/cards once the bank confirms. ${retrySafe}`,
             body: s.BindCardBody,
             response: { 201: GatewayRequestView, ...problems },
           },
