@@ -287,6 +287,44 @@ describe('wallet UI with the bank depository simulator', { skip }, () => {
       await context.close();
     }
   });
+  test('a large withdrawal asks for the SMS code first (risk control), then goes to the bank', async () => {
+    const { page, watch, context } = await newPage(browser, base);
+    try {
+      const mobile = await newUser(page);
+      await openAccount(page, mobile, false);
+      await recharge(page, '6000.00', false);
+
+      await page.goto('/ui/withdraw');
+      await submitForm(page, { amount: '5000.00' }, 'Withdraw');
+      await page.getByTestId('withdraw-sms').waitFor();
+      await screenshot(page, '34-withdraw-sms-code');
+      await submitForm(page, { code: '000000' }, 'Confirm');
+      assert.match(await page.locator('body').innerText(), /code is not right/, 'a wrong code says so');
+
+      const sink = (await (await fetch(`${base}/sandbox/sms?mobile=${encodeURIComponent(mobile)}`)).json()) as { data: { text: string }[] };
+      const code = /\b(\d{6})\b/.exec(sink.data[0]?.text ?? '')?.[1];
+      assert.ok(code, 'the code is in the sandbox SMS sink');
+      await submitForm(page, { code }, 'Confirm');
+      const withdraw = await bankFormOn(page);
+      assert.equal(withdraw.data.amount, '5002.00', 'amount + fee leave the virtual account');
+      await page.getByRole('button', { name: 'Continue to your bank' }).click();
+      await page.waitForURL(`${bank.url}/**`);
+      await submitForm(page, { password: TRANSACTION_PASSWORD }, 'Withdraw');
+      await backFromBank(page, base);
+      await eventuallyOn(
+        page,
+        '/ui/records',
+        async () => /SUCCEEDED/.test(await page.getByTestId('withdrawal-records').innerText()),
+        'the large withdrawal to succeed',
+      );
+      await screenshot(page, '35-records-large-withdrawal');
+      assert.deepEqual(watch.cspViolations, []);
+      assert.deepEqual(watch.pageErrors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('add a second card at the bank from the Cards page, then remove it', async () => {
     const { context, page, watch } = await newPage(browser, base);
     try {
