@@ -297,7 +297,7 @@ describe('wallet UI with the bank depository simulator', { skip }, () => {
       await page.goto('/ui/withdraw');
       await submitForm(page, { amount: '5000.00' }, 'Withdraw');
       await page.getByTestId('withdraw-sms').waitFor();
-      await screenshot(page, '34-withdraw-sms-code');
+      await screenshot(page, '36-withdraw-sms-code');
       await submitForm(page, { code: '000000' }, 'Confirm');
       assert.match(await page.locator('body').innerText(), /code is not right/, 'a wrong code says so');
 
@@ -317,7 +317,7 @@ describe('wallet UI with the bank depository simulator', { skip }, () => {
         async () => /SUCCEEDED/.test(await page.getByTestId('withdrawal-records').innerText()),
         'the large withdrawal to succeed',
       );
-      await screenshot(page, '35-records-large-withdrawal');
+      await screenshot(page, '37-records-large-withdrawal');
       assert.deepEqual(watch.cspViolations, []);
       assert.deepEqual(watch.pageErrors, []);
     } finally {
