@@ -14,20 +14,19 @@ import { publish } from '../../src/platform/outbox/index.ts';
 import { type GatewayRequest, loadPublicKey, signText, verifyText } from '../../src/protocol/depository.ts';
 import { testStoreKinds } from '../support/stores.ts';
 import {
-  Api,
+  type Api,
   assertProblem,
   bankResult,
-  createBooks,
-  createKeys,
   eventually,
-  FakeBankService,
+  type FakeBankService,
   PLATFORM_NO,
   requestDataOf,
   sleep,
-  startServer,
   type TestBooks,
   type TestKeys,
   type TestUser,
+  startDepositoryServer,
+  stopDepositoryServer,
 } from './support.ts';
 
 const storeKinds = await testStoreKinds();
@@ -49,20 +48,10 @@ for (const { kind, skip } of storeKinds) {
     let api: Api;
 
     before(async () => {
-      books = await createBooks(kind);
-      keys = createKeys();
-      bankService = new FakeBankService(keys.bank, () => path.join(keys.platformKeysDir, 'platform-public.pem'));
-      await bankService.start();
-      coffer = await startServer(books, keys, bankService.url);
-      api = new Api(coffer.url, keys.bank);
+      ({ books, keys, bankService, coffer, api } = await startDepositoryServer(kind));
     });
 
-    after(async () => {
-      await coffer?.close();
-      await bankService?.stop();
-      await books?.dispose();
-      keys?.dispose();
-    });
+    after(() => stopDepositoryServer({ books, keys, bankService, coffer }));
 
     async function cards(user: TestUser): Promise<CardView[]> {
       const reply = await api.my<CardView[]>(user, 'GET', '/my/cards');

@@ -16,10 +16,8 @@ import {
   assertProblem,
   BANK_PUBLIC_URL,
   bankResult,
-  createBooks,
-  createKeys,
   eventually,
-  FakeBankService,
+  type FakeBankService,
   openUserAccount,
   rechargeThroughBank,
   PLATFORM_NO,
@@ -30,6 +28,8 @@ import {
   type TestBooks,
   type TestKeys,
   type TestUser,
+  startDepositoryServer,
+  stopDepositoryServer,
 } from './support.ts';
 
 const storeKinds = await testStoreKinds();
@@ -43,29 +43,18 @@ for (const { kind, skip } of storeKinds) {
     let coffer: RunningCoffer;
     let api: Api;
 
+    // Requests expire, and orphaned holds are swept, after a second here, so both happen within a test.
+    const env = { DEPOSITORY_REQUEST_TTL_S: '1', DEPOSITORY_EXPIRY_GRACE_S: '0', DEPOSITORY_ORPHAN_HOLD_AFTER_S: '1' };
+
     before(async () => {
-      books = await createBooks(kind);
-      keys = createKeys();
-      bankService = new FakeBankService(keys.bank, () => path.join(keys.platformKeysDir, 'platform-public.pem'));
-      await bankService.start();
-      coffer = await startServer();
-      api = new Api(coffer.url, keys.bank);
+      ({ books, keys, bankService, coffer, api } = await startDepositoryServer(kind, env));
     });
 
-    after(async () => {
-      await coffer?.close();
-      await bankService?.stop();
-      await books?.dispose();
-      keys?.dispose();
-    });
+    after(() => stopDepositoryServer({ books, keys, bankService, coffer }));
 
+    /** Another Coffer process on the same store and bank. */
     function startServer() {
-      // Requests expire, and orphaned holds are swept, after a second here, so both happen within a test.
-      return startCofferServer(books, keys, bankService.url, {
-        DEPOSITORY_REQUEST_TTL_S: '1',
-        DEPOSITORY_EXPIRY_GRACE_S: '0',
-        DEPOSITORY_ORPHAN_HOLD_AFTER_S: '1',
-      });
+      return startCofferServer(books, keys, bankService.url, env);
     }
 
     const openedUser = (card?: string) => openUserAccount(api, CALLBACK, card);

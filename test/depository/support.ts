@@ -24,7 +24,7 @@ import {
   signText,
   verifyText,
 } from '../../src/protocol/depository.ts';
-import type { TestBooks } from '../ledger-http/support.ts';
+import { createBooks, type TestBooks } from '../ledger-http/support.ts';
 
 export { assertProblem, createBooks, sleep, type ApiResponse, type Problem, type TestBooks } from '../ledger-http/support.ts';
 
@@ -332,4 +332,29 @@ export async function rechargeThroughBank(api: Api, user: TestUser, amount: stri
   assert.equal((await api.notifyResult(gateway, { status: 'SUCCESS' })).text, 'OK');
   await eventually(async () => assert.notEqual((await api.wallet(user))!.balance, before, 'the recharge is credited'));
   return gateway;
+}
+
+/** A Coffer server over a fresh store of `kind`, with the test bank's query endpoint: what each depository suite starts. */
+export interface DepositoryServer {
+  books: TestBooks;
+  keys: TestKeys;
+  bankService: FakeBankService;
+  coffer: RunningCoffer;
+  api: Api;
+}
+
+export async function startDepositoryServer(kind: TestBooks['kind'], env: Record<string, string> = {}): Promise<DepositoryServer> {
+  const books = await createBooks(kind);
+  const keys = createKeys();
+  const bankService = new FakeBankService(keys.bank, () => path.join(keys.platformKeysDir, 'platform-public.pem'));
+  await bankService.start();
+  const coffer = await startServer(books, keys, bankService.url, env);
+  return { books, keys, bankService, coffer, api: new Api(coffer.url, keys.bank) };
+}
+
+export async function stopDepositoryServer(server: Partial<DepositoryServer>): Promise<void> {
+  await server.coffer?.close();
+  await server.bankService?.stop();
+  await server.books?.dispose();
+  server.keys?.dispose();
 }

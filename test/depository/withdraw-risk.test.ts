@@ -4,25 +4,23 @@
  * is refused; whatever does not reach the bank releases its hold.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunningCoffer } from '../../src/main.ts';
 import { testStoreKinds } from '../support/stores.ts';
 import {
-  Api,
+  type Api,
   assertProblem,
   bankResult,
-  createBooks,
-  createKeys,
   eventually,
-  FakeBankService,
+  type FakeBankService,
   openUserAccount,
   rechargeThroughBank,
   requestDataOf,
-  startServer,
   type TestBooks,
   type TestKeys,
   type TestUser,
+  startDepositoryServer,
+  stopDepositoryServer,
 } from './support.ts';
 
 const CALLBACK = 'https://wallet.test.example/return';
@@ -37,20 +35,10 @@ for (const { kind, skip } of await testStoreKinds()) {
     let api: Api;
 
     before(async () => {
-      books = await createBooks(kind);
-      keys = createKeys();
-      bankService = new FakeBankService(keys.bank, () => path.join(keys.platformKeysDir, 'platform-public.pem'));
-      await bankService.start();
-      coffer = await startServer(books, keys, bankService.url, { DEPOSITORY_QUERY_AFTER_S: '3600' });
-      api = new Api(coffer.url, keys.bank);
+      ({ books, keys, bankService, coffer, api } = await startDepositoryServer(kind, { DEPOSITORY_QUERY_AFTER_S: '3600' }));
     });
 
-    after(async () => {
-      await coffer?.close();
-      await bankService?.stop();
-      await books?.dispose();
-      keys?.dispose();
-    });
+    after(() => stopDepositoryServer({ books, keys, bankService, coffer }));
 
     async function richUser(amount: string, card = CARD): Promise<TestUser> {
       const user = await openUserAccount(api, CALLBACK, card);
