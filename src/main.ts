@@ -14,7 +14,8 @@ import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
 import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
 import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
 import { WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
-import { riskHttpModule, RiskService } from './modules/risk/index.ts';
+import { RISK_REVIEWED, riskHttpModule, RiskService, type RiskReviewedEvent } from './modules/risk/index.ts';
+import { PayoutsService, payoutsHttpModule } from './modules/payouts/index.ts';
 import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
 import {
@@ -165,6 +166,18 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     onAssessed: (flow, level) => riskAssessments.labels({ flow, level }).inc(),
   });
 
+  // Single payouts (SPEC 5): accepted with a hold, dispatched to the bank's payout channel by a
+  // claimed job (woken at once on acceptance), settled by notifications and the query job;
+  // HIGH risk payouts wait for RISK_REVIEWED. Final statuses go out on the outbox (payout.final).
+  const payouts = new PayoutsService({ db: store.db, clock, logger, ledger, merchants, risk, config, onFinal: () => relay.nudge() });
+  relay.subscribe<RiskReviewedEvent>(RISK_REVIEWED, 'payouts.risk-reviewed', (message) => payouts.handleRiskReviewed(message));
+  jobs.push(
+    startIntervalJob('payouts.dispatch', config.payouts.jobIntervalMs, () => payouts.dispatchDue(), logger),
+    startIntervalJob('payouts.query-processing', config.payouts.jobIntervalMs, () => payouts.queryDue(), logger),
+    startIntervalJob('payouts.release-orphan-holds', 60 * 1000, () => payouts.releaseOrphanHolds(), logger),
+    { stop: () => payouts.stop() },
+  );
+
   return {
     modules: [
       ledgerHttpModule(ledger),
@@ -177,6 +190,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       auditHttpModule(store.db),
       smsHttpModule(sms, config),
       riskHttpModule(risk),
+      payoutsHttpModule(payouts),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],
