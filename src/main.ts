@@ -174,7 +174,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   jobs.push(
     startIntervalJob('payouts.dispatch', config.payouts.jobIntervalMs, () => payouts.dispatchDue(), logger),
     startIntervalJob('payouts.query-processing', config.payouts.jobIntervalMs, () => payouts.queryDue(), logger),
-    startIntervalJob('payouts.release-orphan-holds', 60 * 1000, () => payouts.releaseOrphanHolds(), logger),
+    startIntervalJob('payouts.release-orphan-holds', Math.min(60_000, config.payouts.orphanHoldAfterS * 500), () => payouts.releaseOrphanHolds(), logger),
     { stop: () => payouts.stop() },
   );
 
