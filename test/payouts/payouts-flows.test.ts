@@ -248,6 +248,15 @@ for (const { kind, skip } of await testStoreKinds()) {
       assertProblem(await owner.client.request('GET', '/v1/payouts?status=DONE'), 400, 'VALIDATION_FAILED');
     });
 
+    test('/openapi.json describes the payout API and the error catalogue lists the payout codes', async () => {
+      const spec = (await (await fetch(`${rig.coffer.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+      assert.ok(spec.paths['/v1/payouts']?.post && spec.paths['/v1/payouts']?.get);
+      assert.ok(spec.paths['/v1/payouts/{id}']?.get);
+      assert.ok(spec.paths['/channel/payout-notifications']?.get);
+      const catalogue = JSON.stringify(await (await fetch(`${rig.coffer.url}/errors`)).json());
+      for (const code of ['DUPLICATE_MERCHANT_ORDER_NO', 'PAYOUT_NOT_FOUND', 'PAYOUT_RESULT_MISMATCH']) assert.match(catalogue, new RegExp(code));
+    });
+
     test('a HIGH risk payout waits for review: approval sends it, rejection fails it and returns the hold', async () => {
       const { client } = await fundedMerchant(rig.admin, '3000000.00');
       const approved = (await postPayout(client, payoutBody(unique('ord'), '6222000011112222', '1000000.00'))).body;
