@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { DomainError } from '../../src/platform/errors.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/log.ts';
@@ -85,6 +86,13 @@ for (const { kind, skip } of await testStoreKinds()) {
       await store?.dispose();
     });
 
+    /** The payout.final events of one payout, oldest first: the statuses they announce. */
+    async function finalEvents(payoutId: string): Promise<string[]> {
+      const { rows } = await sql<{ payload: { payout: { status: string } } | string }>`
+        select payload from outbox_messages where topic = 'payout.final' and key = ${payoutId} order by id`.execute(store.db);
+      return rows.map((r) => (typeof r.payload === 'string' ? (JSON.parse(r.payload) as { payout: { status: string } }) : r.payload).payout.status);
+    }
+
     async function pendingDebits(): Promise<bigint> {
       return balancesOf(await ledger.getAccount(settlement.id)).pendingDebits;
     }
@@ -145,8 +153,25 @@ for (const { kind, skip } of await testStoreKinds()) {
         const states = await Promise.all(['amount', 'fee'].map(async (part) => (await ledger.getTransfer(ledgerIds.hold(p.id, part as 'amount'))).state));
         if (final.status === 'SUCCEEDED') assert.deepEqual(states, ['POSTED', 'POSTED'], `round ${round}`);
         else assert.deepEqual([final.status, ...states], ['FAILED', 'VOIDED', 'VOIDED'], `round ${round}`);
+        assert.deepEqual(await finalEvents(p.id), [final.status], 'one payout.final event, for the status that stands');
       }
       assert.equal(await pendingDebits(), stillHeld, 'only the first test’s winner still holds');
+    });
+
+    test('results repeated and out of order publish one payout.final per final status, in order, and return the money once', async () => {
+      const p = await payouts.accept('mch_race', body('ORDERLY-1', '7.00'));
+      const available = balancesOf(await ledger.getAccount(settlement.id)).available;
+      const base = { payoutId: p.id, amount: '7.00', currency: 'CNY', timestamp: new Date().toISOString() };
+      const reversed = { ...base, status: 'REVERSED' as const, errorCode: 'RETURNED_BY_BENEFICIARY_BANK' };
+      const succeeded = { ...base, status: 'SUCCEEDED' as const };
+      const outcomes = [];
+      for (const result of [reversed, succeeded, reversed, succeeded, reversed]) outcomes.push(await payouts.applyResult(result, 'notification'));
+      assert.deepEqual(outcomes, ['settled', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
+      assert.equal(await payouts.applyResult({ ...base, status: 'FAILED', errorCode: 'LATE' }, 'query'), 'contradicted');
+      assert.equal((await payouts.get('mch_race', p.id)).status, 'REVERSED');
+      assert.deepEqual(await finalEvents(p.id), ['SUCCEEDED', 'REVERSED']);
+      const after = balancesOf(await ledger.getAccount(settlement.id)).available;
+      assert.equal(after - available, 700n + 150n, 'amount and fee returned once');
     });
   });
 }
