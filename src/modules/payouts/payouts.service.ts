@@ -376,8 +376,10 @@ export class PayoutsService {
     if (status === 409) return this.outcomeUnknown(payout, 'the bank has another order under this payout id');
     if (status === 400 && code === 'VALIDATION_FAILED') {
       this.deps.logger.error({ payoutId: payout.id, body: body.slice(0, 300) }, 'the bank refused the payout order');
+      // ACCEPTED, or PROCESSING when a query found the order missing and it was sent again.
+      const from = payout.status === 'PROCESSING' ? 'PROCESSING' : 'ACCEPTED';
       await this.voidHolds(payout);
-      await this.finish(payout, 'ACCEPTED', 'FAILED', { errorCode: 'CHANNEL_REJECTED', errorMessage: 'The payout channel refused the order' });
+      await this.finish(payout, from, 'FAILED', { errorCode: 'CHANNEL_REJECTED', errorMessage: 'The payout channel refused the order' });
       return;
     }
     this.deps.logger.error({ payoutId: payout.id, status, body: body.slice(0, 300) }, 'the bank refused the payout order; it will be sent again');
