@@ -320,6 +320,11 @@ export class PayoutsService {
     this.inflight.add(run);
   }
 
+  /** Resolves when the background dispatches started so far have finished. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.inflight]);
+  }
+
   /** Waits for background dispatches (on shutdown). */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -17,7 +17,9 @@ import { money, type CurrencyCode } from '../../src/platform/money/index.ts';
 import { balancesOf, LedgerService, type Account } from '../../src/modules/ledger/index.ts';
 import { RiskService } from '../../src/modules/risk/index.ts';
 import { ledgerIds, PayoutsService, canTransition, payoutStatuses, payoutTransitions } from '../../src/modules/payouts/index.ts';
-import { platformKeys, tempDir } from '../bank-simulator/support.ts';
+import { platformKeys, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
+import { ensureKeyPair, signText, type KeyPair } from '../../src/protocol/depository.ts';
+import path from 'node:path';
 import { TestClock } from '../support/clock.ts';
 import { openTestStore, testStoreKinds } from '../support/stores.ts';
 
@@ -33,7 +35,7 @@ describe('payout state machine table', () => {
 });
 
 for (const { kind, skip } of await testStoreKinds()) {
-  describe(`payout races in the service (${kind})`, { skip }, () => {
+  describe(`payouts service: races and channel answers (${kind})`, { skip }, () => {
     let store: Awaited<ReturnType<typeof openTestStore>>;
     let ledger: LedgerService;
     let risk: RiskService;
@@ -43,13 +45,24 @@ for (const { kind, skip } of await testStoreKinds()) {
     let stillHeld = 0n;
     const clock = new TestClock();
     const dir = tempDir('payout-races');
+    let bankKeys: KeyPair;
+    /** The bank, played by the test: every server-to-server call Coffer makes, by URL. */
+    let bank: ((url: string, body: { reqData: string; serviceName?: string }) => Promise<Response>) | undefined;
+    const calls: string[] = [];
 
     before(async () => {
       store = await openTestStore(kind);
       ledger = new LedgerService({ db: store.db, clock, writer: { mode: 'single', maxBatchSize: 10, concurrency: 1 } });
       risk = new RiskService({ db: store.db, clock });
       const keys = platformKeys(dir);
-      const config = loadConfig({ LOG_LEVEL: 'silent', KEYS_DIR: keys.publicKeyPath.replace(/\/[^/]+$/, ''), BANK_URL: 'http://127.0.0.1:9' });
+      seedBankKeys(dir);
+      bankKeys = ensureKeyPair(path.join(dir, 'bank', 'keys'), 'bank');
+      const config = loadConfig({
+        LOG_LEVEL: 'silent',
+        KEYS_DIR: path.dirname(keys.publicKeyPath),
+        BANK_URL: 'http://bank.invalid:9',
+        BANK_PUBLIC_KEY_PATH: bankKeys.publicKeyPath,
+      });
       settlement = await ledger.openAccount({ ownerKind: 'MERCHANT', ownerId: 'mch_race', type: 'MERCHANT_SETTLEMENT', currency: CNY });
       await ledger.transfer({
         id: 'race-funding',
@@ -75,8 +88,10 @@ for (const { kind, skip } of await testStoreKinds()) {
           feeFor: async () => money(150n, CNY),
           settlementAccount: async () => settlement,
         },
-        fetch: async () => {
-          throw refused;
+        fetch: async (url, init) => {
+          calls.push(String(url));
+          if (!bank) throw refused;
+          return bank(String(url), JSON.parse(String(init?.body)) as { reqData: string });
         },
       });
     });
@@ -172,6 +187,66 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.deepEqual(await finalEvents(p.id), ['SUCCEEDED', 'REVERSED']);
       const after = balancesOf(await ledger.getAccount(settlement.id)).available;
       assert.equal(after - available, 700n + 150n, 'amount and fee returned once');
+    });
+
+    function signed(result: Record<string, unknown>): Response {
+      const reqData = JSON.stringify({ timestamp: new Date().toISOString(), ...result });
+      return new Response(JSON.stringify({ reqData, signature: signText(reqData, bankKeys.privateKey) }), { status: 200, headers: { 'content-type': 'application/json' } });
+    }
+
+    test('an order with no answer is queried; NOT_FOUND sends the same order to the same bank again; the answer settles it', async () => {
+      const orders: string[] = [];
+      let queries = 0;
+      bank = async (url, body) => {
+        const data = JSON.parse(body.reqData) as { payoutId: string };
+        if (url.endsWith('/payouts')) {
+          orders.push(body.reqData);
+          if (orders.length === 1) throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } }); // lost on the way
+          return signed({ payoutId: data.payoutId, status: 'PROCESSING', amount: '3.00', currency: 'CNY', channelRef: 'BNK-1' });
+        }
+        queries += 1;
+        if (queries === 1) return signed({ payoutId: data.payoutId, status: 'NOT_FOUND' });
+        return signed({ payoutId: data.payoutId, status: 'SUCCEEDED', amount: '3.00', currency: 'CNY', channelRef: 'BNK-1' });
+      };
+      calls.length = 0;
+      const p = await payouts.accept('mch_race', body('LOST-1', '3.00'));
+      await payouts.idle();
+      assert.equal((await payouts.get('mch_race', p.id)).status, 'PROCESSING', 'no answer: outcome unknown');
+      assert.equal(await payouts.dispatchDue(), 0, 'a PROCESSING payout is never dispatched again');
+
+      clock.advance(60_000);
+      assert.equal(await payouts.queryDue(), 0, 'NOT_FOUND: sent again, nothing settled yet');
+      assert.equal(orders.length, 2);
+      assert.equal(JSON.parse(orders[1]!).payoutId, p.id, 'the same payout id: the bank’s idempotency key');
+      assert.equal((await payouts.get('mch_race', p.id)).status, 'PROCESSING');
+
+      clock.advance(120_000);
+      assert.equal(await payouts.queryDue(), 1);
+      const done = await payouts.get('mch_race', p.id);
+      assert.deepEqual([done.status, done.channelRef], ['SUCCEEDED', 'BNK-1']);
+      assert.ok(calls.every((url) => url.startsWith('http://bank.invalid:9/')), 'only ever the one channel');
+      assert.deepEqual(await finalEvents(p.id), ['SUCCEEDED']);
+      bank = undefined;
+    });
+
+    test('an order the bank refuses as invalid fails the payout: hold voided, decision released; a 5xx is an unknown outcome', async () => {
+      bank = async (url) => {
+        assert.ok(url.endsWith('/payouts'));
+        return new Response(JSON.stringify({ code: 'VALIDATION_FAILED', detail: 'bad bank code' }), { status: 400 });
+      };
+      const refused = await payouts.accept('mch_race', body('REFUSED-1', '4.00'));
+      await payouts.idle();
+      const failed = await payouts.get('mch_race', refused.id);
+      assert.deepEqual([failed.status, failed.errorCode], ['FAILED', 'CHANNEL_REJECTED']);
+      assert.equal((await ledger.getTransfer(ledgerIds.hold(refused.id, 'amount'))).state, 'VOIDED');
+      assert.ok((await risk.getDecision(refused.riskDecisionId)).releasedAt);
+
+      bank = async () => new Response('upstream broke', { status: 502 });
+      const unknown = await payouts.accept('mch_race', body('BROKEN-1', '4.00'));
+      await payouts.idle();
+      assert.equal((await payouts.get('mch_race', unknown.id)).status, 'PROCESSING');
+      assert.equal((await ledger.getTransfer(ledgerIds.hold(unknown.id, 'amount'))).state, 'PENDING', 'the money stays held until the bank says');
+      bank = undefined;
     });
   });
 }
