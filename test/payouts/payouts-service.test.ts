@@ -1,11 +1,13 @@
 /**
- * Races inside the payouts service, on both stores, with a real ledger and
- * risk module and the bank kept out of the way (every order's connection is
- * refused, so payouts stay ACCEPTED until a test applies a result itself):
- * two acceptances of one merchantOrderNo that both pass the early check (the
- * unique constraint decides, the loser releases its hold and decision), and
- * two contradicting bank results at once (the amount hold decides: the money
- * and the status agree, whichever wins).
+ * The payouts service on both stores, with a real ledger and risk module and
+ * the bank played by the test through the service's `fetch` (by default every
+ * connection is refused, so payouts stay ACCEPTED until a test applies a
+ * result itself): two acceptances of one merchantOrderNo that both pass the
+ * early check (the unique constraint decides, the loser releases its hold and
+ * decision); contradicting results at once (the amount hold decides); repeated
+ * and out-of-order results (one payout.final per final status); an order whose
+ * answer is lost (queried; NOT_FOUND re-sends the same order to the same bank);
+ * a refused order and a 5xx.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
