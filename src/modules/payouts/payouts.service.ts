@@ -120,6 +120,8 @@ export class PayoutsService {
   private readonly fetch: typeof fetch;
   private readonly inflight = new Set<Promise<unknown>>();
   private stopped = false;
+  /** Aborts calls to the bank on shutdown: an aborted order is an unknown outcome, queried after a restart. */
+  private readonly shutdown = new AbortController();
 
   constructor(private readonly deps: PayoutsDeps) {
     // The same key pair the depository agent signs with: the bank knows one platform key.
@@ -325,9 +327,10 @@ export class PayoutsService {
     await Promise.all([...this.inflight]);
   }
 
-  /** Waits for background dispatches (on shutdown). */
+  /** On shutdown: no new background dispatches, calls to the bank cut short, the running ones awaited. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.shutdown.abort();
     await Promise.all([...this.inflight]);
   }
 
@@ -356,7 +359,7 @@ export class PayoutsService {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ platformNo: config.depository.platformNo, reqData, signature: signText(reqData, this.platformKeys.privateKey) }),
-        signal: AbortSignal.timeout(config.payouts.orderTimeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(config.payouts.orderTimeoutMs), this.shutdown.signal]),
       });
       status = response.status;
       body = await response.text();
@@ -575,6 +578,7 @@ export class PayoutsService {
     });
     let settled = 0;
     for (const payout of due) {
+      if (this.stopped) break; // the claim's back-off brings it round again after a restart
       try {
         if ((await this.queryOne(payout)) === 'settled') settled += 1;
       } catch (err) {
@@ -592,7 +596,7 @@ export class PayoutsService {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ serviceName: QUERY_PAYOUT, platformNo: config.depository.platformNo, reqData, signature: signText(reqData, this.platformKeys.privateKey) }),
-      signal: AbortSignal.timeout(QUERY_TIMEOUT_MS),
+      signal: AbortSignal.any([AbortSignal.timeout(QUERY_TIMEOUT_MS), this.shutdown.signal]),
     });
     const body = await response.text();
     if (!response.ok) throw new Error(`bank answered ${response.status}: ${body.slice(0, 200)}`);
