@@ -248,6 +248,10 @@ for (const { kind, skip } of await testStoreKinds()) {
       const succeeded = await owner.client.request<{ data: PayoutView[] }>('GET', '/v1/payouts?status=SUCCEEDED&limit=10');
       assert.equal(succeeded.body.data.length, 3);
       assertProblem(await owner.client.request('GET', '/v1/payouts?status=DONE'), 400, 'VALIDATION_FAILED');
+      const tooLong = payoutBody(unique('ord'), '6'.repeat(35));
+      assertProblem(await postPayout(owner.client, tooLong), 400, 'VALIDATION_FAILED');
+      assertProblem(await postPayout(owner.client, { ...payoutBody(unique('ord')), amount: '1.001' }), 400, 'INVALID_AMOUNT');
+      assertProblem(await postPayout(owner.client, { ...payoutBody(unique('ord')), extra: 1 }), 400, 'VALIDATION_FAILED');
     });
 
     test('/openapi.json describes the payout API and the error catalogue lists the payout codes', async () => {

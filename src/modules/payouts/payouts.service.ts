@@ -150,8 +150,9 @@ export class PayoutsService {
       accountNo: text(input.beneficiary.accountNo.replace(/[\s-]/g, ''), 'beneficiary.accountNo'),
       bankCode: text(input.beneficiary.bankCode, 'beneficiary.bankCode'),
     };
-    if (!/^[0-9A-Za-z]{4,64}$/.test(beneficiary.accountNo)) {
-      throw new DomainError('VALIDATION_FAILED', 'beneficiary.accountNo must be 4-64 letters or digits');
+    // 34: the longest account number there is (an IBAN), and what the risk module compares.
+    if (!/^[0-9A-Za-z]{4,34}$/.test(beneficiary.accountNo)) {
+      throw new DomainError('VALIDATION_FAILED', 'beneficiary.accountNo must be 4-34 letters or digits (spaces and dashes are ignored)');
     }
     const remark = input.remark === undefined ? null : input.remark;
 
