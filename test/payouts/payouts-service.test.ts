@@ -90,6 +90,7 @@ for (const { kind, skip } of await testStoreKinds()) {
           feeFor: async () => money(150n, CNY),
           settlementAccount: async () => settlement,
         },
+        sweepPageSize: 2,
         fetch: async (url, init) => {
           calls.push(String(url));
           if (!bank) throw refused;
@@ -249,6 +250,35 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal((await payouts.get('mch_race', unknown.id)).status, 'PROCESSING');
       assert.equal((await ledger.getTransfer(ledgerIds.hold(unknown.id, 'amount'))).state, 'PENDING', 'the money stays held until the bank says');
       bank = undefined;
+    });
+
+    test('the orphan sweeper pages past live payouts’ old holds to reach an orphan', async () => {
+      const live = [];
+      for (let i = 0; i < 3; i += 1) live.push(await payouts.accept('mch_race', body(`LIVE-${i}`, '2.00'))); // refused: stay ACCEPTED, held
+      await payouts.idle();
+      clock.advance(1_000);
+      const orphanId = 'po_orphanafterlive';
+      await ledger.linkedTransfers([
+        {
+          id: ledgerIds.hold(orphanId, 'amount'),
+          debitAccountId: settlement.id,
+          creditAccountId: await ledger.platformAccountId('PAYOUT_CLEARING', CNY),
+          amountMinor: 200n,
+          currency: CNY,
+          code: 'payout',
+          reference: orphanId,
+          pending: {},
+        },
+      ]);
+      clock.advance(601_000);
+      let runs = 0;
+      while ((await ledger.getTransfer(ledgerIds.hold(orphanId, 'amount'))).state === 'PENDING') {
+        runs += 1;
+        assert.ok(runs <= 10, 'the sweeper reaches the orphan');
+        await payouts.releaseOrphanHolds();
+      }
+      assert.ok(runs > 1, `more live holds than one page stand before the orphan (${runs} runs)`);
+      for (const p of live) assert.equal((await ledger.getTransfer(ledgerIds.hold(p.id, 'amount'))).state, 'PENDING', 'live holds are kept');
     });
   });
 }

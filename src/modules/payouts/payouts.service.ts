@@ -44,6 +44,8 @@ export interface PayoutsDeps {
   onFinal?: () => void;
   /** Server-to-server HTTP (tests may replace it). */
   fetch?: typeof fetch;
+  /** Open holds the orphan sweeper looks at per run (default 200). */
+  sweepPageSize?: number;
 }
 
 const MAX_PAGE = 100;
@@ -122,11 +124,15 @@ export class PayoutsService {
   private stopped = false;
   /** Aborts calls to the bank on shutdown: an aborted order is an unknown outcome, queried after a restart. */
   private readonly shutdown = new AbortController();
+  /** Where the orphan sweeper goes on from (the last hold of its previous page). */
+  private sweepAfter: { createdAt: Date; id: string } | undefined;
+  private readonly sweepPageSize: number;
 
   constructor(private readonly deps: PayoutsDeps) {
     // The same key pair the depository agent signs with: the bank knows one platform key.
     this.platformKeys = ensureKeyPair(deps.config.depository.keysDir, 'platform');
     this.fetch = deps.fetch ?? fetch;
+    this.sweepPageSize = deps.sweepPageSize ?? 200;
   }
 
   // ---- acceptance -----------------------------------------------------------------------------
@@ -651,7 +657,16 @@ export class PayoutsService {
    */
   async releaseOrphanHolds(): Promise<number> {
     const createdBefore = new Date(this.deps.clock.now().getTime() - this.deps.config.payouts.orphanHoldAfterS * 1000);
-    const holds = await this.deps.ledger.openPendingTransfers({ code: 'payout', createdBefore, limit: 200 });
+    // Live payouts keep old holds too (awaiting review, long PROCESSING): each run takes the next
+    // page after the last one, and starts over from the oldest once a page comes back short.
+    const holds = await this.deps.ledger.openPendingTransfers({
+      code: 'payout',
+      createdBefore,
+      limit: this.sweepPageSize,
+      ...(this.sweepAfter ? { after: this.sweepAfter } : {}),
+    });
+    const last = holds.at(-1);
+    this.sweepAfter = holds.length === this.sweepPageSize && last ? { createdAt: last.createdAt, id: last.id } : undefined;
     const saved = await repo.findPayoutIds(this.deps.db, holds.flatMap((h) => h.reference ?? []));
     let released = 0;
     for (const hold of holds) {
