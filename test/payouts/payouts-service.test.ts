@@ -49,7 +49,7 @@ for (const { kind, skip } of await testStoreKinds()) {
     const dir = tempDir('payout-races');
     let bankKeys: KeyPair;
     /** The bank, played by the test: every server-to-server call Coffer makes, by URL. */
-    let bank: ((url: string, body: { reqData: string; serviceName?: string }) => Promise<Response>) | undefined;
+    let bank: ((url: string, body: { reqData: string; serviceName?: string }, signal?: AbortSignal) => Promise<Response>) | undefined;
     const calls: string[] = [];
 
     before(async () => {
@@ -94,7 +94,7 @@ for (const { kind, skip } of await testStoreKinds()) {
         fetch: async (url, init) => {
           calls.push(String(url));
           if (!bank) throw refused;
-          return bank(String(url), JSON.parse(String(init?.body)) as { reqData: string });
+          return bank(String(url), JSON.parse(String(init?.body)) as { reqData: string }, init?.signal ?? undefined);
         },
       });
     });
@@ -279,6 +279,24 @@ for (const { kind, skip } of await testStoreKinds()) {
       }
       assert.ok(runs > 1, `more live holds than one page stand before the orphan (${runs} runs)`);
       for (const p of live) assert.equal((await ledger.getTransfer(ledgerIds.hold(p.id, 'amount'))).state, 'PENDING', 'live holds are kept');
+    });
+
+    test('shutdown cuts a hanging order short: the payout is PROCESSING (outcome unknown), to be queried later', async () => {
+      let ordered!: () => void;
+      const orderArrived = new Promise<void>((resolve) => (ordered = resolve));
+      bank = (_url, _body, signal) =>
+        new Promise<Response>((_resolve, reject) => {
+          ordered();
+          signal?.addEventListener('abort', () => reject(signal.reason as Error));
+        });
+      const p = await payouts.accept('mch_race', body('HANGING-1', '1.00'));
+      await orderArrived;
+      const started = Date.now();
+      await payouts.stop(); // the last test: the service takes no more work afterwards
+      assert.ok(Date.now() - started < 2_000, 'not waiting out the 10 s order time-out');
+      assert.equal((await payouts.get('mch_race', p.id)).status, 'PROCESSING');
+      assert.equal((await ledger.getTransfer(ledgerIds.hold(p.id, 'amount'))).state, 'PENDING');
+      bank = undefined;
     });
   });
 }
