@@ -49,7 +49,7 @@ export interface Rig {
 }
 
 /** The bank simulator and a Coffer over `books`, wired to each other. */
-export async function startRig(books: TestBooks, cofferEnv: Record<string, string> = {}): Promise<Rig> {
+export async function startRig(books: TestBooks, cofferEnv: Record<string, string> = {}, bankOverrides: Record<string, string> = {}): Promise<Rig> {
   const dir = tempDir('payouts');
   const platform = platformKeys(dir); // dir/platform-keys: Coffer's KEYS_DIR
   seedBankKeys(dir);
@@ -60,6 +60,7 @@ export async function startRig(books: TestBooks, cofferEnv: Record<string, strin
         BANK_PAYOUT_REVERSAL_MS: '400',
         BANK_PAYOUT_HANG_MS: '3000',
         BANK_PAYOUT_POLL_MS: '20',
+        ...bankOverrides,
       }),
     ),
   );

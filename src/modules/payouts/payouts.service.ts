@@ -55,6 +55,7 @@ const QUERY_TIMEOUT_MS = 5_000;
 const MAX_DELAY_MS = 60 * 60_000;
 const ORDER_NO = /^[A-Za-z0-9_\-.:]{1,64}$/;
 const MAX_FIELD = 256;
+const MAX_REMEMBERED_ACCOUNTS = 100_000;
 
 /** Where a payout stands, as the merchant API shows it. */
 export interface PayoutView {
@@ -127,6 +128,7 @@ export class PayoutsService {
   /** Where the orphan sweeper goes on from (the last hold of its previous page). */
   private sweepAfter: { createdAt: Date; id: string } | undefined;
   private readonly sweepPageSize: number;
+  private readonly settlementAccountIds = new Map<string, AccountId>();
 
   constructor(private readonly deps: PayoutsDeps) {
     // The same key pair the depository agent signs with: the bank knows one platform key.
@@ -162,9 +164,14 @@ export class PayoutsService {
     }
     const remark = input.remark === undefined ? null : input.remark;
 
-    await this.deps.merchants.assertCanUse(merchantId, 'PAYOUT_SINGLE');
-    const existing = await repo.findByOrderNo(this.deps.db, merchantId, merchantOrderNo);
-    if (existing) throw duplicateOrder(existing);
+    // Both reads at once; the permission check's refusal still comes first.
+    const [canUse, existing] = await Promise.allSettled([
+      this.deps.merchants.assertCanUse(merchantId, 'PAYOUT_SINGLE'),
+      repo.findByOrderNo(this.deps.db, merchantId, merchantOrderNo),
+    ]);
+    if (canUse.status === 'rejected') throw canUse.reason;
+    if (existing.status === 'rejected') throw existing.reason;
+    if (existing.value) throw duplicateOrder(existing.value);
 
     const now = this.deps.clock.now();
     const id = newId('po', now.getTime()) as PayoutId;
@@ -183,8 +190,12 @@ export class PayoutsService {
     let feeMinor = 0n;
     let settlementAccountId: AccountId;
     try {
-      feeMinor = (await this.deps.merchants.feeFor(merchantId, 'PAYOUT_SINGLE', amountMinor, currency)).amountMinor;
-      settlementAccountId = (await this.deps.merchants.settlementAccount(merchantId, currency)).id;
+      const [fee, accountId] = await Promise.all([
+        this.deps.merchants.feeFor(merchantId, 'PAYOUT_SINGLE', amountMinor, currency),
+        this.settlementAccountId(merchantId, currency),
+      ]);
+      feeMinor = fee.amountMinor;
+      settlementAccountId = accountId;
       await this.deps.ledger.linkedTransfers(await this.holds(id, settlementAccountId, amountMinor, feeMinor, currency, assessment.decisionId));
     } catch (err) {
       await this.releaseDecision(assessment.decisionId, id);
@@ -236,6 +247,17 @@ export class PayoutsService {
     this.deps.logger.info({ payoutId: id, merchantId, riskLevel: assessment.level }, 'payout accepted');
     if (!reviewPending) this.wake();
     return payout;
+  }
+
+  /** A settlement account's id never changes, so it is remembered once found (in a bounded map). */
+  private async settlementAccountId(merchantId: string, currency: Payout['currency']): Promise<AccountId> {
+    const key = `${merchantId}:${currency}`;
+    const cached = this.settlementAccountIds.get(key);
+    if (cached) return cached;
+    const id = (await this.deps.merchants.settlementAccount(merchantId, currency)).id;
+    if (this.settlementAccountIds.size >= MAX_REMEMBERED_ACCOUNTS) this.settlementAccountIds.clear();
+    this.settlementAccountIds.set(key, id);
+    return id;
   }
 
   private async holds(
