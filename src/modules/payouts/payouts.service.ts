@@ -56,6 +56,8 @@ const MAX_DELAY_MS = 60 * 60_000;
 const ORDER_NO = /^[A-Za-z0-9_\-.:]{1,64}$/;
 const MAX_FIELD = 256;
 const MAX_REMEMBERED_ACCOUNTS = 100_000;
+/** Orders to the bank out at once, per process (the rest wait for a later claim). */
+const MAX_ORDERS_IN_FLIGHT = 256;
 
 /** Where a payout stands, as the merchant API shows it. */
 export interface PayoutView {
@@ -122,6 +124,9 @@ export class PayoutsService {
   private bankKey: KeyObject | undefined;
   private readonly fetch: typeof fetch;
   private readonly inflight = new Set<Promise<unknown>>();
+  private ordersInFlight = 0;
+  private waking = false;
+  private wakeAgain = false;
   private stopped = false;
   /** Aborts calls to the bank on shutdown: an aborted order is an unknown outcome, queried after a restart. */
   private readonly shutdown = new AbortController();
@@ -323,44 +328,73 @@ export class PayoutsService {
 
   /**
    * The dispatch job: claims ACCEPTED payouts that may be sent (a lease with
-   * backoff, FOR UPDATE SKIP LOCKED) and orders each from the bank.
+   * backoff, FOR UPDATE SKIP LOCKED) and starts each one's order; it does not
+   * wait for the bank, so one slow or hanging order never holds up the next
+   * payouts. At most MAX_ORDERS_IN_FLIGHT orders are out at once. Answers how
+   * many it claimed.
    */
   async dispatchDue(): Promise<number> {
     const { config, clock } = this.deps;
+    const room = MAX_ORDERS_IN_FLIGHT - this.ordersInFlight;
+    if (this.stopped || room <= 0) return 0;
     const due = await repo.claimDispatch(this.deps.db, {
       now: clock.now(),
-      limit: JOB_BATCH,
+      limit: Math.min(JOB_BATCH, room),
       // The lease must outlast a whole order, or another process could send while one waits.
       baseDelayMs: Math.max(config.payouts.jobIntervalMs, 2 * config.payouts.orderTimeoutMs),
       maxDelayMs: MAX_DELAY_MS,
     });
-    await Promise.all(
-      due.map((payout) =>
-        this.sendOrder(payout).catch((err: unknown) => this.deps.logger.warn({ err, payoutId: payout.id }, 'payout order failed; will try again')),
-      ),
-    );
+    for (const payout of due) {
+      this.ordersInFlight += 1;
+      this.track(
+        this.sendOrder(payout)
+          .catch((err: unknown) => this.deps.logger.warn({ err, payoutId: payout.id }, 'payout order failed; will try again'))
+          .finally(() => (this.ordersInFlight -= 1)),
+      );
+    }
     return due.length;
   }
 
-  /** Runs the dispatcher now, in the background (after an acceptance or an approved review). */
+  /**
+   * Runs the dispatcher now, in the background (after an acceptance or an
+   * approved review). Wakes while a run is going are folded into one more run,
+   * so a burst of acceptances costs a few claims, not one each.
+   */
   private wake(): void {
     if (this.stopped) return;
-    const run = this.dispatchDue()
-      .catch((err: unknown) => this.deps.logger.warn({ err }, 'payout dispatch failed; the job will try again'))
-      .finally(() => this.inflight.delete(run));
-    this.inflight.add(run);
+    if (this.waking) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.waking = true;
+    this.track(
+      (async () => {
+        let claimed = 0;
+        do {
+          this.wakeAgain = false;
+          claimed = await this.dispatchDue();
+        } while ((this.wakeAgain || claimed === JOB_BATCH) && !this.stopped);
+      })()
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'payout dispatch failed; the job will try again'))
+        .finally(() => (this.waking = false)),
+    );
   }
 
-  /** Resolves when the background dispatches started so far have finished. */
+  private track(work: Promise<unknown>): void {
+    const tracked = work.finally(() => this.inflight.delete(tracked));
+    this.inflight.add(tracked);
+  }
+
+  /** Resolves when the background work started so far (and whatever it started) has finished. */
   async idle(): Promise<void> {
-    await Promise.all([...this.inflight]);
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
   }
 
-  /** On shutdown: no new background dispatches, calls to the bank cut short, the running ones awaited. */
+  /** On shutdown: no new background work, calls to the bank cut short, the running ones awaited. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.shutdown.abort();
-    await Promise.all([...this.inflight]);
+    await this.idle();
   }
 
   /**
