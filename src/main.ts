@@ -15,6 +15,7 @@ import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from
 import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
 import { CARD_REMOVED, type CardRemovedEvent, WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
 import { RISK_REVIEWED, riskHttpModule, type RiskReviewedEvent, RiskService } from './modules/risk/index.ts';
+import { PayoutsService, payoutsHttpModule } from './modules/payouts/index.ts';
 import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
 import {
@@ -175,6 +176,17 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   );
   relay.subscribe<RiskReviewedEvent>(RISK_REVIEWED, 'wallets.withdraw-reviewed', (message) => wallets.handleReviewed(message.payload));
 
+  // Single payouts (SPEC 5): accepted with a hold, dispatched to the bank's payout channel by a
+  // claimed job (woken at once on acceptance), settled by notifications and the query job;
+  // HIGH risk payouts wait for RISK_REVIEWED. Final statuses go out on the outbox (payout.final).
+  const payouts = new PayoutsService({ db: store.db, clock, logger, ledger, merchants, risk, config, onFinal: () => relay.nudge() });
+  relay.subscribe<RiskReviewedEvent>(RISK_REVIEWED, 'payouts.risk-reviewed', (message) => payouts.handleRiskReviewed(message));
+  jobs.push(
+    startIntervalJob('payouts.dispatch', config.payouts.jobIntervalMs, () => payouts.dispatchDue(), logger),
+    startIntervalJob('payouts.query-processing', config.payouts.jobIntervalMs, () => payouts.queryDue(), logger),
+    startIntervalJob('payouts.release-orphan-holds', Math.min(60_000, config.payouts.orphanHoldAfterS * 500), () => payouts.releaseOrphanHolds(), logger),
+    { stop: () => payouts.stop() },
+  );
 
   return {
     modules: [
@@ -188,6 +200,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       auditHttpModule(store.db),
       smsHttpModule(sms, config),
       riskHttpModule(risk),
+      payoutsHttpModule(payouts),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],

@@ -91,6 +91,17 @@ export interface Config {
     /** Where a risk "day" (daily amount and count) starts: minutes east of UTC, default +08:00 (China). */
     dayUtcOffsetMinutes: number;
   };
+  /** Merchant payouts through the bank's payout channel (SPEC 5; the bank's address and keys are `depository`'s). */
+  payouts: {
+    /** How long an order to the bank may take before its outcome is unknown (then it is queried, never re-sent elsewhere). */
+    orderTimeoutMs: number;
+    /** A PROCESSING payout is first queried this long after it was sent; later queries back off (doubling, at most an hour). */
+    queryAfterMs: number;
+    /** How often the dispatch and query jobs look for due payouts (acceptance also wakes the dispatcher at once). */
+    jobIntervalMs: number;
+    /** A payout hold this old without its payout record (a crash between the two) is released. */
+    orphanHoldAfterS: number;
+  };
 }
 
 export { ConfigError } from './env.ts';
@@ -164,6 +175,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     risk: {
       dayUtcOffsetMinutes: int(env, 'RISK_DAY_UTC_OFFSET_MINUTES', 480, 0, 14 * 60),
+    },
+    payouts: {
+      orderTimeoutMs: int(env, 'PAYOUT_ORDER_TIMEOUT_MS', 10_000, 50, 600_000),
+      queryAfterMs: int(env, 'PAYOUT_QUERY_AFTER_MS', 30_000, 10, 86_400_000),
+      jobIntervalMs: int(env, 'PAYOUT_JOB_INTERVAL_MS', 1_000, 10, 3_600_000),
+      orphanHoldAfterS: int(env, 'PAYOUT_ORPHAN_HOLD_AFTER_S', 600, 1),
     },
   };
 }

@@ -85,6 +85,11 @@ export const errorCatalogue = {
   RISK_DECISION_NOT_FOUND: { status: 404, title: 'No such risk decision' },
   RISK_NOT_UNDER_REVIEW: { status: 409, title: 'The risk decision does not await a manual review' },
   RISK_REVIEW_ALREADY_DECIDED: { status: 409, title: 'The review already has the other final answer' },
+  // Payouts (SPEC 5)
+  PAYOUT_NOT_FOUND: { status: 404, title: 'No such payout' },
+  DUPLICATE_MERCHANT_ORDER_NO: { status: 409, title: 'A payout with this merchantOrderNo exists already (its id is in payoutId)' },
+  PAYOUT_RESULT_MISMATCH: { status: 422, title: 'The payout channel message does not match the payout' },
+  MALFORMED_PAYOUT_RESULT: { status: 400, title: 'The payout channel message could not be understood' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -125,11 +125,16 @@ export async function findTransfer(db: Executor, id: string): Promise<Transfer |
   return (await readTransfers(db, [id])).get(id);
 }
 
-export async function openPendingTransfers(db: Executor, filter: { code: string; createdBefore: Date; limit: number }): Promise<Transfer[]> {
+export async function openPendingTransfers(
+  db: Executor,
+  filter: { code: string; createdBefore: Date; limit: number; after?: { createdAt: Date; id: string } | undefined },
+): Promise<Transfer[]> {
+  const after = filter.after;
   const { rows } = await sql<Transfer>`
     select ${transferColumns} from ledger_transfers
     where state = 'PENDING' and code = ${filter.code} and created_at < ${filter.createdBefore}
-    order by created_at limit ${filter.limit}`.execute(db);
+      ${after ? sql`and (created_at, id) > (${after.createdAt}::timestamptz, ${after.id}::text)` : sql``}
+    order by created_at, id limit ${filter.limit}`.execute(db);
   return rows;
 }
 

@@ -182,8 +182,12 @@ export class LedgerService {
     return outcome.transfers;
   }
 
-  /** Holds still open that were placed before `createdBefore` with this code, oldest first. */
-  openPendingTransfers(filter: { code: string; createdBefore: Date; limit?: number }): Promise<Transfer[]> {
+  /**
+   * Holds still open that were placed before `createdBefore` with this code, oldest first
+   * (by creation time, then id). `after` (the last hold of the previous page) pages on, so a
+   * sweeper is not stuck behind more long-lived holds than one page holds.
+   */
+  openPendingTransfers(filter: { code: string; createdBefore: Date; limit?: number; after?: { createdAt: Date; id: string } }): Promise<Transfer[]> {
     return repo.openPendingTransfers(this.deps.db, { ...filter, limit: Math.min(Math.max(filter.limit ?? 100, 1), 1000) });
   }
 

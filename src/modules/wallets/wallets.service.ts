@@ -59,6 +59,7 @@ const WITHDRAW_SMS_PURPOSE = 'WITHDRAW';
 
 const MAX_PAGE = 100;
 const MAX_REMEMBERED_WALLETS = 100_000;
+const ORPHAN_SWEEP_PAGE = 200;
 const DEFAULT_PAGE = 20;
 const CURSOR = /^(rch|wdr)_[0-9a-z]{1,60}$/;
 
@@ -72,6 +73,7 @@ export class WalletsService {
   readonly currency: CurrencyCode;
   private readonly withdrawFeeMinor: bigint;
   private readonly walletIds = new Map<string, AccountId>();
+  private orphanSweepAfter: { createdAt: Date; id: string } | undefined;
 
   constructor(private readonly deps: WalletsDeps) {
     this.currency = currencyCode(deps.depository.currency);
@@ -574,7 +576,16 @@ export class WalletsService {
    */
   async releaseOrphanHolds(): Promise<number> {
     const createdBefore = new Date(this.deps.clock.now().getTime() - this.deps.depository.orphanHoldAfterS * 1000);
-    const holds = await this.deps.ledger.openPendingTransfers({ code: 'withdraw', createdBefore, limit: 200 });
+    // Live withdrawals keep old holds too (awaiting review, a slow bank): each run takes the page
+    // after the last one, and starts over from the oldest once a page comes back short.
+    const holds = await this.deps.ledger.openPendingTransfers({
+      code: 'withdraw',
+      createdBefore,
+      limit: ORPHAN_SWEEP_PAGE,
+      ...(this.orphanSweepAfter ? { after: this.orphanSweepAfter } : {}),
+    });
+    const last = holds.at(-1);
+    this.orphanSweepAfter = holds.length === ORPHAN_SWEEP_PAGE && last ? { createdAt: last.createdAt, id: last.id } : undefined;
     const requestNos = [...new Set(holds.flatMap((hold) => hold.reference ?? []))];
     const recorded = new Set((await repo.findRecordsByRequestNo(this.deps.db, 'withdraw', requestNos)).map((r) => r.requestNo));
     const orphans = requestNos.filter((requestNo) => !recorded.has(requestNo));

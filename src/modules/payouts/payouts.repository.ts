@@ -1,0 +1,151 @@
+import { type Kysely, sql } from 'kysely';
+import type { Payout, PayoutStatus } from './payouts.types.ts';
+
+/** SQL only; the same statements run on PGlite and a PostgreSQL server. */
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Executor = Kysely<any>;
+
+const columns = sql`
+  id, merchant_id as "merchantId", merchant_order_no as "merchantOrderNo", amount_minor as "amountMinor",
+  fee_minor as "feeMinor", currency, beneficiary_name as "beneficiaryName", beneficiary_account_no as "beneficiaryAccountNo",
+  beneficiary_bank_code as "beneficiaryBankCode", remark, status, risk_decision_id as "riskDecisionId",
+  risk_level as "riskLevel", review_pending as "reviewPending", settlement_account_id as "settlementAccountId",
+  error_code as "errorCode", error_message as "errorMessage", channel_ref as "channelRef",
+  dispatch_attempts as "dispatchAttempts", query_attempts as "queryAttempts", created_at as "createdAt", updated_at as "updatedAt"`;
+
+export type NewPayout = Omit<Payout, 'errorCode' | 'errorMessage' | 'channelRef' | 'dispatchAttempts' | 'queryAttempts'> & {
+  nextDispatchAt: Date | null;
+};
+
+export async function insertPayout(db: Executor, p: NewPayout): Promise<void> {
+  await sql`
+    insert into payouts (id, merchant_id, merchant_order_no, amount_minor, fee_minor, currency, beneficiary_name,
+      beneficiary_account_no, beneficiary_bank_code, remark, status, risk_decision_id, risk_level, review_pending,
+      settlement_account_id, next_dispatch_at, created_at, updated_at)
+    values (${p.id}, ${p.merchantId}, ${p.merchantOrderNo}, ${p.amountMinor}, ${p.feeMinor}, ${p.currency}, ${p.beneficiaryName},
+      ${p.beneficiaryAccountNo}, ${p.beneficiaryBankCode}, ${p.remark}, ${p.status}, ${p.riskDecisionId}, ${p.riskLevel},
+      ${p.reviewPending}, ${p.settlementAccountId}, ${p.nextDispatchAt}, ${p.createdAt}, ${p.updatedAt})`.execute(db);
+}
+
+export async function findPayout(db: Executor, id: string): Promise<Payout | undefined> {
+  const { rows } = await sql<Payout>`select ${columns} from payouts where id = ${id}`.execute(db);
+  return rows[0];
+}
+
+export async function findPayoutIds(db: Executor, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await sql<{ id: string }>`select id from payouts where id = any(${ids}::text[])`.execute(db);
+  return new Set(rows.map((r) => r.id));
+}
+
+export async function findByOrderNo(db: Executor, merchantId: string, merchantOrderNo: string): Promise<Payout | undefined> {
+  const { rows } = await sql<Payout>`
+    select ${columns} from payouts where merchant_id = ${merchantId} and merchant_order_no = ${merchantOrderNo}`.execute(db);
+  return rows[0];
+}
+
+export async function findByDecision(db: Executor, decisionId: string): Promise<Payout | undefined> {
+  const { rows } = await sql<Payout>`select ${columns} from payouts where risk_decision_id = ${decisionId}`.execute(db);
+  return rows[0];
+}
+
+/** Newest first; `startingAfter` is the last id of the previous page (ids sort by creation time). */
+export async function listPayouts(
+  db: Executor,
+  merchantId: string,
+  filter: { status?: PayoutStatus | undefined; merchantOrderNo?: string | undefined; startingAfter?: string | undefined },
+  limit: number,
+): Promise<Payout[]> {
+  const { rows } = await sql<Payout>`
+    select ${columns} from payouts
+    where merchant_id = ${merchantId}
+      and (${filter.status ?? null}::text is null or status = ${filter.status ?? null})
+      and (${filter.merchantOrderNo ?? null}::text is null or merchant_order_no = ${filter.merchantOrderNo ?? null})
+      and (${filter.startingAfter ?? null}::text is null or id < ${filter.startingAfter ?? null})
+    order by id desc
+    limit ${limit}`.execute(db);
+  return rows;
+}
+
+export interface Change {
+  errorCode?: string | null;
+  errorMessage?: string | null;
+  channelRef?: string | null;
+  nextQueryAt?: Date | null;
+}
+
+/**
+ * The guarded transition: moves `from -> to` only if the payout is still in
+ * `from`. Undefined = it was not (someone else moved it first).
+ */
+export async function transition(db: Executor, id: string, from: PayoutStatus, to: PayoutStatus, change: Change, now: Date): Promise<Payout | undefined> {
+  const { rows } = await sql<Payout>`
+    update payouts set status = ${to}, updated_at = ${now},
+      error_code = coalesce(${change.errorCode ?? null}::text, error_code),
+      error_message = coalesce(${change.errorMessage ?? null}::text, error_message),
+      channel_ref = coalesce(${change.channelRef ?? null}::text, channel_ref),
+      next_query_at = ${change.nextQueryAt ?? null},
+      next_dispatch_at = null,
+      review_pending = false
+    where id = ${id} and status = ${from}
+    returning ${columns}`.execute(db);
+  return rows[0];
+}
+
+/** A reviewer approved a HIGH payout: it may be sent now. */
+export async function approveReview(db: Executor, id: string, now: Date): Promise<Payout | undefined> {
+  const { rows } = await sql<Payout>`
+    update payouts set review_pending = false, next_dispatch_at = ${now}, updated_at = ${now}
+    where id = ${id} and status = 'ACCEPTED' and review_pending
+    returning ${columns}`.execute(db);
+  return rows[0];
+}
+
+interface Backoff {
+  now: Date;
+  limit: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/**
+ * Claims ACCEPTED payouts due to be sent, pushing each one's next send time
+ * out (growing with its attempts) in the same statement: SKIP LOCKED keeps
+ * concurrent processes off each other's rows, the pushed-out time keeps them
+ * off afterwards (a lease: a process that dies mid-send is retried later).
+ */
+export async function claimDispatch(db: Executor, b: Backoff): Promise<Payout[]> {
+  const { rows } = await sql<Payout>`
+    update payouts p
+    set next_dispatch_at = ${b.now}::timestamptz
+          + least(${b.maxDelayMs}::float8, ${b.baseDelayMs}::float8 * power(2, least(p.dispatch_attempts, 20))) * interval '1 millisecond',
+        dispatch_attempts = p.dispatch_attempts + 1
+    where p.id in (
+      select id from payouts
+      where status = 'ACCEPTED' and not review_pending and next_dispatch_at <= ${b.now}
+      order by next_dispatch_at
+      limit ${b.limit}
+      for update skip locked)
+    and p.status = 'ACCEPTED' and not p.review_pending
+    returning ${columns}`.execute(db);
+  return rows;
+}
+
+/** Claims PROCESSING payouts whose query time has come (same lease and backoff as `claimDispatch`). */
+export async function claimQueries(db: Executor, b: Backoff): Promise<Payout[]> {
+  const { rows } = await sql<Payout>`
+    update payouts p
+    set next_query_at = ${b.now}::timestamptz
+          + least(${b.maxDelayMs}::float8, ${b.baseDelayMs}::float8 * power(2, least(p.query_attempts, 20))) * interval '1 millisecond',
+        query_attempts = p.query_attempts + 1
+    where p.id in (
+      select id from payouts
+      where status = 'PROCESSING' and next_query_at <= ${b.now}
+      order by next_query_at
+      limit ${b.limit}
+      for update skip locked)
+    and p.status = 'PROCESSING'
+    returning ${columns}`.execute(db);
+  return rows;
+}
