@@ -604,7 +604,7 @@ export class PayoutsService {
       const row = await repo.transition(trx, payout.id, from, to, change, now);
       if (!row) return undefined;
       if (to === 'FAILED') await this.deps.risk.release(row.riskDecisionId, trx);
-      await publish(trx, { topic: PAYOUT_FINAL, key: row.id, payload: { merchantId: row.merchantId, payout: payoutView(row) } });
+      await publish(trx, { topic: PAYOUT_FINAL, key: row.id, payload: { merchantId: row.merchantId, status: to, payout: payoutView(row) } });
       return row;
     });
     if (!moved) {
