@@ -27,6 +27,14 @@ import {
   type MerchantsOptions,
   type OperatorsOptions,
 } from './modules/merchants/index.ts';
+import {
+  PAYOUT_FINAL,
+  payoutFinalConsumer,
+  WebhooksService,
+  webhooksHttpModule,
+  type PayoutFinalMessage,
+  type WebhooksOptions,
+} from './modules/webhooks/index.ts';
 import { auditHttpModule } from './platform/audit.ts';
 import { IdempotencyStore, idempotencyPlugin } from './platform/http/idempotency.ts';
 import type { AdminVerifier } from './platform/http/auth.ts';
@@ -51,6 +59,7 @@ export interface StartOptions {
   /** Operators' session lifetime, lockout and password hashing cost. */
   operators?: Partial<OperatorsOptions>;
   merchants?: Partial<MerchantsOptions>;
+  webhooks?: Partial<WebhooksOptions>;
 }
 
 /** Every module's service, HTTP routes and background work, wired once. */
@@ -103,11 +112,12 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   });
   // Merchants, operators, API keys and signed requests (SPEC 5); Idempotency-Key for opted-in POSTs.
   const idempotency = new IdempotencyStore(store.db, clock, config.idempotency);
+  const secretBox = SecretBox.fromConfig(config.merchants);
   const merchants = new MerchantsService({
     db: store.db,
     clock,
     ledger,
-    secrets: SecretBox.fromConfig(config.merchants),
+    secrets: secretBox,
     options: { signatureWindowS: config.merchants.signatureWindowS, ...options.merchants },
   });
   const operators = new OperatorsService({ db: store.db, clock, options: options.operators ?? {} });
@@ -175,6 +185,13 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   );
   relay.subscribe<RiskReviewedEvent>(RISK_REVIEWED, 'wallets.withdraw-reviewed', (message) => wallets.handleReviewed(message.payload));
 
+  // Webhooks (SPEC 5): a payout's final status (published by payouts on the outbox) becomes one
+  // event with one delivery per endpoint; the job sends due deliveries (claimed with SKIP LOCKED).
+  const { pollIntervalMs: webhookPollMs, ...webhookSchedule } = config.webhooks;
+  const webhooks = new WebhooksService({ db: store.db, clock, secrets: secretBox, options: { ...webhookSchedule, ...options.webhooks } });
+  relay.subscribe<PayoutFinalMessage>(PAYOUT_FINAL, 'webhooks.payout-final', payoutFinalConsumer(store.db, webhooks));
+  jobs.push(startIntervalJob('webhooks.deliver', webhookPollMs, () => webhooks.deliverDue(), logger));
+
 
   return {
     modules: [
@@ -188,6 +205,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       auditHttpModule(store.db),
       smsHttpModule(sms, config),
       riskHttpModule(risk),
+      webhooksHttpModule(webhooks),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],

@@ -9,6 +9,7 @@ import { idempotencyMigrations } from './platform/http/idempotency.ts';
 import { merchantsMigrations } from './modules/merchants/index.ts';
 import { smsMigrations } from './modules/sms/index.ts';
 import { riskMigrations } from './modules/risk/index.ts';
+import { webhooksMigrations } from './modules/webhooks/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   ...merchantsMigrations,
   ...smsMigrations,
   ...riskMigrations,
+  ...webhooksMigrations,
 };
