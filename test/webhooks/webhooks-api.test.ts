@@ -14,16 +14,20 @@ import { createEndpoint, deliveries, payoutFinal, publishPayoutFinal, Receiver, 
 
 const storeKinds = await testStoreKinds();
 
-/** Compressed schedule: backoff base 10 ms (40 ms × 0.25), Retry-After 2 s -> 500 ms, window 6 h (no DEAD here). */
+/**
+ * Compressed schedule: backoff from 10 ms (40 ms × 0.25) capped at 100 ms, so only the
+ * receiver's Retry-After (2 s -> 500 ms) can make a gap of 500 ms; window 6 h (no DEAD here).
+ */
 const FAST = {
   WEBHOOK_POLL_INTERVAL_MS: '20',
   WEBHOOK_TIMEOUT_MS: '400',
   WEBHOOK_RETRY_BASE_MS: '40',
+  WEBHOOK_RETRY_MAX_MS: '400',
   WEBHOOK_RETRY_SCALE: '0.25',
   OUTBOX_POLL_INTERVAL_MS: '20',
 };
 /** A day compressed to 2.6 s: retries every ≤ 108 ms, then DEAD. */
-const DAY_IN_SECONDS = { ...FAST, WEBHOOK_RETRY_BASE_MS: '10000', WEBHOOK_RETRY_SCALE: '0.00003' };
+const DAY_IN_SECONDS = { ...FAST, WEBHOOK_RETRY_BASE_MS: '10000', WEBHOOK_RETRY_MAX_MS: '3600000', WEBHOOK_RETRY_SCALE: '0.00003' };
 
 let payoutSeq = 0;
 const payoutId = () => `po_test${Date.now()}${payoutSeq++}`;
