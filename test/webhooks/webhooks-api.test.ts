@@ -95,6 +95,22 @@ for (const { kind, skip } of storeKinds) {
       assertProblem(await client.request('DELETE', `/v1/webhook-endpoints/${created.id}`), 404, 'WEBHOOK_ENDPOINT_NOT_FOUND');
     });
 
+    test('the routes are in /openapi.json as signed merchant routes, and the codes in /errors', async () => {
+      const spec = (await (await fetch(`${coffer.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { security?: unknown }>> };
+      const signed = [{ merchantKey: [], merchantTimestamp: [], merchantSignature: [] }];
+      assert.deepEqual(spec.paths['/v1/webhook-endpoints']!.post!.security, signed);
+      assert.deepEqual(spec.paths['/v1/webhook-endpoints']!.get!.security, signed);
+      assert.deepEqual(spec.paths['/v1/webhook-endpoints/{id}']!.delete!.security, signed);
+      assert.deepEqual(spec.paths['/v1/webhook-endpoints/{id}/rotate-secret']!.post!.security, signed);
+      assert.deepEqual(spec.paths['/v1/webhook-deliveries']!.get!.security, signed);
+      assert.deepEqual(spec.paths['/v1/webhook-deliveries/{id}/resend']!.post!.security, signed);
+      const catalogue = (await (await fetch(`${coffer.url}/errors`)).json()) as { code: string; status: number }[];
+      const byCode = new Map(catalogue.map((entry) => [entry.code, entry.status]));
+      assert.equal(byCode.get('INVALID_WEBHOOK_URL'), 400);
+      assert.equal(byCode.get('WEBHOOK_ENDPOINT_NOT_FOUND'), 404);
+      assert.equal(byCode.get('WEBHOOK_DELIVERY_NOT_FOUND'), 404);
+    });
+
     test('a final status published twice is one event with one delivery per endpoint, signed over the raw bytes', async () => {
       const { merchant, client } = await admin.activeMerchant();
       const a = await createEndpoint(client, receiver.url('/twice-a'));
