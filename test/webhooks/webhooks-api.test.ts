@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { RunningCoffer } from '../../src/main.ts';
-import { verifyWebhookSignature } from '../../src/modules/webhooks/index.ts';
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../../src/modules/merchants/index.ts';
+import { verifyWebhookSignature, WebhooksService } from '../../src/modules/webhooks/index.ts';
+import { SystemClock } from '../../src/platform/clock.ts';
 import { testStoreKinds } from '../support/stores.ts';
 import { Admin, assertProblem, createBooks, sleep, startServer, type TestBooks } from '../merchants/support.ts';
 import { createEndpoint, deliveries, payoutFinal, publishPayoutFinal, Receiver, waitFor, type DeliveryView } from './support.ts';
@@ -218,6 +221,61 @@ for (const { kind, skip } of storeKinds) {
       } finally {
         await flaky.stop();
       }
+    });
+
+    test('record() works in the caller\'s transaction: a rollback records nothing, a second call with the key records nothing new', async () => {
+      const { merchant, client } = await admin.activeMerchant();
+      const endpoint = await createEndpoint(client, receiver.url('/direct'));
+      const webhooks = new WebhooksService({ db: coffer.store.db, clock: new SystemClock(), secrets: new SecretBox(randomBytes(32)) });
+      const input = {
+        merchantId: merchant.merchantId,
+        type: 'payout_batch.processed' as const,
+        data: { id: 'pb_1', status: 'PROCESSED', updated: '2026-11-22T08:00:00.000Z' },
+        resourceUpdatedAt: '2026-11-22T08:00:00.000Z',
+        sourceKey: `batch:${payoutId()}`,
+      };
+      await assert.rejects(
+        coffer.store.db.transaction().execute(async (trx) => {
+          await webhooks.record(trx, input);
+          throw new Error('the caller fails after recording');
+        }),
+        /the caller fails/,
+      );
+      const counts = async () => {
+        const { rows } = await sql<{ events: number; deliveries: number }>`
+          select (select count(*)::int4 from webhook_events where merchant_id = ${merchant.merchantId}) as events,
+                 (select count(*)::int4 from webhook_deliveries where merchant_id = ${merchant.merchantId}) as deliveries`.execute(coffer.store.db);
+        return rows[0]!;
+      };
+      assert.deepEqual(await counts(), { events: 0, deliveries: 0 });
+      const [first, second] = await coffer.store.db.transaction().execute(async (trx) => [await webhooks.record(trx, input), await webhooks.record(trx, input)]);
+      assert.equal(first!.created, true);
+      assert.deepEqual(second, { eventId: first!.eventId, created: false });
+      assert.deepEqual(await counts(), { events: 1, deliveries: 1 });
+      await waitFor('delivered', async () => (await deliveries(client))[0]?.status === 'DELIVERED');
+      const [request] = receiver.at('/direct');
+      assert.deepEqual(verifyWebhookSignature(request!.raw, request!.headers['x-coffer-signature'] as string, endpoint.secret), { ok: true });
+      assert.equal(JSON.parse(request!.raw.toString()).type, 'payout_batch.processed');
+    });
+
+    test('deleting an endpoint cancels what was still due to it; a cancelled delivery cannot be resent', async () => {
+      const { merchant, client } = await admin.activeMerchant();
+      const endpoint = await createEndpoint(client, receiver.url('/gone'));
+      receiver.script('/gone', [], { kind: 'status', status: 500 });
+      await publishPayoutFinal(coffer, payoutFinal(merchant.merchantId, 'FAILED', payoutId()));
+      const pending = await waitFor('a failed attempt', async () => {
+        const [d] = await deliveries(client);
+        return d !== undefined && d.attempts.length >= 1 && d;
+      });
+      assert.equal((await client.request('DELETE', `/v1/webhook-endpoints/${endpoint.id}`)).status, 204);
+      await sleep(200); // an attempt under way may finish
+      const sent = receiver.at('/gone').length;
+      const [cancelled] = await deliveries(client);
+      assert.equal(cancelled!.status, 'CANCELLED');
+      assert.equal(cancelled!.nextAttemptAt, null);
+      assertProblem(await client.request('POST', `/v1/webhook-deliveries/${pending.id}/resend`), 409, 'WEBHOOK_DELIVERY_CANCELLED');
+      await sleep(300);
+      assert.equal(receiver.at('/gone').length, sent, 'nothing sent to a deleted endpoint');
     });
 
     test('rotation: two v1= values, either secret verifies; the old one alone after the rotation still works', async () => {
