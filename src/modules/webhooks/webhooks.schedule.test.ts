@@ -51,3 +51,14 @@ describe('the retry schedule', () => {
     assert.equal(parseRetryAfter(null, now), undefined);
   });
 });
+
+describe('WEBHOOK_RETRY_SCALE', () => {
+  test('a number in (0, 1], 1 when unset; anything else refused at start', async () => {
+    const { loadConfig } = await import('../../platform/config.ts');
+    assert.equal(loadConfig({}).webhooks.scale, 1);
+    assert.equal(loadConfig({ WEBHOOK_RETRY_SCALE: '0.00003' }).webhooks.scale, 0.00003);
+    assert.equal(loadConfig({ WEBHOOK_RETRY_SCALE: '1e-4' }).webhooks.scale, 0.0001);
+    for (const bad of ['0', '2', '-0.5', 'fast', 'NaN']) assert.throws(() => loadConfig({ WEBHOOK_RETRY_SCALE: bad }), /WEBHOOK_RETRY_SCALE/, bad);
+    assert.equal(loadConfig({}).webhooks.windowMs, 24 * 3600 * 1000);
+  });
+});
