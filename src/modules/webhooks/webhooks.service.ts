@@ -53,6 +53,7 @@ export interface RecordInput {
 }
 
 const MAX_URL_LENGTH = 2048;
+const MAX_BATCHES_PER_RUN = 10;
 
 /** Webhooks (SPEC 5): the module's one service. README.md beside this file has the state machine and schedule. */
 export class WebhooksService {
@@ -161,16 +162,26 @@ export class WebhooksService {
 
   // ---- delivery ----------------------------------------------------------------------------------
 
-  /** One job run: claims due deliveries and attempts each once. Returns how many were attempted. */
+  /**
+   * One job run: claims due deliveries (`claimBatch` at a time, sent
+   * concurrently) and attempts each once; a full batch is followed by another,
+   * up to `MAX_BATCHES_PER_RUN`, so a backlog drains without waiting for the next tick.
+   * Returns how many were attempted.
+   */
   async deliverDue(): Promise<number> {
-    const now = this.clock.now();
-    const claimed = await repo.claimDue(this.db, {
-      now,
-      leaseUntil: new Date(now.getTime() + this.leaseMs()),
-      limit: this.options.claimBatch,
-    });
-    await Promise.all(claimed.map((delivery) => this.attempt(delivery)));
-    return claimed.length;
+    let attempted = 0;
+    for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch++) {
+      const now = this.clock.now();
+      const claimed = await repo.claimDue(this.db, {
+        now,
+        leaseUntil: new Date(now.getTime() + this.leaseMs()),
+        limit: this.options.claimBatch,
+      });
+      await Promise.all(claimed.map((delivery) => this.attempt(delivery)));
+      attempted += claimed.length;
+      if (claimed.length < this.options.claimBatch) break;
+    }
+    return attempted;
   }
 
   /** Attempts one delivery now, whatever its status or schedule (a DEAD one too). */
