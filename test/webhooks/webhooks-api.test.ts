@@ -160,7 +160,16 @@ for (const { kind, skip } of storeKinds) {
       assert.equal(d.attempts.length, 1);
       assert.equal(d.attempts[0]!.httpStatus, 200);
       assert.equal(d.attempts[0]!.responseBody, 'ok');
-      assert.deepEqual((await deliveries(client, `?eventId=${d.eventId}&status=DELIVERED&limit=1`)).length, 1);
+      // cursor pagination, newest first
+      const page1 = await client.request<{ data: DeliveryView[]; hasMore: boolean }>('GET', `/v1/webhook-deliveries?eventId=${d.eventId}&status=DELIVERED&limit=1`);
+      assert.equal(page1.body.data.length, 1);
+      assert.equal(page1.body.hasMore, true);
+      const page2 = await client.request<{ data: DeliveryView[]; hasMore: boolean }>('GET', `/v1/webhook-deliveries?limit=1&startingAfter=${page1.body.data[0]!.id}`);
+      assert.equal(page2.body.data.length, 1);
+      assert.equal(page2.body.hasMore, false);
+      assert.deepEqual(new Set([page1.body.data[0]!.id, page2.body.data[0]!.id]), new Set(list.map((x) => x.id)));
+      assert.deepEqual(await deliveries(client, '?status=DEAD'), []);
+      assert.equal((await client.request('GET', '/v1/webhook-deliveries?status=NOPE')).status, 400);
     });
 
     test('down, slow, 500, then 503 with Retry-After: 2 (waited, scaled), then back: DELIVERED with every attempt listed', async () => {
