@@ -1,7 +1,8 @@
 /**
  * A process that claimed a delivery and died: its lease runs out, another run
  * takes the delivery as the next attempt, and the dead holder's late result
- * is fenced off by the attempt number. Both stores.
+ * is fenced off by the attempt number; a rotated-out secret stops signing
+ * after its overlap. Both stores.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -66,6 +67,32 @@ for (const { kind, skip } of storeKinds) {
       // the crashed holder wakes up and tries to record its attempt 1 as a failure: fenced off
       assert.equal(await finishAttempt(store.db, { id: delivery.id, attempt: 1, outcome: { kind: 'dead' } }), false);
       assert.equal((await webhooks.getDelivery('mch_lease1', delivery.id))!.status, 'DELIVERED');
+    });
+
+    test('after the 24 h overlap only the new secret signs', async () => {
+      const clock = new SystemClock();
+      const box = new SecretBox(randomBytes(32));
+      const service = new WebhooksService({ db: store.db, clock, secrets: box });
+      const endpoint = await service.createEndpoint('mch_rot', receiver.url('/rot'));
+      const rotated = await service.rotateSecret('mch_rot', endpoint.id);
+      const send = async (sourceKey: string) => {
+        await store.db.transaction().execute((trx) =>
+          service.record(trx, { merchantId: 'mch_rot', type: 'payout.failed', data: { id: sourceKey, updated: clock.now().toISOString() }, resourceUpdatedAt: clock.now(), sourceKey }),
+        );
+        assert.equal(await service.deliverDue(), 1);
+        const request = receiver.at('/rot').at(-1)!;
+        return (request.headers['x-coffer-signature'] as string).split(',').filter((p) => p.startsWith('v1=')).length;
+      };
+      assert.equal(await send('rot-1'), 2);
+      clock.advance(24 * 3600 * 1000 - 60_000);
+      assert.equal(await send('rot-2'), 2, 'still both a minute before the end of the overlap');
+      clock.advance(120_000);
+      assert.equal(await send('rot-3'), 1, 'the old secret has expired');
+      const last = receiver.at('/rot').at(-1)!;
+      const { verifyWebhookSignature } = await import('../../src/modules/webhooks/index.ts');
+      const nowS = Math.floor(clock.now().getTime() / 1000);
+      assert.deepEqual(verifyWebhookSignature(last.raw, last.headers['x-coffer-signature'] as string, rotated.secret, { nowS }), { ok: true });
+      assert.deepEqual(verifyWebhookSignature(last.raw, last.headers['x-coffer-signature'] as string, endpoint.secret, { nowS }), { ok: false, reason: 'NO_MATCHING_SIGNATURE' });
     });
 
     test('another merchant cannot see or resend the delivery', async () => {
