@@ -15,7 +15,7 @@ import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from
 import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
 import { CARD_REMOVED, type CardRemovedEvent, WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
 import { RISK_REVIEWED, riskHttpModule, type RiskReviewedEvent, RiskService } from './modules/risk/index.ts';
-import { PayoutsService, payoutsHttpModule } from './modules/payouts/index.ts';
+import { PAYOUT_FINAL, PayoutsService, payoutsHttpModule } from './modules/payouts/index.ts';
 import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
 import {
@@ -28,6 +28,13 @@ import {
   type MerchantsOptions,
   type OperatorsOptions,
 } from './modules/merchants/index.ts';
+import {
+  payoutFinalConsumer,
+  WebhooksService,
+  webhooksHttpModule,
+  type PayoutFinalMessage,
+  type WebhooksOptions,
+} from './modules/webhooks/index.ts';
 import { auditHttpModule } from './platform/audit.ts';
 import { IdempotencyStore, idempotencyPlugin } from './platform/http/idempotency.ts';
 import type { AdminVerifier } from './platform/http/auth.ts';
@@ -52,6 +59,7 @@ export interface StartOptions {
   /** Operators' session lifetime, lockout and password hashing cost. */
   operators?: Partial<OperatorsOptions>;
   merchants?: Partial<MerchantsOptions>;
+  webhooks?: Partial<WebhooksOptions>;
 }
 
 /** Every module's service, HTTP routes and background work, wired once. */
@@ -104,11 +112,12 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   });
   // Merchants, operators, API keys and signed requests (SPEC 5); Idempotency-Key for opted-in POSTs.
   const idempotency = new IdempotencyStore(store.db, clock, config.idempotency);
+  const secretBox = SecretBox.fromConfig(config.merchants);
   const merchants = new MerchantsService({
     db: store.db,
     clock,
     ledger,
-    secrets: SecretBox.fromConfig(config.merchants),
+    secrets: secretBox,
     options: { signatureWindowS: config.merchants.signatureWindowS, ...options.merchants },
   });
   const operators = new OperatorsService({ db: store.db, clock, options: options.operators ?? {} });
@@ -187,6 +196,13 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     startIntervalJob('payouts.release-orphan-holds', Math.min(60_000, config.payouts.orphanHoldAfterS * 500), () => payouts.releaseOrphanHolds(), logger),
     { stop: () => payouts.stop() },
   );
+  // Webhooks (SPEC 5): a payout's final status (published by payouts on the outbox) becomes one
+  // event with one delivery per endpoint; the job sends due deliveries (claimed with SKIP LOCKED).
+  const { pollIntervalMs: webhookPollMs, ...webhookSchedule } = config.webhooks;
+  const webhooks = new WebhooksService({ db: store.db, clock, secrets: secretBox, options: { ...webhookSchedule, ...options.webhooks } });
+  relay.subscribe<PayoutFinalMessage>(PAYOUT_FINAL, 'webhooks.payout-final', payoutFinalConsumer(store.db, webhooks));
+  jobs.push(startIntervalJob('webhooks.deliver', webhookPollMs, () => webhooks.deliverDue(), logger));
+
 
   return {
     modules: [
@@ -201,6 +217,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       smsHttpModule(sms, config),
       riskHttpModule(risk),
       payoutsHttpModule(payouts),
+      webhooksHttpModule(webhooks),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],

@@ -10,6 +10,7 @@ import { merchantsMigrations } from './modules/merchants/index.ts';
 import { smsMigrations } from './modules/sms/index.ts';
 import { riskMigrations } from './modules/risk/index.ts';
 import { payoutsMigrations } from './modules/payouts/index.ts';
+import { webhooksMigrations } from './modules/webhooks/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   ...smsMigrations,
   ...riskMigrations,
   ...payoutsMigrations,
+  ...webhooksMigrations,
 };

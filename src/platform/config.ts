@@ -87,6 +87,19 @@ export interface Config {
     /** HMAC key for stored code hashes; unset means a key file generated in the keys folder. */
     codeKey: string | undefined;
   };
+  webhooks: {
+    /** One delivery attempt's whole time (connect, send, answer). */
+    timeoutMs: number;
+    /** How often the delivery job looks for due deliveries. */
+    pollIntervalMs: number;
+    /** First retry delay before jitter; doubles per attempt up to `maxDelayMs`. */
+    baseDelayMs: number;
+    maxDelayMs: number;
+    /** From a delivery's creation to DEAD: at least 24 h in production. */
+    windowMs: number;
+    /** Multiplies every delay, the window and Retry-After: 1 in production, small in tests. */
+    scale: number;
+  };
   risk: {
     /** Where a risk "day" (daily amount and count) starts: minutes east of UTC, default +08:00 (China). */
     dayUtcOffsetMinutes: number;
@@ -173,6 +186,14 @@ export function loadConfig(env: Env = process.env): Config {
       resendCooldownS: int(env, 'SMS_RESEND_COOLDOWN_S', 60, 0, 3600),
       codeKey: env.SMS_CODE_KEY || undefined,
     },
+    webhooks: {
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 50, 120_000),
+      pollIntervalMs: int(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000, 5),
+      baseDelayMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 10_000, 1),
+      maxDelayMs: int(env, 'WEBHOOK_RETRY_MAX_MS', 60 * 60 * 1000, 1),
+      windowMs: int(env, 'WEBHOOK_RETRY_WINDOW_S', 24 * 3600, 1) * 1000,
+      scale: retryScale(env.WEBHOOK_RETRY_SCALE),
+    },
     risk: {
       dayUtcOffsetMinutes: int(env, 'RISK_DAY_UTC_OFFSET_MINUTES', 480, 0, 14 * 60),
     },
@@ -192,4 +213,14 @@ function secretsKey(value: string | undefined): string | undefined {
     throw new ConfigError('MERCHANT_SECRETS_KEY must be base64 of 32 random bytes (e.g. `openssl rand -base64 32`)');
   }
   return value;
+}
+
+/** WEBHOOK_RETRY_SCALE: a number in (0, 1]; 1 (the real schedule) when unset. */
+function retryScale(value: string | undefined): number {
+  if (!value) return 1;
+  const scale = Number(value);
+  if (!/^\d*\.?\d+(e-?\d+)?$/i.test(value) || !(scale > 0 && scale <= 1)) {
+    throw new ConfigError(`WEBHOOK_RETRY_SCALE must be a number in (0, 1], got "${value}"`);
+  }
+  return scale;
 }

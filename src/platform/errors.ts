@@ -90,6 +90,13 @@ export const errorCatalogue = {
   DUPLICATE_MERCHANT_ORDER_NO: { status: 409, title: 'A payout with this merchantOrderNo exists already (its id is in payoutId)' },
   PAYOUT_RESULT_MISMATCH: { status: 422, title: 'The payout channel message does not match the payout' },
   MALFORMED_PAYOUT_RESULT: { status: 400, title: 'The payout channel message could not be understood' },
+  // Webhooks (SPEC 5)
+  INVALID_WEBHOOK_URL: { status: 400, title: 'The webhook URL must be an http(s) URL of at most 2048 characters, without credentials' },
+  WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, title: 'No such webhook endpoint for this merchant' },
+  WEBHOOK_ENDPOINT_LIMIT: { status: 409, title: 'The merchant has as many webhook endpoints as allowed: delete one first' },
+  WEBHOOK_DELIVERY_NOT_FOUND: { status: 404, title: 'No such webhook delivery for this merchant' },
+  WEBHOOK_DELIVERY_CANCELLED: { status: 409, title: 'The delivery was cancelled with its endpoint: it cannot be sent again' },
+  WEBHOOK_DELIVERY_IN_FLIGHT: { status: 409, title: 'An attempt of this delivery is under way: try again in a moment' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
