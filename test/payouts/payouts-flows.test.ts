@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
+import { verifyWebhookSignature } from '../../src/modules/webhooks/verify.ts';
 import { testStoreKinds } from '../support/stores.ts';
+import { createEndpoint, Receiver, waitFor } from '../webhooks/support.ts';
 import {
   accountBalance,
   assertInvariants,
@@ -36,7 +38,7 @@ for (const { kind, skip } of await testStoreKinds()) {
     before(async () => {
       const books = await createBooks(kind);
       disposeBooks = () => books.dispose();
-      rig = await startRig(books);
+      rig = await startRig(books, { WEBHOOK_POLL_INTERVAL_MS: '25' });
     });
 
     after(async () => {
@@ -46,6 +48,30 @@ for (const { kind, skip } of await testStoreKinds()) {
 
     afterEach(async () => {
       if (rig) await assertInvariants(rig.admin);
+    });
+
+    test('the merchant’s webhook endpoint gets payout.succeeded, then payout.reversed, signed over the raw body', async () => {
+      const receiver = new Receiver();
+      await receiver.start();
+      try {
+        const { client } = await fundedMerchant(rig.admin);
+        const endpoint = await createEndpoint(client, receiver.url('/hooks'));
+        const p = (await postPayout(client, payoutBody(unique('ord'), '6222000000000003'))).body;
+        await waitForStatus(client, p.id, 'REVERSED');
+        const events = await waitFor('both webhook events', async () => {
+          const got = receiver.at('/hooks').map((r) => ({ r, body: JSON.parse(r.raw.toString('utf8')) as { id: string; type: string; data: { id: string; status: string; updated: string } } }));
+          return got.length >= 2 ? got : undefined;
+        });
+        assert.deepEqual(events.map((e) => e.body.type), ['payout.succeeded', 'payout.reversed']);
+        for (const { r, body } of events) {
+          assert.equal(body.data.id, p.id);
+          assert.match(body.id, /^evt_/);
+          assert.deepEqual(verifyWebhookSignature(r.raw, r.headers['x-coffer-signature'] as string, endpoint.secret), { ok: true });
+        }
+        assert.ok(Date.parse(events[1]!.body.data.updated) >= Date.parse(events[0]!.body.data.updated), 'receivers can order events by updated');
+      } finally {
+        await receiver.stop();
+      }
     });
 
     test('an accepted payout succeeds: both holds posted, the merchant pays amount + fee, fee income grows', async () => {
