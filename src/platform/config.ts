@@ -99,6 +99,8 @@ export interface Config {
     windowMs: number;
     /** Multiplies every delay, the window and Retry-After: 1 in production, small in tests. */
     scale: number;
+    /** Deliveries may go to loopback, private and link-local addresses (sandbox demos); refused otherwise. */
+    allowInternalAddresses: boolean;
   };
   risk: {
     /** Where a risk "day" (daily amount and count) starts: minutes east of UTC, default +08:00 (China). */
@@ -193,6 +195,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxDelayMs: int(env, 'WEBHOOK_RETRY_MAX_MS', 60 * 60 * 1000, 1),
       windowMs: int(env, 'WEBHOOK_RETRY_WINDOW_S', 24 * 3600, 1) * 1000,
       scale: retryScale(env.WEBHOOK_RETRY_SCALE),
+      allowInternalAddresses: bool(env, 'WEBHOOK_ALLOW_INTERNAL_ADDRESSES', bool(env, 'SANDBOX', true)),
     },
     risk: {
       dayUtcOffsetMinutes: int(env, 'RISK_DAY_UTC_OFFSET_MINUTES', 480, 0, 14 * 60),

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+import { internalTargetOf, isInternalAddress } from './webhooks.address.ts';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../platform/clock.ts';
 import { DomainError } from '../../platform/errors.ts';
@@ -19,6 +21,8 @@ export interface WebhooksOptions extends RetrySchedule {
   maxEndpointsPerMerchant: number;
   /** Response bodies kept per attempt, in characters. */
   responseBodyChars: number;
+  /** Endpoints may be internal addresses (loopback, private, link-local); refused when false (webhooks.address.ts). */
+  allowInternalAddresses: boolean;
 }
 
 export const DEFAULT_WEBHOOKS_OPTIONS: WebhooksOptions = {
@@ -32,6 +36,7 @@ export const DEFAULT_WEBHOOKS_OPTIONS: WebhooksOptions = {
   claimBatch: 20,
   maxEndpointsPerMerchant: 16,
   responseBodyChars: 1024,
+  allowInternalAddresses: false,
 };
 
 export interface WebhooksDeps {
@@ -81,6 +86,7 @@ export class WebhooksService {
 
   async createEndpoint(merchantId: string, url: string): Promise<WebhookEndpoint & { secret: string }> {
     const checked = validUrl(url);
+    if (!this.options.allowInternalAddresses) assertNotInternalLiteral(checked);
     return this.db.transaction().execute(async (trx) => {
       if ((await repo.countActiveEndpoints(trx, merchantId)) >= this.options.maxEndpointsPerMerchant) {
         throw new DomainError('WEBHOOK_ENDPOINT_LIMIT', `A merchant may have at most ${this.options.maxEndpointsPerMerchant} webhook endpoints`);
@@ -243,6 +249,10 @@ export class WebhooksService {
     now: Date,
   ): Promise<{ status?: number; error?: string; body?: string; retryAfter?: string | null }> {
     if (secrets.length === 0) return { error: 'no usable signing secret for this endpoint' };
+    if (!this.options.allowInternalAddresses) {
+      const refused = await internalTargetOf(delivery.url).catch((err: unknown) => `the host could not be resolved (${(err as Error).message})`);
+      if (refused) return { error: refused };
+    }
     const signal = AbortSignal.timeout(this.options.timeoutMs);
     try {
       const response = await this.fetch(delivery.url, {
@@ -286,6 +296,14 @@ async function readSome(response: Response, chars: number): Promise<string> {
     await reader.cancel().catch(() => {});
   }
   return text.slice(0, chars);
+}
+
+/** An address written into the URL itself is refused at once; a name is checked at each delivery, when it resolves. */
+function assertNotInternalLiteral(url: string): void {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) !== 0 && isInternalAddress(host))) {
+    throw new DomainError('INVALID_WEBHOOK_URL', `${host} is an internal address: webhooks go to the merchant's public servers`);
+  }
 }
 
 function validUrl(input: string): string {
