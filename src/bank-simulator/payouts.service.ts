@@ -18,6 +18,7 @@ import {
 } from '../protocol/payout-channel.ts';
 import { newId } from '../platform/ids.ts';
 import { type CurrencyCode, formatMinor, isCurrencyCode, parseMoney } from '../platform/money/money.ts';
+import { parseJsonOrUndefined } from '../platform/json.ts';
 import { type BankContext, PlatformKeyMissingError } from './context.ts';
 import * as payouts from './payouts.repository.ts';
 import type { PayoutRow } from './payouts.repository.ts';
@@ -95,7 +96,7 @@ export async function takePayoutOrder(ctx: BankContext, message: SignedMessage):
 
 /** QUERY_PAYOUT: where a payout stands; an order that "timed out" is decided now (it succeeds). */
 export async function queryPayout(ctx: BankContext, reqData: string): Promise<ChannelAnswer> {
-  const query = parseJson(reqData) as Partial<QueryPayoutData> | undefined;
+  const query = parseJsonOrUndefined(reqData) as Partial<QueryPayoutData> | undefined;
   if (typeof query?.payoutId !== 'string' || query.payoutId.length === 0) return refused(400, 'VALIDATION_FAILED', 'reqData must be a JSON object with a string payoutId.');
   let row = await payouts.findPayout(ctx.db, ctx.config.platformNo, query.payoutId);
   if (!row) return { ok: true, body: signed(ctx, { payoutId: query.payoutId, status: 'NOT_FOUND', timestamp: new Date().toISOString() }) };
@@ -196,16 +197,9 @@ function sameOrder(row: PayoutRow, order: PayoutOrderData, amountMinor: bigint, 
   );
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
 
 function parseOrder(reqData: string): { order: PayoutOrderData; currency: CurrencyCode; amountMinor: bigint } | string {
-  const data = parseJson(reqData) as Partial<PayoutOrderData> | undefined;
+  const data = parseJsonOrUndefined(reqData) as Partial<PayoutOrderData> | undefined;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'reqData must be a JSON object';
   if (typeof data.payoutId !== 'string' || !PAYOUT_ID.test(data.payoutId)) return 'reqData.payoutId must be 1-64 letters, digits or _.:-';
   if (typeof data.currency !== 'string' || !isCurrencyCode(data.currency)) return `reqData.currency "${String(data.currency)}" is not supported`;

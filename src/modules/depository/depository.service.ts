@@ -7,6 +7,7 @@ import type { Logger } from '../../platform/log.ts';
 import { currencyCode, formatMinor, parseMoney } from '../../platform/money/index.ts';
 import { Batcher, type BatcherOptions, type ItemResult } from '../../platform/batcher.ts';
 import { publishMany } from '../../platform/outbox/index.ts';
+import { parseJsonOrUndefined } from '../../platform/json.ts';
 import {
   type BankResultData,
   ensureKeyPair,
@@ -337,7 +338,7 @@ export class DepositoryAgent {
       cardNumberMasked: boundedText(input.cardNumberMasked, 'cardNumberMasked'),
       timestamp: this.deps.clock.now().toISOString(),
     };
-    const answer = safeJson(await this.callBankService(UNBIND_CARD, data)) as Partial<UnbindCardResultData> | undefined;
+    const answer = parseJsonOrUndefined(await this.callBankService(UNBIND_CARD, data)) as Partial<UnbindCardResultData> | undefined;
     if (answer?.requestNo !== data.requestNo || (answer.status !== 'UNBOUND' && answer.status !== 'NOT_BOUND')) {
       throw new Error('bank UNBIND_CARD answer is about another request or has no status');
     }
@@ -348,7 +349,7 @@ export class DepositoryAgent {
   private async queryOne(record: DepositoryTransaction): Promise<SettleOutcome | undefined> {
     const data: QueryRequestData = { requestNo: record.requestNo, timestamp: this.deps.clock.now().toISOString() };
     const answer = { reqData: await this.callBankService(QUERY_TRANSACTION, data) };
-    const peek = safeJson(answer.reqData) as { requestNo?: unknown; status?: unknown } | undefined;
+    const peek = parseJsonOrUndefined(answer.reqData) as { requestNo?: unknown; status?: unknown } | undefined;
     if (peek?.requestNo !== record.requestNo) throw new Error('bank query answer is about another request');
     if (peek.status === 'NOT_FOUND' && this.expired(record)) return this.settleExpired(record, answer.reqData);
     if (typeof peek.status === 'string' && NO_RESULT_YET.includes(peek.status)) {
@@ -439,18 +440,11 @@ function textOrNull(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 ? value.slice(0, MAX_FIELD) : null;
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
 
 type ParsedResult = Omit<BankResultData, 'serviceName'> & { serviceName?: unknown };
 
 function parseBankResult(reqData: string): ParsedResult {
-  const data = safeJson(reqData) as Record<string, unknown> | undefined;
+  const data = parseJsonOrUndefined(reqData) as Record<string, unknown> | undefined;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new DomainError('MALFORMED_NOTIFICATION', 'reqData is not a JSON object');
   }

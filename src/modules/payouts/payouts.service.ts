@@ -6,6 +6,7 @@ import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/log.ts';
 import { currencyCode, formatMinor, parseMoney } from '../../platform/money/index.ts';
 import { publish, type OutboxMessage } from '../../platform/outbox/index.ts';
+import { parseJsonOrUndefined } from '../../platform/json.ts';
 import { ensureKeyPair, type KeyPair, loadPublicKey, signText, verifyText } from '../../protocol/depository.ts';
 import {
   channelPayoutStatuses,
@@ -443,7 +444,7 @@ export class PayoutsService {
 
   /** 4xx: the bank stored nothing. A bad order fails the payout; a signature problem (configuration) is retried. */
   private async orderRefused(payout: Payout, status: number, body: string): Promise<void> {
-    const code = (safeJson(body) as { code?: unknown } | undefined)?.code;
+    const code = (parseJsonOrUndefined(body) as { code?: unknown } | undefined)?.code;
     if (status === 409) return this.outcomeUnknown(payout, 'the bank has another order under this payout id');
     if (status === 400 && code === 'VALIDATION_FAILED') {
       this.deps.logger.error({ payoutId: payout.id, body: body.slice(0, 300) }, 'the bank refused the payout order');
@@ -675,7 +676,7 @@ export class PayoutsService {
 
   /** A signed answer `{reqData, signature}` about this payout, or undefined if it cannot be believed. */
   private believe(body: string, payoutId: string): PayoutResultData | undefined {
-    const answer = safeJson(body) as { reqData?: unknown; signature?: unknown } | undefined;
+    const answer = parseJsonOrUndefined(body) as { reqData?: unknown; signature?: unknown } | undefined;
     if (typeof answer?.reqData !== 'string' || !verifyText(answer.reqData, answer.signature as string, this.bankPublicKey())) return undefined;
     try {
       const result = parseResult(answer.reqData, true);
@@ -787,17 +788,10 @@ function bounded(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 ? value.slice(0, MAX_FIELD) : null;
 }
 
-function safeJson(body: string): unknown {
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return undefined;
-  }
-}
 
 /** A bank result's reqData; `NOT_FOUND` only from a query. */
 function parseResult(reqData: string, allowNotFound = false): PayoutResultData {
-  const data = safeJson(reqData) as Record<string, unknown> | undefined;
+  const data = parseJsonOrUndefined(reqData) as Record<string, unknown> | undefined;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new DomainError('MALFORMED_PAYOUT_RESULT', 'reqData is not a JSON object');
   if (typeof data.payoutId !== 'string' || data.payoutId.length === 0 || data.payoutId.length > 64) {
     throw new DomainError('MALFORMED_PAYOUT_RESULT', 'reqData.payoutId must be a payout id');
