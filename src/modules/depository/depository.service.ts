@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../platform/clock.ts';
 import type { Config } from '../../platform/config.ts';
 import { DomainError } from '../../platform/errors.ts';
@@ -7,13 +6,13 @@ import type { Logger } from '../../platform/log.ts';
 import { currencyCode, formatMinor, parseMoney } from '../../platform/money/index.ts';
 import { Batcher, type BatcherOptions, type ItemResult } from '../../platform/batcher.ts';
 import { publishMany } from '../../platform/outbox/index.ts';
+import { BankPublicKey } from '../../platform/bank-key.ts';
 import { parseJsonOrUndefined } from '../../platform/json.ts';
 import {
   type BankResultData,
   ensureKeyPair,
   type GatewayRequest,
   type KeyPair,
-  loadPublicKey,
   type PlatformRequestData,
   QUERY_TRANSACTION,
   type QueryRequestData,
@@ -70,7 +69,7 @@ const MAX_FIELD = 256;
  */
 export class DepositoryAgent {
   private readonly platformKeys: KeyPair;
-  private bankKey: KeyObject | undefined;
+  private readonly bankKey: BankPublicKey;
   private readonly fetch: typeof fetch;
   private readonly settler: Batcher<BankResult, SettleOutcome>;
 
@@ -78,6 +77,7 @@ export class DepositoryAgent {
     this.settler = new Batcher((results) => this.settleBatch(results), deps.settleBatching ?? { maxBatch: 200, concurrency: 1 });
     // On first start this generates the platform's pair (private key 0600).
     this.platformKeys = ensureKeyPair(deps.config.depository.keysDir, 'platform');
+    this.bankKey = new BankPublicKey(deps.config.depository.bankPublicKeyPath, deps.logger);
     this.fetch = deps.fetch ?? fetch;
   }
 
@@ -175,7 +175,7 @@ export class DepositoryAgent {
     // Verified over the text exactly as received, before anything reads it.
     // Base64 has no spaces: a '+' the sender forgot to percent-encode arrives as one.
     const signature = typeof query.signature === 'string' ? query.signature.replaceAll(' ', '+') : undefined;
-    if (!verifyText(query.reqData, signature, this.bankPublicKey())) {
+    if (!verifyText(query.reqData, signature, this.bankKey.get())) {
       throw new DomainError('INVALID_SIGNATURE', 'The signature is not the bank’s signature over reqData');
     }
     return this.acceptBankResult(serviceName as ServiceName, query.reqData, 'notification');
@@ -318,7 +318,7 @@ export class DepositoryAgent {
     } catch {
       throw new Error('bank answered something that is not JSON');
     }
-    if (typeof answer?.reqData !== 'string' || !verifyText(answer.reqData, answer.signature as string, this.bankPublicKey())) {
+    if (typeof answer?.reqData !== 'string' || !verifyText(answer.reqData, answer.signature as string, this.bankKey.get())) {
       throw new Error(`bank ${serviceName} answer is not signed by the bank`);
     }
     return answer.reqData;
@@ -389,22 +389,6 @@ export class DepositoryAgent {
     });
     this.deps.logger.info({ requestNo: record.requestNo, outcome: outcome.outcome }, 'depository request expired unseen by the bank');
     return outcome;
-  }
-
-  /** Loaded on first use, so Coffer starts before the bank's key exists; an operator gets a clear answer. */
-  private bankPublicKey(): KeyObject {
-    if (this.bankKey) return this.bankKey;
-    const file = this.deps.config.depository.bankPublicKeyPath;
-    try {
-      this.bankKey = loadPublicKey(file);
-      return this.bankKey;
-    } catch (err) {
-      this.deps.logger.error({ err, file }, 'the bank public key cannot be loaded');
-      throw new DomainError(
-        'SERVICE_UNAVAILABLE',
-        `The bank's public key is not available (${file}); set BANK_PUBLIC_KEY_PATH to the bank's PEM public key`,
-      );
-    }
   }
 }
 

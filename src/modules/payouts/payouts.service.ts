@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../platform/clock.ts';
 import type { Config } from '../../platform/config.ts';
 import { DomainError, isDomainError } from '../../platform/errors.ts';
@@ -6,8 +5,9 @@ import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/log.ts';
 import { currencyCode, formatMinor, parseMoney } from '../../platform/money/index.ts';
 import { publish, type OutboxMessage } from '../../platform/outbox/index.ts';
+import { BankPublicKey } from '../../platform/bank-key.ts';
 import { parseJsonOrUndefined } from '../../platform/json.ts';
-import { ensureKeyPair, type KeyPair, loadPublicKey, signText, verifyText } from '../../protocol/depository.ts';
+import { ensureKeyPair, type KeyPair, signText, verifyText } from '../../protocol/depository.ts';
 import {
   channelPayoutStatuses,
   PAYOUT_NOTIFICATION,
@@ -122,7 +122,7 @@ function partsOf(feeMinor: bigint): Part[] {
  */
 export class PayoutsService {
   private readonly platformKeys: KeyPair;
-  private bankKey: KeyObject | undefined;
+  private readonly bankKey: BankPublicKey;
   private readonly fetch: typeof fetch;
   private readonly inflight = new Set<Promise<unknown>>();
   private ordersInFlight = 0;
@@ -139,6 +139,7 @@ export class PayoutsService {
   constructor(private readonly deps: PayoutsDeps) {
     // The same key pair the depository agent signs with: the bank knows one platform key.
     this.platformKeys = ensureKeyPair(deps.config.depository.keysDir, 'platform');
+    this.bankKey = new BankPublicKey(deps.config.depository.bankPublicKeyPath, deps.logger);
     this.fetch = deps.fetch ?? fetch;
     this.sweepPageSize = deps.sweepPageSize ?? 200;
   }
@@ -481,7 +482,7 @@ export class PayoutsService {
       throw new DomainError('MALFORMED_PAYOUT_RESULT', 'reqData is required');
     }
     const signature = typeof query.signature === 'string' ? query.signature.replaceAll(' ', '+') : undefined;
-    if (!verifyText(query.reqData, signature, this.bankPublicKey())) {
+    if (!verifyText(query.reqData, signature, this.bankKey.get())) {
       throw new DomainError('INVALID_SIGNATURE', 'The signature is not the bank’s signature over reqData');
     }
     return this.applyResult(parseResult(query.reqData), 'notification');
@@ -677,7 +678,7 @@ export class PayoutsService {
   /** A signed answer `{reqData, signature}` about this payout, or undefined if it cannot be believed. */
   private believe(body: string, payoutId: string): PayoutResultData | undefined {
     const answer = parseJsonOrUndefined(body) as { reqData?: unknown; signature?: unknown } | undefined;
-    if (typeof answer?.reqData !== 'string' || !verifyText(answer.reqData, answer.signature as string, this.bankPublicKey())) return undefined;
+    if (typeof answer?.reqData !== 'string' || !verifyText(answer.reqData, answer.signature as string, this.bankKey.get())) return undefined;
     try {
       const result = parseResult(answer.reqData, true);
       return result.payoutId === payoutId ? result : undefined;
@@ -755,19 +756,6 @@ export class PayoutsService {
     await this.deps.risk.release(decisionId).catch((err: unknown) =>
       this.deps.logger.error({ err, decisionId, payoutId }, 'could not release the risk decision of a payout that was not made'),
     );
-  }
-
-  /** Loaded on first use, so Coffer starts before the bank's key exists. */
-  private bankPublicKey(): KeyObject {
-    if (this.bankKey) return this.bankKey;
-    const file = this.deps.config.depository.bankPublicKeyPath;
-    try {
-      this.bankKey = loadPublicKey(file);
-      return this.bankKey;
-    } catch (err) {
-      this.deps.logger.error({ err, file }, 'the bank public key cannot be loaded');
-      throw new DomainError('SERVICE_UNAVAILABLE', `The bank's public key is not available (${file}); set BANK_PUBLIC_KEY_PATH`);
-    }
   }
 }
 
