@@ -2,7 +2,7 @@
  * The payouts module's whole public surface (SPEC 5: single merchant payouts;
  * README.md beside this file).
  */
-export { PayoutsService, payoutView, ledgerIds, type PayoutsDeps, type PayoutView } from './payouts.service.ts';
+export { PayoutsService, payoutView, validatePayoutInput, ledgerIds, type PayoutsDeps, type PayoutView } from './payouts.service.ts';
 export { payoutsHttpModule } from './payouts.routes.ts';
 export { payoutsMigrations } from './payouts.migrations.ts';
 export {
@@ -14,4 +14,7 @@ export {
   type Payout,
   type PayoutId,
   type PayoutStatus,
+  type PayoutInput,
+  type PayoutOrigin,
+  type ValidPayoutInput,
 } from './payouts.types.ts';

@@ -28,7 +28,10 @@ import {
   type Payout,
   type PayoutId,
   type PayoutInput,
+  type PayoutOrigin,
   type PayoutStatus,
+  SINGLE,
+  type ValidPayoutInput,
   payoutStatuses,
   type ResultOutcome,
 } from './payouts.types.ts';
@@ -153,27 +156,12 @@ export class PayoutsService {
    * on the payout id); the record and its event in one transaction. Anything
    * failing after the hold releases the hold and the risk decision.
    */
-  async accept(merchantId: string, input: PayoutInput): Promise<Payout> {
-    const currency = currencyCode(input.currency);
-    const amountMinor = parseMoney(input.amount, currency).amountMinor;
-    const merchantOrderNo = input.merchantOrderNo;
-    if (!ORDER_NO.test(merchantOrderNo)) {
-      throw new DomainError('VALIDATION_FAILED', 'merchantOrderNo must be 1-64 letters, digits or _ - . :');
-    }
-    const beneficiary = {
-      name: text(input.beneficiary.name, 'beneficiary.name'),
-      accountNo: text(input.beneficiary.accountNo.replace(/[\s-]/g, ''), 'beneficiary.accountNo'),
-      bankCode: text(input.beneficiary.bankCode, 'beneficiary.bankCode'),
-    };
-    // 34: the longest account number there is (an IBAN), and what the risk module compares.
-    if (!/^[0-9A-Za-z]{4,34}$/.test(beneficiary.accountNo)) {
-      throw new DomainError('VALIDATION_FAILED', 'beneficiary.accountNo must be 4-34 letters or digits (spaces and dashes are ignored)');
-    }
-    const remark = input.remark === undefined ? null : input.remark;
+  async accept(merchantId: string, input: PayoutInput, origin: PayoutOrigin = SINGLE): Promise<Payout> {
+    const { merchantOrderNo, amountMinor, currency, beneficiary, remark } = validatePayoutInput(input);
 
     // Both reads at once; the permission check's refusal still comes first.
     const [canUse, existing] = await Promise.allSettled([
-      this.deps.merchants.assertCanUse(merchantId, 'PAYOUT_SINGLE'),
+      this.deps.merchants.assertCanUse(merchantId, origin.product),
       repo.findByOrderNo(this.deps.db, merchantId, merchantOrderNo),
     ]);
     if (canUse.status === 'rejected') throw canUse.reason;
@@ -198,7 +186,7 @@ export class PayoutsService {
     let settlementAccountId: AccountId;
     try {
       const [fee, accountId] = await Promise.all([
-        this.deps.merchants.feeFor(merchantId, 'PAYOUT_SINGLE', amountMinor, currency),
+        this.deps.merchants.feeFor(merchantId, origin.product, amountMinor, currency),
         this.settlementAccountId(merchantId, currency),
       ]);
       feeMinor = fee.amountMinor;
@@ -757,6 +745,32 @@ export class PayoutsService {
       this.deps.logger.error({ err, decisionId, payoutId }, 'could not release the risk decision of a payout that was not made'),
     );
   }
+}
+
+/**
+ * A payout request checked and normalised (SPEC 5 field rules). The single
+ * API and every row of a batch file go through this one function, so a batch
+ * that validates is a batch whose rows accept would take.
+ */
+export function validatePayoutInput(input: PayoutInput): ValidPayoutInput {
+  const currency = currencyCode(input.currency);
+  const amountMinor = parseMoney(input.amount, currency).amountMinor;
+  const merchantOrderNo = input.merchantOrderNo;
+  if (!ORDER_NO.test(merchantOrderNo)) {
+    throw new DomainError('VALIDATION_FAILED', 'merchantOrderNo must be 1-64 letters, digits or _ - . :');
+  }
+  const beneficiary = {
+    name: text(input.beneficiary.name, 'beneficiary.name'),
+    accountNo: text(input.beneficiary.accountNo.replace(/[\s-]/g, ''), 'beneficiary.accountNo'),
+    bankCode: text(input.beneficiary.bankCode, 'beneficiary.bankCode'),
+  };
+  // 34: the longest account number there is (an IBAN), and what the risk module compares.
+  if (!/^[0-9A-Za-z]{4,34}$/.test(beneficiary.accountNo)) {
+    throw new DomainError('VALIDATION_FAILED', 'beneficiary.accountNo must be 4-34 letters or digits (spaces and dashes are ignored)');
+  }
+  const remark = input.remark === undefined ? null : input.remark;
+  if (remark !== null && remark.length > MAX_FIELD) throw new DomainError('VALIDATION_FAILED', `remark must be at most ${MAX_FIELD} characters`);
+  return { merchantOrderNo, amountMinor, currency, beneficiary, remark };
 }
 
 function duplicateOrder(existing: Payout): DomainError {

@@ -1,5 +1,6 @@
 import type { Id } from '../../platform/ids.ts';
 import type { CurrencyCode } from '../../platform/money/index.ts';
+import type { Product } from '../merchants/index.ts';
 
 export type PayoutId = Id<'po'>;
 
@@ -74,6 +75,21 @@ export interface PayoutInput {
   beneficiary: Beneficiary;
   remark?: string | undefined;
 }
+
+export interface ValidPayoutInput {
+  merchantOrderNo: string;
+  amountMinor: bigint;
+  currency: CurrencyCode;
+  beneficiary: Beneficiary;
+  remark: string | null;
+}
+
+/** Which business product a payout is made under: the single API, or a row of an approved batch. */
+export interface PayoutOrigin {
+  product: Product;
+}
+
+export const SINGLE: PayoutOrigin = { product: 'PAYOUT_SINGLE' };
 
 export interface ListFilter {
   status?: PayoutStatus | undefined;
