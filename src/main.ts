@@ -19,6 +19,8 @@ import { PAYOUT_FINAL, PayoutsService, payoutsHttpModule } from './modules/payou
 import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
 import { usersPort, webHttpModule } from './web/index.ts';
 import {
+  FundingService,
+  fundingHttpModule,
   merchantAuthPlugin,
   MerchantsService,
   merchantsHttpModule,
@@ -221,6 +223,8 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   });
   relay.subscribe<PayoutFinalPayload>(PAYOUT_FINAL, 'reconciliation.payout-final', reconciliationConsumer(reconciliation));
   jobs.push(startIntervalJob('reconciliation.close-days', config.reconciliation.jobIntervalMs, () => reconciliation.closeDueDays(), logger));
+  // Funding by bank transfer: the bank's signed TRANSFER_IN credits the named settlement account (or suspense).
+  const funding = new FundingService({ db: store.db, clock, logger, ledger, config });
 
   return {
     modules: [
@@ -237,6 +241,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       payoutsHttpModule(payouts),
       webhooksHttpModule(webhooks),
       reconciliationHttpModule(reconciliation),
+      fundingHttpModule(funding, merchants),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],

@@ -6,7 +6,7 @@ import { depositoryMigrations } from './modules/depository/index.ts';
 import { walletsMigrations } from './modules/wallets/index.ts';
 import { auditMigrations } from './platform/audit.ts';
 import { idempotencyMigrations } from './platform/http/idempotency.ts';
-import { merchantsMigrations } from './modules/merchants/index.ts';
+import { fundingMigrations, merchantsMigrations } from './modules/merchants/index.ts';
 import { smsMigrations } from './modules/sms/index.ts';
 import { riskMigrations } from './modules/risk/index.ts';
 import { payoutsMigrations } from './modules/payouts/index.ts';
@@ -31,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   ...payoutsMigrations,
   ...webhooksMigrations,
   ...reconciliationMigrations,
+  ...fundingMigrations,
 };
