@@ -20,6 +20,5 @@ export {
 } from './reconciliation.service.ts';
 export { reconciliationHttpModule, STATE_HEADER, SHA256_HEADER } from './reconciliation.routes.ts';
 export { reconciliationMigrations } from './reconciliation.migrations.ts';
-export { renderFile, HEADER } from './reconciliation.csv.ts';
 export type { DaySummary, Line, LineType, ReconciliationFile } from './reconciliation.types.ts';
 

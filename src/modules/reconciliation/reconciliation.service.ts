@@ -3,7 +3,7 @@ import type { Clock } from '../../platform/clock.ts';
 import { DomainError } from '../../platform/errors.ts';
 import { currencyCode, parseMoney } from '../../platform/money/index.ts';
 import { renderFile } from './reconciliation.csv.ts';
-import { closesAt, dayOf, firstOpenDay, isClosedAt, nextDay, parseDay } from './reconciliation.days.ts';
+import { dayOf, firstOpenDay, isClosedAt, nextDay, parseDay } from './reconciliation.days.ts';
 import * as repo from './reconciliation.repository.ts';
 import { finalStatuses, type DaySummary, type FinalStatus, type Line, type ReconciliationFile } from './reconciliation.types.ts';
 
@@ -125,11 +125,6 @@ export class ReconciliationService {
       const stored = (await repo.findClosedFile(trx, merchantId, day))!;
       return { csv: stored.csv, closed: true, sha256: stored.sha256 };
     });
-  }
-
-  /** When `day` closes (for headers and the portal). */
-  closesAt(day: string): Date {
-    return closesAt(day, this.options.closeAfterS);
   }
 }
 
