@@ -214,6 +214,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   const webhooks = new WebhooksService({ db: store.db, clock, secrets: secretBox, options: { ...webhookSchedule, ...options.webhooks } });
   relay.subscribe<PayoutFinalMessage>(PAYOUT_FINAL, 'webhooks.payout-final', payoutFinalConsumer(store.db, webhooks));
   jobs.push(startIntervalJob('webhooks.deliver', webhookPollMs, () => webhooks.deliverDue(), logger));
+
   // Reconciliation files (SPEC 5): a line per payout final status (PAYOUT_FINAL); closed days are stored by the job or the first request.
   const { clock: reconciliationClock, ...reconciliationOptions } = options.reconciliation ?? {};
   const reconciliation = new ReconciliationService({
