@@ -35,6 +35,7 @@ import {
   type PayoutFinalMessage,
   type WebhooksOptions,
 } from './modules/webhooks/index.ts';
+import { PayoutBatchesService, payoutBatchesHttpModule, type PayoutFinalPayload } from './modules/payout-batches/index.ts';
 import { auditHttpModule } from './platform/audit.ts';
 import { IdempotencyStore, idempotencyPlugin } from './platform/http/idempotency.ts';
 import type { AdminVerifier } from './platform/http/auth.ts';
@@ -202,6 +203,22 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   const webhooks = new WebhooksService({ db: store.db, clock, secrets: secretBox, options: { ...webhookSchedule, ...options.webhooks } });
   relay.subscribe<PayoutFinalMessage>(PAYOUT_FINAL, 'webhooks.payout-final', payoutFinalConsumer(store.db, webhooks));
   jobs.push(startIntervalJob('webhooks.deliver', webhookPollMs, () => webhooks.deliverDue(), logger));
+  // Batch payouts (SPEC 5): an approved batch's rows become payouts through a claimed job (woken on
+  // approval); rows follow their payouts on payout.final; a processed batch records its webhook event.
+  const payoutBatches = new PayoutBatchesService({
+    db: store.db,
+    clock,
+    logger,
+    merchants,
+    payouts,
+    webhooks,
+    options: { concurrency: config.payoutBatches.concurrency },
+  });
+  relay.subscribe<PayoutFinalPayload>(PAYOUT_FINAL, 'payout-batches.payout-final', (message) => payoutBatches.handlePayoutFinal(message.payload));
+  jobs.push(
+    startIntervalJob('payout-batches.release', config.payouts.jobIntervalMs, () => payoutBatches.releaseDue(), logger),
+    { stop: () => payoutBatches.stop() },
+  );
 
 
   return {
@@ -218,6 +235,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       riskHttpModule(risk),
       payoutsHttpModule(payouts),
       webhooksHttpModule(webhooks),
+      payoutBatchesHttpModule(payoutBatches),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],

@@ -11,6 +11,7 @@ import { smsMigrations } from './modules/sms/index.ts';
 import { riskMigrations } from './modules/risk/index.ts';
 import { payoutsMigrations } from './modules/payouts/index.ts';
 import { webhooksMigrations } from './modules/webhooks/index.ts';
+import { payoutBatchesMigrations } from './modules/payout-batches/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   ...riskMigrations,
   ...payoutsMigrations,
   ...webhooksMigrations,
+  ...payoutBatchesMigrations,
 };

@@ -117,6 +117,11 @@ export interface Config {
     /** A payout hold this old without its payout record (a crash between the two) is released. */
     orphanHoldAfterS: number;
   };
+  /** Batch payouts (SPEC 5). */
+  payoutBatches: {
+    /** Rows of approved batches handed to the payouts module at once, per process. */
+    concurrency: number;
+  };
 }
 
 export { ConfigError } from './env.ts';
@@ -205,6 +210,9 @@ export function loadConfig(env: Env = process.env): Config {
       queryAfterMs: int(env, 'PAYOUT_QUERY_AFTER_MS', 30_000, 10, 86_400_000),
       jobIntervalMs: int(env, 'PAYOUT_JOB_INTERVAL_MS', 1_000, 10, 3_600_000),
       orphanHoldAfterS: int(env, 'PAYOUT_ORPHAN_HOLD_AFTER_S', 600, 1),
+    },
+    payoutBatches: {
+      concurrency: int(env, 'PAYOUT_BATCH_CONCURRENCY', 16, 1, 256),
     },
   };
 }

@@ -97,6 +97,13 @@ export const errorCatalogue = {
   WEBHOOK_DELIVERY_NOT_FOUND: { status: 404, title: 'No such webhook delivery for this merchant' },
   WEBHOOK_DELIVERY_CANCELLED: { status: 409, title: 'The delivery was cancelled with its endpoint: it cannot be sent again' },
   WEBHOOK_DELIVERY_IN_FLIGHT: { status: 409, title: 'An attempt of this delivery is under way: try again in a moment' },
+  // Batch payouts (SPEC 5)
+  PAYOUT_BATCH_INVALID: { status: 422, title: 'The batch file has lines in error (each in errors[] with its line and reason): nothing was created' },
+  PAYOUT_BATCH_TOO_LARGE: { status: 413, title: 'The batch file has more rows than a batch may have: split it' },
+  PAYOUT_BATCH_NOT_FOUND: { status: 404, title: 'No such payout batch for this merchant' },
+  PAYOUT_BATCH_CHECKER_REQUIRED: { status: 403, title: 'Only a checker (an API key or operator with the checker role) may approve or reject a batch' },
+  PAYOUT_BATCH_OWN_BATCH: { status: 403, title: 'Whoever created a batch cannot approve or reject it' },
+  PAYOUT_BATCH_NOT_AWAITING_APPROVAL: { status: 409, title: 'The batch is not awaiting approval' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
