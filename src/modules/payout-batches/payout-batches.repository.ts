@@ -214,12 +214,12 @@ export async function approvedBatchIds(db: Executor): Promise<string[]> {
  */
 export async function moveRow(
   db: Executor,
-  where: { batchId: string; line: number } | { payoutId: string },
+  where: { batchId: string; line: number; payoutId?: undefined } | { payoutId: string },
   to: RowStatus,
   now: Date,
   change: { payoutId?: string; feeMinor?: bigint; errorCode?: string | null; errorMessage?: string | null } = {},
 ): Promise<string | undefined> {
-  const match = 'payoutId' in where ? sql`payout_id = ${where.payoutId}` : sql`batch_id = ${where.batchId} and line = ${where.line}`;
+  const match = where.payoutId !== undefined ? sql`payout_id = ${where.payoutId}` : sql`batch_id = ${where.batchId} and line = ${where.line}`;
   const { rows } = await sql<{ batchId: string }>`
     update payout_batch_rows set status = ${to}, updated_at = ${now}, lease_until = null,
       payout_id = coalesce(${change.payoutId ?? null}, payout_id),

@@ -91,13 +91,17 @@ export function payoutBatchesHttpModule(batches: PayoutBatchesService): HttpModu
             tags,
             security: merchantSecurity,
             summary: 'Reject a batch (a checker key, never the one that created it): every row is cancelled, no money moves',
+            description: 'An optional JSON body `{"reason"}` (at most 256 characters) is kept on the batch.',
             params: s.BatchParams,
-            body: s.RejectBody,
             response: { 200: s.BatchView, ...problems, 422: ProblemSchema },
           },
         },
-        async (request) =>
-          batchView(await batches.reject(currentMerchant(request).merchantId, request.params.id, checkerKeyOf(request), request.body?.reason)),
+        async (request) => {
+          // The body is optional (a reject may send none), so it is read here rather than by a body schema.
+          const reason = (request.body as { reason?: unknown } | undefined)?.reason;
+          if (reason !== undefined && typeof reason !== 'string') throw new DomainError('VALIDATION_FAILED', 'reason must be a string');
+          return batchView(await batches.reject(currentMerchant(request).merchantId, request.params.id, checkerKeyOf(request), reason));
+        },
       );
 
       app.get(

@@ -44,8 +44,6 @@ export const CsvBody = Type.String({
     'The batch file (Content-Type: text/csv, UTF-8, signed like any body): header `merchantOrderNo,amount,currency,name,accountNo,bankCode,remark`, then one payout per line; at most 100,000 rows and 20 MB',
 });
 
-export const RejectBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false });
-
 /** The 422 of an upload: the problem with every bad line (RFC 9457 + `errors`). */
 export const InvalidFileProblem = Type.Object(
   {

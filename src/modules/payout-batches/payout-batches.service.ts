@@ -358,7 +358,7 @@ export class PayoutBatchesService {
         const earlier = await this.ownEarlierPayout(row, err.extra?.payoutId);
         if (earlier) return this.saveAccepted(row, earlier);
       }
-      await repo.moveRow(this.deps.db, row, 'FAILED', this.deps.clock.now(), { errorCode: err.code, errorMessage: err.message });
+      await repo.moveRow(this.deps.db, rowKey(row), 'FAILED', this.deps.clock.now(), { errorCode: err.code, errorMessage: err.message });
       return;
     }
     await this.saveAccepted(row, payout);
@@ -391,7 +391,7 @@ export class PayoutBatchesService {
     const final = payout.status === 'SUCCEEDED' || payout.status === 'FAILED' || payout.status === 'REVERSED';
     await this.deps.db.transaction().execute(async (trx) => {
       if (final) await repo.lockBatch(trx, row.batchId);
-      const moved = await repo.moveRow(trx, row, 'ACCEPTED', now, { payoutId: payout.id, feeMinor: payout.feeMinor });
+      const moved = await repo.moveRow(trx, rowKey(row), 'ACCEPTED', now, { payoutId: payout.id, feeMinor: payout.feeMinor });
       if (moved && final) {
         await repo.moveRow(trx, { payoutId: payout.id }, payout.status as RowStatus, now, { errorCode: payout.errorCode, errorMessage: payout.errorMessage });
       }
@@ -494,6 +494,10 @@ function inputOf(row: BatchRow): PayoutInput {
 
 function duplicateInFile(line: number, merchantOrderNo: string, firstLine: number): LineError {
   return { line, reason: `merchantOrderNo ${merchantOrderNo} is on line ${firstLine} of this file already`, code: 'DUPLICATE_MERCHANT_ORDER_NO' };
+}
+
+function rowKey(row: BatchRow): { batchId: string; line: number } {
+  return { batchId: row.batchId, line: row.line };
 }
 
 function sameActor(a: BatchActor, b: BatchActor): boolean {
