@@ -153,6 +153,9 @@ export class PayoutBatchesService {
         if (chunk.length >= UPLOAD_CHUNK) {
           await this.insertChunk(trx, id, merchantId, chunk, errors);
           chunk = [];
+          // The embedded store answers without real I/O: without a turn of the event loop per chunk, a large
+          // file would hold off timers and other requests until it is all read.
+          await new Promise((resolve) => setImmediate(resolve));
         }
       }
       await this.insertChunk(trx, id, merchantId, chunk, errors);
