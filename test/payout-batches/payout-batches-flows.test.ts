@@ -316,6 +316,18 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal(retry.status, 202, JSON.stringify(retry.body));
     });
 
+    test('/openapi.json describes the batch API (text/csv upload) and the error catalogue lists the batch codes', async () => {
+      const spec = (await (await fetch(`${rig.coffer.url}/openapi.json`)).json()) as {
+        paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>>;
+      };
+      assert.ok(spec.paths['/v1/payout-batches']?.post?.requestBody?.content['text/csv'], JSON.stringify(spec.paths['/v1/payout-batches']));
+      assert.ok(spec.paths['/v1/payout-batches']?.get);
+      for (const path of ['/v1/payout-batches/{id}/approve', '/v1/payout-batches/{id}/reject']) assert.ok(spec.paths[path]?.post, path);
+      for (const path of ['/v1/payout-batches/{id}', '/v1/payout-batches/{id}/results']) assert.ok(spec.paths[path]?.get, path);
+      const catalogue = JSON.stringify(await (await fetch(`${rig.coffer.url}/errors`)).json());
+      for (const code of ['PAYOUT_BATCH_INVALID', 'PAYOUT_BATCH_TOO_LARGE', 'PAYOUT_BATCH_OWN_BATCH', 'PAYOUT_BATCH_CHECKER_REQUIRED']) assert.match(catalogue, new RegExp(code));
+    });
+
     test('the merchant needs PAYOUT_BATCH; Idempotency-Key replays an upload; listing pages; another merchant’s batch is 404', async () => {
       const single = await batchMerchant(rig.admin, '100.00', ['PAYOUT_SINGLE']);
       assertProblem(await upload(single.maker, csvOf([`x-1,1.00,CNY,Li,6222000011112222,ICBC,`])), 403, 'PRODUCT_NOT_ENABLED');
