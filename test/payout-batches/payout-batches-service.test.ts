@@ -27,6 +27,8 @@ class FakePayouts {
   readonly acceptCalls: string[] = [];
   /** Order numbers whose next acceptance saves the payout and then "crashes" before answering. */
   readonly crashAfterAccepting = new Set<string>();
+  /** When set, acceptance saves the payout and then waits for this before answering. */
+  gate: Promise<void> | undefined;
 
   async accept(merchantId: string, input: PayoutInput): Promise<Payout> {
     const valid = validatePayoutInput(input);
@@ -54,6 +56,7 @@ class FakePayouts {
     } as Payout;
     this.payouts.set(`${merchantId}:${valid.merchantOrderNo}`, payout);
     if (this.crashAfterAccepting.delete(valid.merchantOrderNo)) throw new Error('connection lost after the commit');
+    await this.gate;
     return payout;
   }
 
@@ -194,6 +197,27 @@ for (const { kind, skip } of await testStoreKinds()) {
       // Payouts that are no batch's are ignored.
       const single = await payouts.accept(merchantId, { merchantOrderNo: newId('s'), amount: '1.00', currency: 'CNY', beneficiary: { name: 'X', accountNo: '62220000', bankCode: 'B' } });
       await batches.handlePayoutFinal(final(merchantId, single, 'SUCCEEDED'));
+    });
+
+    test('a payout final before its row saved the payout id is retried, then applied', async () => {
+      const payouts = new FakePayouts();
+      const webhooks = new FakeWebhooks();
+      const batches = service(store, payouts, webhooks);
+      const merchantId = newId('mch');
+      const p = newId('o');
+      const batch = await batches.create(merchantId, csvOf(rows(p, 1)), MAKER);
+      let open = () => {};
+      payouts.gate = new Promise((resolve) => (open = resolve));
+      await batches.approve(merchantId, batch.id, CHECKER); // wakes the release: it waits at the gate
+      let payout: Payout | undefined;
+      while (!(payout = payouts.payouts.get(`${merchantId}:${p}-0`))) await new Promise((r) => setTimeout(r, 5));
+      await assert.rejects(batches.handlePayoutFinal(final(merchantId, payout, 'SUCCEEDED')), /try again/);
+      open();
+      await batches.releaseDue();
+      await batches.handlePayoutFinal(final(merchantId, payout, 'SUCCEEDED'));
+      const view = await batches.get(merchantId, batch.id);
+      assert.equal(view.status, 'PROCESSED');
+      assert.equal(view.rows.SUCCEEDED.count, 1);
     });
 
     test('a batch whose every row is refused goes straight from APPROVED to PROCESSED', async () => {

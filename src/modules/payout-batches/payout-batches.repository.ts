@@ -233,19 +233,24 @@ export async function moveRow(
   return rows[0]?.batchId;
 }
 
-export async function findRowByPayout(db: Executor, payoutId: string): Promise<{ batchId: string; line: number } | undefined> {
-  const { rows } = await sql<{ batchId: string; line: number }>`
-    select batch_id as "batchId", line from payout_batch_rows where payout_id = ${payoutId}`.execute(db);
+/**
+ * The row of a payout, in one snapshot: the row that has its id, or else a row with its order number
+ * that is being released right now (PENDING and leased: it will save the payout id a moment later).
+ * One statement, so a row saving the id between two reads cannot be missed by both.
+ */
+export async function rowOfPayout(
+  db: Executor,
+  payout: { merchantId: string; merchantOrderNo: string; id: string },
+  now: Date,
+): Promise<{ batchId: string; line: number; releasing: boolean } | undefined> {
+  const { rows } = await sql<{ batchId: string; line: number; releasing: boolean }>`
+    select batch_id as "batchId", line, payout_id is distinct from ${payout.id} as releasing from payout_batch_rows
+    where payout_id = ${payout.id}
+       or (merchant_id = ${payout.merchantId} and merchant_order_no = ${payout.merchantOrderNo} and holds_order_no
+           and status = 'PENDING' and lease_until > ${now})
+    order by releasing
+    limit 1`.execute(db);
   return rows[0];
-}
-
-/** A row whose payout is being accepted right now (PENDING, leased, of an APPROVED batch) with this order number. */
-export async function rowBeingReleased(db: Executor, merchantId: string, merchantOrderNo: string, now: Date): Promise<boolean> {
-  const { rows } = await sql<{ one: number }>`
-    select 1 as one from payout_batch_rows r join payout_batches b on b.id = r.batch_id
-    where r.merchant_id = ${merchantId} and r.merchant_order_no = ${merchantOrderNo} and r.holds_order_no
-      and r.status = 'PENDING' and r.lease_until > ${now} and b.status = 'APPROVED'`.execute(db);
-  return rows.length > 0;
 }
 
 /** One page of a batch's rows in line order (the results file is read page by page). */

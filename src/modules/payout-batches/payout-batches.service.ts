@@ -412,13 +412,9 @@ export class PayoutBatchesService {
    */
   async handlePayoutFinal(message: PayoutFinalPayload): Promise<void> {
     const now = this.deps.clock.now();
-    const row = await repo.findRowByPayout(this.deps.db, message.payout.id);
-    if (!row) {
-      if (await repo.rowBeingReleased(this.deps.db, message.merchantId, message.payout.merchantOrderNo, now)) {
-        throw new Error(`payout ${message.payout.id} is being saved on its batch row; try again`);
-      }
-      return;
-    }
+    const row = await repo.rowOfPayout(this.deps.db, { ...message.payout, merchantId: message.merchantId }, now);
+    if (!row) return;
+    if (row.releasing) throw new Error(`payout ${message.payout.id} is being saved on its batch row; try again`);
     await this.deps.db.transaction().execute(async (trx) => {
       await repo.lockBatch(trx, row.batchId);
       const moved = await repo.moveRow(trx, { payoutId: message.payout.id }, message.status, now, {
