@@ -18,7 +18,7 @@ import { createLogger } from '../../src/platform/log.ts';
 import { money, type CurrencyCode } from '../../src/platform/money/index.ts';
 import { balancesOf, LedgerService, type Account } from '../../src/modules/ledger/index.ts';
 import { RiskService } from '../../src/modules/risk/index.ts';
-import { ledgerIds, PayoutsService, canTransition, payoutStatuses, payoutTransitions } from '../../src/modules/payouts/index.ts';
+import { ledgerIds, PayoutsService, type PayoutsDeps, canTransition, payoutStatuses, payoutTransitions } from '../../src/modules/payouts/index.ts';
 import { platformKeys, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
 import { ensureKeyPair, signText, type KeyPair } from '../../src/protocol/depository.ts';
 import path from 'node:path';
@@ -42,6 +42,7 @@ for (const { kind, skip } of await testStoreKinds()) {
     let ledger: LedgerService;
     let risk: RiskService;
     let payouts: PayoutsService;
+    let deps: PayoutsDeps;
     let settlement: Account;
     let gate: ((merchantId: string) => Promise<void>) | undefined;
     let stillHeld = 0n;
@@ -75,7 +76,7 @@ for (const { kind, skip } of await testStoreKinds()) {
         code: 'adjustment',
       });
       const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
-      payouts = new PayoutsService({
+      deps = {
         db: store.db,
         clock,
         logger: createLogger(config),
@@ -96,7 +97,8 @@ for (const { kind, skip } of await testStoreKinds()) {
           if (!bank) throw refused;
           return bank(String(url), JSON.parse(String(init?.body)) as { reqData: string }, init?.signal ?? undefined);
         },
-      });
+      };
+      payouts = new PayoutsService(deps);
     });
 
     after(async () => {
@@ -155,6 +157,29 @@ for (const { kind, skip } of await testStoreKinds()) {
         0,
         'no hold of the loser is left open',
       );
+    });
+
+    test('acceptances of one moment share one transaction for their records; a duplicate among them alone gets 409', async () => {
+      // A group-committing ledger (as in production), so the holds of the moment are answered together too.
+      const groupLedger = new LedgerService({ db: store.db, clock, writer: { mode: 'group', maxBatchSize: 100, concurrency: 1 } });
+      for (const type of ['PAYOUT_CLEARING', 'FEE_INCOME'] as const) await groupLedger.platformAccountId(type, CNY); // known, as in a warm process
+      const grouped = new PayoutsService({ ...deps, ledger: groupLedger });
+      const orders = ['GROUP-1', 'GROUP-2', 'GROUP-3', 'GROUP-4', 'GROUP-5', 'GROUP-2'];
+      const results = await Promise.allSettled(orders.map((orderNo) => grouped.accept('mch_race', body(orderNo, '1.00'))));
+      await grouped.stop();
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+      const accepted = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const error = (results[5] as PromiseRejectedResult).reason as DomainError;
+      assert.equal(error.code, 'DUPLICATE_MERCHANT_ORDER_NO');
+      assert.equal(error.extra?.payoutId, accepted[1]!.id, 'the 409 names the payout that has the order number');
+      const { rows } = await sql<{ n: number; transactions: number }>`
+        select count(*)::int as n, count(distinct xmin::text)::int as transactions from payouts where merchant_order_no like 'GROUP-%'`.execute(store.db);
+      assert.deepEqual(rows[0], { n: 5, transactions: 1 }, 'five records, written by one transaction');
+      const events = await sql<{ n: number }>`
+        select count(*)::int as n from outbox_messages where topic = 'payout.accepted' and key = any(${accepted.map((p) => p.id)}::text[])`.execute(store.db);
+      assert.equal(events.rows[0]!.n, 5, 'each saved payout has its event');
+      for (const payout of accepted) assert.equal((await payouts.get('mch_race', payout.id)).status, 'ACCEPTED');
+      stillHeld = await pendingDebits();
     });
 
     test('SUCCEEDED and FAILED applied at once: one wins, and the money agrees with the status', async () => {
