@@ -18,6 +18,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import pg from 'pg';
 import type { StoreKind } from '../src/platform/db/store.ts';
 import { signMerchantRequest } from '../src/modules/merchants/merchants.signing.ts';
 import { localPostgresCpuMs, mainThreadCpuMs, startProfiler } from './measure.ts';
@@ -27,6 +28,14 @@ const { Admin, createBooks, fundedMerchant, payoutBody, PLATFORM_NO } = await im
 const { bankEnv, platformKeys, seedBankKeys, tempDir } = await import('../test/bank-simulator/support.ts');
 const { freePort, startBankChild } = await import('../test/browser/support.ts');
 const { startServer } = await import('../test/merchants/support.ts');
+
+// Statements sent to the PostgreSQL server by this process (Coffer's pool), for round trips per payout.
+let statements = 0;
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  statements += 1;
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof query;
 
 const quick = process.argv.includes('--quick');
 const bankDown = process.argv.includes('--bank-down');
@@ -85,7 +94,9 @@ async function runStore(kind: StoreKind): Promise<void> {
     const started = performance.now();
     const cpuBefore = mainThreadCpuMs();
     const postgresBefore = localPostgresCpuMs();
+    const statementsBefore = statements;
     const load = await merchant.go();
+    const acceptStatements = (statements - statementsBefore) / PAYOUTS;
     const acceptSeconds = load.elapsedMs / 1000;
     const acceptCpuUs = ((mainThreadCpuMs() - cpuBefore) * 1000) / PAYOUTS;
     const acceptPostgresCpuUs = ((localPostgresCpuMs() - postgresBefore) * 1000) / PAYOUTS;
@@ -112,6 +123,7 @@ async function runStore(kind: StoreKind): Promise<void> {
         acceptP50Ms: pct(50),
         acceptP99Ms: pct(99),
         cofferCpuUsPerAccepted: Math.round(acceptCpuUs),
+        ...(kind === 'postgres' ? { statementsPerAccepted: round(acceptStatements) } : {}),
         ...(kind === 'postgres' && acceptPostgresCpuUs > 0 ? { localPostgresCpuUsPerAccepted: Math.round(acceptPostgresCpuUs) } : {}),
         ...(bank ? { allFinalSeconds: round(allFinalSeconds), finalPerSec: Math.round(PAYOUTS / allFinalSeconds), cofferCpuUsPerFinal: Math.round(finalCpuUs) } : {}),
         loadAverage: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
