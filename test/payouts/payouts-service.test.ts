@@ -43,6 +43,7 @@ for (const { kind, skip } of await testStoreKinds()) {
     let risk: RiskService;
     let payouts: PayoutsService;
     let deps: PayoutsDeps;
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
     let settlement: Account;
     let gate: ((merchantId: string) => Promise<void>) | undefined;
     let stillHeld = 0n;
@@ -75,7 +76,6 @@ for (const { kind, skip } of await testStoreKinds()) {
         currency: CNY,
         code: 'adjustment',
       });
-      const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
       deps = {
         db: store.db,
         clock,
@@ -179,7 +179,11 @@ for (const { kind, skip } of await testStoreKinds()) {
         select count(*)::int as n from outbox_messages where topic = 'payout.accepted' and key = any(${accepted.map((p) => p.id)}::text[])`.execute(store.db);
       assert.equal(events.rows[0]!.n, 5, 'each saved payout has its event');
       for (const payout of accepted) assert.equal((await payouts.get('mch_race', payout.id)).status, 'ACCEPTED');
-      stillHeld = await pendingDebits();
+      // Out of the way of the tests below: the bank fails them, their holds are voided.
+      for (const payout of accepted) {
+        assert.equal(await payouts.applyResult({ payoutId: payout.id, status: 'FAILED', errorCode: 'TEST', timestamp: clock.now().toISOString() }, 'notification'), 'settled');
+      }
+      assert.equal(await pendingDebits(), stillHeld, 'only the first test’s winner still holds');
     });
 
     test('SUCCEEDED and FAILED applied at once: one wins, and the money agrees with the status', async () => {
@@ -226,8 +230,10 @@ for (const { kind, skip } of await testStoreKinds()) {
       const orders: string[] = [];
       let queries = 0;
       bank = async (url, body) => {
-        const data = JSON.parse(body.reqData) as { payoutId: string };
+        const data = JSON.parse(body.reqData) as { payoutId: string; amount?: string };
         if (url.endsWith('/payouts')) {
+          // Orders of payouts left ACCEPTED by the tests above (they come due as the clock moves) are not this test's.
+          if (data.amount !== '3.00') throw refused;
           orders.push(body.reqData);
           if (orders.length === 1) throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } }); // lost on the way
           return signed({ payoutId: data.payoutId, status: 'PROCESSING', amount: '3.00', currency: 'CNY', channelRef: 'BNK-1' });
@@ -309,12 +315,14 @@ for (const { kind, skip } of await testStoreKinds()) {
     test('shutdown cuts a hanging order short: the payout is PROCESSING (outcome unknown), to be queried later', async () => {
       let ordered!: () => void;
       const orderArrived = new Promise<void>((resolve) => (ordered = resolve));
-      bank = (_url, _body, signal) =>
-        new Promise<Response>((_resolve, reject) => {
+      bank = async (_url, body, signal) => {
+        if ((JSON.parse(body.reqData) as { amount: string }).amount !== '1.23') throw refused; // another test's payout
+        return new Promise<Response>((_resolve, reject) => {
           ordered();
           signal?.addEventListener('abort', () => reject(signal.reason as Error));
         });
-      const p = await payouts.accept('mch_race', body('HANGING-1', '1.00'));
+      };
+      const p = await payouts.accept('mch_race', body('HANGING-1', '1.23'));
       await orderArrived;
       const started = Date.now();
       await payouts.stop(); // the last test: the service takes no more work afterwards

@@ -452,6 +452,8 @@ export class PayoutsService {
     };
     const reqData = JSON.stringify(data);
     const signature = await this.sign(reqData);
+    // Shut down while it waited to be signed: not sent, still ACCEPTED; its lease brings it round after a restart.
+    if (this.shutdown.signal.aborted) return;
     let status: number;
     let body: string;
     try {
