@@ -37,6 +37,35 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   return (query as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof query;
 
+// `--stages`: the mean wall time each step of an acceptance takes (queueing for its group included).
+const stageMs = new Map<string, { total: number; count: number }>();
+if (process.argv.includes('--stages')) {
+  const { MerchantsService } = await import('../src/modules/merchants/index.ts');
+  const { RiskService } = await import('../src/modules/risk/index.ts');
+  const { LedgerService } = await import('../src/modules/ledger/index.ts');
+  const { PayoutsService } = await import('../src/modules/payouts/index.ts');
+  const timed = (name: string, proto: object, method: string) => {
+    const target = proto as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const original = target[method]!;
+    target[method] = async function (this: unknown, ...args: unknown[]) {
+      const t0 = performance.now();
+      try {
+        return await original.apply(this, args);
+      } finally {
+        const stage = stageMs.get(name) ?? { total: 0, count: 0 };
+        stage.total += performance.now() - t0;
+        stage.count += 1;
+        stageMs.set(name, stage);
+      }
+    };
+  };
+  timed('1 signature + replay guard', MerchantsService.prototype, 'verifySignedRequest');
+  timed('2 merchant read (assertCanUse)', MerchantsService.prototype, 'assertCanUse');
+  timed('3 risk decision', RiskService.prototype, 'assess');
+  timed('4 holds (ledger)', LedgerService.prototype, 'linkedTransfers');
+  timed('all of accept (2-5 + record)', PayoutsService.prototype, 'accept');
+}
+
 const quick = process.argv.includes('--quick');
 const bankDown = process.argv.includes('--bank-down');
 const PAYOUTS = quick ? 500 : 3_000;
@@ -95,7 +124,9 @@ async function runStore(kind: StoreKind): Promise<void> {
     const cpuBefore = mainThreadCpuMs();
     const postgresBefore = localPostgresCpuMs();
     const statementsBefore = statements;
+    stageMs.clear();
     const load = await merchant.go();
+    const stages = Object.fromEntries([...stageMs].sort().map(([name, { total, count }]) => [name, round(total / count)]));
     const acceptStatements = (statements - statementsBefore) / PAYOUTS;
     const acceptSeconds = load.elapsedMs / 1000;
     const acceptCpuUs = ((mainThreadCpuMs() - cpuBefore) * 1000) / PAYOUTS;
@@ -126,6 +157,7 @@ async function runStore(kind: StoreKind): Promise<void> {
         ...(kind === 'postgres' ? { statementsPerAccepted: round(acceptStatements) } : {}),
         ...(kind === 'postgres' && acceptPostgresCpuUs > 0 ? { localPostgresCpuUsPerAccepted: Math.round(acceptPostgresCpuUs) } : {}),
         ...(bank ? { allFinalSeconds: round(allFinalSeconds), finalPerSec: Math.round(PAYOUTS / allFinalSeconds), cofferCpuUsPerFinal: Math.round(finalCpuUs) } : {}),
+        ...(Object.keys(stages).length > 0 ? { stageMeanMs: stages } : {}),
         loadAverage: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
       }),
     );
