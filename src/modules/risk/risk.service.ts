@@ -101,36 +101,56 @@ export class RiskService {
     return assessment;
   }
 
+  /**
+   * A group: the reads need no transaction (each statement reads what is
+   * committed, as inside one at READ COMMITTED); without subjects to lock, the
+   * decisions are one insert, atomic alone. Otherwise the locks, figures and
+   * inserts share one transaction.
+   */
   private async assessTogether(requests: ValidAssessInput[]): Promise<ItemResult<Assessment>[]> {
-    const assessments = await this.deps.db.transaction().execute((tx) => this.assessIn(tx, requests));
+    const facts = await this.facts(this.deps.db, requests);
+    const assessments = facts.serialised.some(Boolean)
+      ? await this.deps.db.transaction().execute((tx) => this.decide(tx, requests, facts))
+      : await this.decide(this.deps.db, requests, facts);
     return assessments.map((value) => ({ ok: true, value }));
   }
 
-  /**
-   * Assesses the requests in `tx`, answering in their order: one blacklist
-   * read and one rules read for all of them, and their decisions in one
-   * statement. A request under a rule over earlier decisions locks its subject
-   * and has its decision written before the next one's figures are read;
-   * those go in subject order, so two groups never wait for each other in a
-   * circle.
-   */
   private async assessIn(tx: repo.Executor, requests: ValidAssessInput[]): Promise<Assessment[]> {
+    return this.decide(tx, requests, await this.facts(tx, requests));
+  }
+
+  /** One blacklist read and one rules read for all the requests; which of them need their subject serialised. */
+  private async facts(db: repo.Executor, requests: ValidAssessInput[]): Promise<Facts> {
     const pairs = requests.map(blacklistPairs);
-    const hits = await repo.blacklistHits(tx, pairs.flat());
-    const enabledRules = await repo.listRules(tx, { enabledOnly: true });
+    const hits = await repo.blacklistHits(db, pairs.flat());
+    const enabledRules = await repo.listRules(db, { enabledOnly: true });
+    const rules = requests.map((request) => enabledRules.filter((rule) => rule.flows.includes(request.flow)));
+    const blacklisted = pairs.map((mine) => hits.filter((entry) => mine.some((pair) => pair.kind === entry.kind && pair.value === entry.value)));
+    // Only rules over earlier decisions need the subject serialised; without them
+    // (e.g. the default payout rules) a busy merchant's requests do not queue.
+    const serialised = requests.map((_, i) => blacklisted[i]!.length === 0 && rules[i]!.some((r) => SERIALISED_RULES.has(r.type)));
+    return { rules, blacklisted, serialised };
+  }
+
+  /**
+   * Decides and records, answering in the requests' order; the decisions not
+   * serialised go in one statement. A request under a rule over earlier
+   * decisions locks its subject and has its decision written before the next
+   * one's figures are read; those go in subject order, so two groups never
+   * wait for each other in a circle.
+   */
+  private async decide(tx: repo.Executor, requests: ValidAssessInput[], facts: Facts): Promise<Assessment[]> {
     const assessments: Assessment[] = new Array(requests.length);
     const unlocked: repo.NewDecision[] = [];
     const serialised: number[] = [];
     const startedAt = this.deps.clock.now();
     for (const [i, request] of requests.entries()) {
-      const rules = enabledRules.filter((rule) => rule.flows.includes(request.flow));
-      const blacklisted = hits.filter((entry) => pairs[i]!.some((pair) => pair.kind === entry.kind && pair.value === entry.value));
-      // Only rules over earlier decisions need the subject serialised; without them
-      // (e.g. the default payout rules) a busy merchant's requests do not queue.
-      if (blacklisted.length === 0 && rules.some((r) => SERIALISED_RULES.has(r.type))) {
+      if (facts.serialised[i]) {
         serialised.push(i);
         continue;
       }
+      const blacklisted = facts.blacklisted[i]!;
+      const rules = facts.rules[i]!;
       const fired = blacklisted.length > 0 ? blacklistFired(blacklisted) : evaluateRules(rules, await this.figures(tx, request, rules, startedAt));
       const decision = this.newDecision(request, fired, startedAt);
       unlocked.push(decision);
@@ -140,7 +160,7 @@ export class RiskService {
     serialised.sort((a, b) => (subjectOf(a) < subjectOf(b) ? -1 : subjectOf(a) > subjectOf(b) ? 1 : a - b));
     for (const i of serialised) {
       const request = requests[i]!;
-      const rules = enabledRules.filter((rule) => rule.flows.includes(request.flow));
+      const rules = facts.rules[i]!;
       await repo.lockSubject(tx, request.subjectKind, request.subjectId, this.deps.clock.now());
       const now = this.deps.clock.now(); // the figures and the decision's time are taken after the wait
       const decision = this.newDecision(request, evaluateRules(rules, await this.figures(tx, request, rules, now)), now);
@@ -377,6 +397,13 @@ export function assertNotRejected(assessment: Assessment): void {
     const reasons = assessment.firedRules.filter((r) => r.level === 'REJECT').map((r) => r.name);
     throw new DomainError('RISK_REJECTED', `Refused by risk control (${reasons.join('; ')})`, { decisionId: assessment.decisionId });
   }
+}
+
+/** What a group's reads found, per request. */
+interface Facts {
+  rules: Rule[][];
+  blacklisted: BlacklistEntry[][];
+  serialised: boolean[];
 }
 
 interface ValidAssessInput {
