@@ -1,5 +1,5 @@
 /**
- * Single payout benchmark: `npm run bench:payouts [-- --quick] [--store=pglite|postgres] [--bank-down] [--profile]`.
+ * Single payout benchmark: `npm run bench:payouts [-- --quick] [--store=pglite|postgres] [--bank-down] [--stages] [--profile]`.
  * A real Coffer server (in this process, real HTTP), the real bank simulator
  * (its own process and embedded store, payout processing 50 ms) and one
  * merchant's servers (a worker thread, bench/merchant-load.mjs) sending signed
@@ -8,8 +8,10 @@
  * Coffer's event loop. "Accepted" is a 202. Then it waits until every payout is
  * final (dispatched, notified, holds posted). Prints one JSON line per store:
  * accepted/s with p50/p99 latency, Coffer's own CPU per accepted payout (its
- * main thread only: the CPU it spends however busy the machine is), the local
- * PostgreSQL server's CPU per payout, and the time until all were final.
+ * main thread only: the CPU it spends however busy the machine is), the
+ * statements it sent and the local PostgreSQL server's CPU per payout, and the
+ * time until all were final. `--stages` adds the mean wall time of each step of
+ * an acceptance; `--profile` writes a CPU profile of the timed part to .tmp/.
  * `--bank-down` runs no bank and points Coffer at a closed port: acceptance
  * alone (orders are still signed and retried in the background, as they would
  * be). The embedded store always runs; the PostgreSQL server when DATABASE_URL
@@ -63,7 +65,7 @@ if (process.argv.includes('--stages')) {
   timed('2 merchant read (assertCanUse)', MerchantsService.prototype, 'assertCanUse');
   timed('3 risk decision', RiskService.prototype, 'assess');
   timed('4 holds (ledger)', LedgerService.prototype, 'linkedTransfers');
-  timed('all of accept (2-5 + record)', PayoutsService.prototype, 'accept');
+  timed('all of accept (2-4 + duplicate read + record)', PayoutsService.prototype, 'accept');
 }
 
 const quick = process.argv.includes('--quick');
