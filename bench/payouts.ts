@@ -1,16 +1,21 @@
 /**
- * Single payout benchmark: `npm run bench:payouts [-- --quick] [--store=pglite|postgres]`.
- * A real Coffer server (in this process, real HTTP) and the real bank simulator
- * (in process, its own embedded store, payout processing 50 ms). One merchant's
- * server sends signed `POST /v1/payouts` with CONCURRENCY requests in flight;
- * "accepted" is a 202. Then it waits until every payout is final (dispatched,
- * notified, holds posted). Prints one JSON line per store: accepted/s with p50/p99
- * latency, and the time from the first request until all were final.
- * `--bank-down` points Coffer at a closed port: acceptance alone (orders are
- * still signed and retried in the background, as they would be). The
- * embedded store always runs; the PostgreSQL server when DATABASE_URL is set.
- * Coffer and the simulator share this process's event loop: every payout costs
- * RSA-3072 signatures on both sides, so this is a floor, not a ceiling.
+ * Single payout benchmark: `npm run bench:payouts [-- --quick] [--store=pglite|postgres] [--bank-down] [--stages] [--profile]`.
+ * A real Coffer server (in this process, real HTTP), the real bank simulator
+ * (its own process and embedded store, payout processing 50 ms) and one
+ * merchant's servers (a worker thread, bench/merchant-load.mjs) sending signed
+ * `POST /v1/payouts` with CONCURRENCY requests in flight over keep-alive
+ * connections; the requests are signed up front, so only Coffer's work runs on
+ * Coffer's event loop. "Accepted" is a 202. Then it waits until every payout is
+ * final (dispatched, notified, holds posted). Prints one JSON line per store:
+ * accepted/s with p50/p99 latency, Coffer's own CPU per accepted payout (its
+ * main thread only: the CPU it spends however busy the machine is), the
+ * statements it sent and the local PostgreSQL server's CPU per payout, and the
+ * time until all were final. `--stages` adds the mean wall time of each step of
+ * an acceptance; `--profile` writes a CPU profile of the timed part to .tmp/.
+ * `--bank-down` runs no bank and points Coffer at a closed port: acceptance
+ * alone (orders are still signed and retried in the background, as they would
+ * be). The embedded store always runs; the PostgreSQL server when DATABASE_URL
+ * is set (a scratch database is created there and dropped afterwards).
  *
  * `--batch`: batch payouts instead. One file of BATCH_ROWS rows is uploaded
  * (signed text/csv) and approved by a checker key; prints the upload time,
@@ -19,13 +24,60 @@
  * PAYOUT_BATCH_CONCURRENCY rows handed to payouts at once (default 16).
  */
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import pg from 'pg';
 import type { StoreKind } from '../src/platform/db/store.ts';
+import { signMerchantRequest } from '../src/modules/merchants/merchants.signing.ts';
+import { localPostgresCpuMs, mainThreadCpuMs, startProfiler } from './measure.ts';
 
 if (process.env.DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
-const { createBooks, fundedMerchant, payoutBody, postPayout, startRig } = await import('../test/payouts/support.ts');
+const { Admin, createBooks, fundedMerchant, payoutBody, PLATFORM_NO, startRig } = await import('../test/payouts/support.ts');
 const batches = await import('../test/payout-batches/support.ts');
+const { bankEnv, platformKeys, seedBankKeys, tempDir } = await import('../test/bank-simulator/support.ts');
+const { freePort, startBankChild } = await import('../test/browser/support.ts');
+const { startServer } = await import('../test/merchants/support.ts');
+
+// Statements sent to the PostgreSQL server by this process (Coffer's pool), for round trips per payout.
+let statements = 0;
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  statements += 1;
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof query;
+
+// `--stages`: the mean wall time each step of an acceptance takes (queueing for its group included).
+const stageMs = new Map<string, { total: number; count: number }>();
+if (process.argv.includes('--stages')) {
+  const { MerchantsService } = await import('../src/modules/merchants/index.ts');
+  const { RiskService } = await import('../src/modules/risk/index.ts');
+  const { LedgerService } = await import('../src/modules/ledger/index.ts');
+  const { PayoutsService } = await import('../src/modules/payouts/index.ts');
+  const timed = (name: string, proto: object, method: string) => {
+    const target = proto as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const original = target[method]!;
+    target[method] = async function (this: unknown, ...args: unknown[]) {
+      const t0 = performance.now();
+      try {
+        return await original.apply(this, args);
+      } finally {
+        const stage = stageMs.get(name) ?? { total: 0, count: 0 };
+        stage.total += performance.now() - t0;
+        stage.count += 1;
+        stageMs.set(name, stage);
+      }
+    };
+  };
+  timed('1 signature + replay guard', MerchantsService.prototype, 'verifySignedRequest');
+  timed('2 merchant read (assertCanUse)', MerchantsService.prototype, 'assertCanUse');
+  timed('3 risk decision', RiskService.prototype, 'assess');
+  timed('4 holds (ledger)', LedgerService.prototype, 'linkedTransfers');
+  timed('all of accept (2-4 + duplicate read + record)', PayoutsService.prototype, 'accept');
+}
 
 const quick = process.argv.includes('--quick');
+const bankDown = process.argv.includes('--bank-down');
 const PAYOUTS = quick ? 500 : 3_000;
 const CONCURRENCY = 32;
 const BATCH_ROWS = quick ? 300 : 2_000;
@@ -41,38 +93,58 @@ async function main(): Promise<void> {
 
 async function runStore(kind: StoreKind): Promise<void> {
   const books = await createBooks(kind);
-  // Production-like cadence: acceptance wakes the dispatcher, the jobs only retry.
-  const bankDown = process.argv.includes('--bank-down');
-  const rig = await startRig(
-    books,
-    {
-      ...(bankDown ? { BANK_URL: 'http://127.0.0.1:9' } : {}),
-      PAYOUT_ORDER_TIMEOUT_MS: '10000',
-      PAYOUT_QUERY_AFTER_MS: '30000',
-      PAYOUT_JOB_INTERVAL_MS: '1000',
-      OUTBOX_POLL_INTERVAL_MS: '250',
-    },
-    { BANK_PAYOUT_POLL_MS: '100', BANK_NOTIFY_POLL_MS: '100' },
-  );
+  const dir = tempDir('bench-payouts');
+  const platform = platformKeys(dir); // dir/platform-keys: Coffer's KEYS_DIR
+  seedBankKeys(dir);
+  const bank = bankDown
+    ? undefined
+    : await startBankChild(
+        bankEnv(dir, platform, {
+          LOG_LEVEL: 'silent',
+          BANK_PAYOUT_DELAY_MS: '50',
+          BANK_PAYOUT_REVERSAL_MS: '400',
+          BANK_PAYOUT_HANG_MS: '3000',
+          BANK_PAYOUT_POLL_MS: '100',
+          BANK_NOTIFY_POLL_MS: '100',
+        }),
+      );
+  const port = await freePort();
+  const coffer = await startServer(books, {
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    KEYS_DIR: path.dirname(platform.publicKeyPath),
+    PLATFORM_NO,
+    BANK_URL: bank?.url ?? 'http://127.0.0.1:9',
+    BANK_PUBLIC_KEY_PATH: path.join(dir, 'bank', 'keys', 'bank-public.pem'),
+    // Production-like cadence: acceptance wakes the dispatcher, the jobs only retry.
+    PAYOUT_ORDER_TIMEOUT_MS: '10000',
+    PAYOUT_QUERY_AFTER_MS: '30000',
+    PAYOUT_JOB_INTERVAL_MS: '1000',
+    OUTBOX_POLL_INTERVAL_MS: '250',
+  });
   try {
-    const { client } = await fundedMerchant(rig.admin, '100000000.00');
-    const latenciesMs: number[] = [];
-    let next = 0;
+    const admin = new Admin(coffer.url);
+    const { client, key } = await fundedMerchant(admin, '100000000.00');
+    const requests = Array.from({ length: PAYOUTS }, (_, i) => {
+      const body = JSON.stringify(payoutBody(`bench-${i}`, '6222000011112222', '10.00'));
+      const auth = signMerchantRequest({ keyId: key.keyId, secret: key.secret, method: 'POST', path: '/v1/payouts', body });
+      return { method: 'POST', path: '/v1/payouts', headers: { ...auth, 'content-type': 'application/json' }, body };
+    });
+    const profiler = await startProfiler();
+    const merchant = await loadReady({ port, requests, concurrency: CONCURRENCY, expectStatus: 202 });
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        for (;;) {
-          const i = next++;
-          if (i >= PAYOUTS) return;
-          const t0 = performance.now();
-          const answer = await postPayout(client, payoutBody(`bench-${i}`, '6222000011112222', '10.00'));
-          latenciesMs.push(performance.now() - t0);
-          assert.equal(answer.status, 202, JSON.stringify(answer.body));
-        }
-      }),
-    );
-    const acceptSeconds = (performance.now() - started) / 1000;
-    for (; !bankDown; ) {
+    const cpuBefore = mainThreadCpuMs();
+    const postgresBefore = localPostgresCpuMs();
+    const statementsBefore = statements;
+    stageMs.clear();
+    const load = await merchant.go();
+    const stages = Object.fromEntries([...stageMs].sort().map(([name, { total, count }]) => [name, round(total / count)]));
+    const acceptStatements = (statements - statementsBefore) / PAYOUTS;
+    const acceptSeconds = load.elapsedMs / 1000;
+    const acceptCpuUs = ((mainThreadCpuMs() - cpuBefore) * 1000) / PAYOUTS;
+    const acceptPostgresCpuUs = ((localPostgresCpuMs() - postgresBefore) * 1000) / PAYOUTS;
+    await profiler?.stop(`payouts-${kind}${bankDown ? '-bank-down' : ''}`);
+    for (; bank; ) {
       const open = await Promise.all(
         ['ACCEPTED', 'PROCESSING'].map(async (status) => (await client.request<{ data: unknown[] }>('GET', `/v1/payouts?status=${status}&limit=1`)).body.data.length),
       );
@@ -80,25 +152,47 @@ async function runStore(kind: StoreKind): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const allFinalSeconds = (performance.now() - started) / 1000;
-    latenciesMs.sort((a, b) => a - b);
-    const pct = (p: number) => round(latenciesMs[Math.min(latenciesMs.length - 1, Math.floor((p / 100) * latenciesMs.length))]!);
+    const finalCpuUs = ((mainThreadCpuMs() - cpuBefore) * 1000) / PAYOUTS;
+    const latencies = load.latencies.sort((a, b) => a - b);
+    const pct = (p: number) => round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!);
     console.log(
       JSON.stringify({
         bench: 'payouts',
         store: kind,
+        bank: bank ? 'child process' : 'down',
         payouts: PAYOUTS,
         concurrency: CONCURRENCY,
         acceptedPerSec: Math.round(PAYOUTS / acceptSeconds),
         acceptP50Ms: pct(50),
         acceptP99Ms: pct(99),
-        allFinalSeconds: round(allFinalSeconds),
-        finalPerSec: Math.round(PAYOUTS / allFinalSeconds),
+        cofferCpuUsPerAccepted: Math.round(acceptCpuUs),
+        ...(kind === 'postgres' ? { statementsPerAccepted: round(acceptStatements) } : {}),
+        ...(kind === 'postgres' && acceptPostgresCpuUs > 0 ? { localPostgresCpuUsPerAccepted: Math.round(acceptPostgresCpuUs) } : {}),
+        ...(bank ? { allFinalSeconds: round(allFinalSeconds), finalPerSec: Math.round(PAYOUTS / allFinalSeconds), cofferCpuUsPerFinal: Math.round(finalCpuUs) } : {}),
+        ...(Object.keys(stages).length > 0 ? { stageMeanMs: stages } : {}),
+        loadAverage: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
       }),
     );
   } finally {
-    await rig.close();
+    await coffer.close();
+    await bank?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
     await books.dispose();
   }
+}
+
+/** Starts the merchant's thread; `go()` lets it send and answers when every request was answered. */
+async function loadReady(work: { port: number; requests: unknown[]; concurrency: number; expectStatus: number }) {
+  const worker = new Worker(new URL('./merchant-load.mjs', import.meta.url), { workerData: work });
+  const failed = new Promise<never>((_, reject) => worker.once('error', reject));
+  await Promise.race([new Promise((resolve) => worker.once('message', resolve)), failed]);
+  return {
+    go() {
+      const done = new Promise<{ elapsedMs: number; latencies: number[] }>((resolve) => worker.once('message', resolve));
+      worker.postMessage('go');
+      return Promise.race([done, failed]);
+    },
+  };
 }
 
 async function runBatch(kind: StoreKind): Promise<void> {

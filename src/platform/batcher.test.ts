@@ -48,19 +48,32 @@ test('items arriving while a flush runs go into the next flush, never more than 
   assert.ok(mostAtOnce() <= 2, `at most two flushes at once, saw ${mostAtOnce()}`);
 });
 
-test('a flush that throws rejects every item of that flush, and the next flush still runs', async () => {
-  let calls = 0;
+test('a group whose flush throws is flushed again item by item: only the item that fails alone is refused', async () => {
+  const batches: number[][] = [];
   const batcher = new Batcher<number, number>(async (items) => {
-    calls += 1;
-    if (calls === 1) throw new Error('database went away');
+    batches.push(items);
+    if (items.includes(-1)) throw new Error('the database refused the statement');
     return items.map((n) => ({ ok: true, value: n }));
   }, { maxBatch: 10, concurrency: 1 });
-  const failed = await Promise.allSettled([1, 2].map((n) => batcher.submit(n)));
-  assert.deepEqual(failed.map((r) => r.status), ['rejected', 'rejected']);
-  assert.equal(await batcher.submit(3), 3);
+  const results = await Promise.allSettled([1, -1, 2].map((n) => batcher.submit(n)));
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual((results[0] as PromiseFulfilledResult<number>).value, 1);
+  assert.match(String((results[1] as PromiseRejectedResult).reason), /refused the statement/);
+  assert.deepEqual(batches, [[1, -1, 2], [1], [-1], [2]]);
+  assert.equal(await batcher.submit(3), 3, 'the next flush still runs');
+});
+
+test('a lone item whose flush throws gets the error once', async () => {
+  let calls = 0;
+  const batcher = new Batcher<number, number>(async () => {
+    calls += 1;
+    throw new Error('database went away');
+  }, { maxBatch: 10, concurrency: 1 });
+  await assert.rejects(batcher.submit(1), /went away/);
+  assert.equal(calls, 1);
 });
 
 test('a flush that answers the wrong number of items is a failure, not a silent mix-up', async () => {
-  const batcher = new Batcher<number, number>(async () => [{ ok: true, value: 1 }], { maxBatch: 10, concurrency: 1 });
-  await assert.rejects(Promise.all([batcher.submit(1), batcher.submit(2)]), /answered 1 of 2/);
+  const batcher = new Batcher<number, number>(async () => [], { maxBatch: 10, concurrency: 1 });
+  await assert.rejects(Promise.all([batcher.submit(1), batcher.submit(2)]), /answered 0 of 1/);
 });

@@ -12,8 +12,13 @@ export interface BatcherOptions {
  * Group commit for any write path: items submitted while flushes are running
  * are gathered into the next flush, so N concurrent callers share one set of
  * database round trips instead of paying N. Nothing waits on a timer: a lone
- * item is flushed at once. `flush` answers every item, in order; if it throws,
- * every item of that flush gets the error.
+ * item is flushed at once. `flush` answers every item, in order.
+ *
+ * One item must not fail the others: a flush of several items that throws
+ * (e.g. the database refused the statement because of one row) is run again
+ * for each item alone, so only the item that fails alone gets an error. A
+ * flush must therefore be all-or-nothing (one statement or one transaction),
+ * so that running an item again after its group threw does it once.
  */
 export class Batcher<In, Out> {
   private readonly queue: { item: In; resolve(value: Out): void; reject(err: unknown): void }[] = [];
@@ -59,7 +64,8 @@ export class Batcher<In, Out> {
       results = await this.flush(batch.map((waiting) => waiting.item));
       if (results.length !== batch.length) throw new Error(`a flush answered ${results.length} of ${batch.length} items`);
     } catch (err) {
-      for (const waiting of batch) waiting.reject(err);
+      if (batch.length === 1) batch[0]!.reject(err);
+      else for (const waiting of batch) await this.run([waiting]);
       return;
     }
     batch.forEach((waiting, i) => {

@@ -107,6 +107,16 @@ export function signText(text: string, privateKey: KeyObject): string {
   return sign('sha256', Buffer.from(text, 'utf8'), privateKey).toString('base64');
 }
 
+/**
+ * `signText` on libuv's thread pool: the same signature, without holding the
+ * event loop for the milliseconds an RSA signature takes (about 2 ms for 3072 bits).
+ */
+export function signTextOffThread(text: string, privateKey: KeyObject): Promise<string> {
+  return new Promise((resolve, reject) => {
+    sign('sha256', Buffer.from(text, 'utf8'), privateKey, (err, signature) => (err ? reject(err) : resolve(signature.toString('base64'))));
+  });
+}
+
 /** False for a wrong, malformed or missing signature; never throws. */
 export function verifyText(text: string, signature: string | undefined, publicKey: KeyObject): boolean {
   if (typeof signature !== 'string' || signature.length === 0 || signature.length > 2048) return false;

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { LedgerService, type TransferRequest } from '../../src/modules/ledger/index.ts';
 import { MerchantsService, SecretBox, signMerchantRequest } from '../../src/modules/merchants/index.ts';
 import type { Clock } from '../../src/platform/clock.ts';
@@ -95,6 +96,23 @@ for (const { kind, skip } of storeKinds) {
       const usd = await merchants.settlementAccount(merchant.id, 'USD');
       assert.notEqual(usd.id, account!.id);
       assert.deepEqual((await merchants.settlementAccounts(merchant.id)).map((a) => a.currency).sort(), ['CNY', 'USD']);
+    });
+
+    test('signed requests of one moment share one replay-guard insert: each new one passes once, a copy in the same group is refused', async () => {
+      const merchant = await merchants.createMerchant({ name: 'Burst', products: [] }, ACTOR);
+      const { key, secret } = await merchants.createApiKey(merchant.id, undefined, ACTOR);
+      const requests = Array.from({ length: 8 }, (_, i) => {
+        const body = JSON.stringify({ n: i });
+        const signed = signMerchantRequest({ keyId: key.id, secret, method: 'POST', path: '/v1/payouts', body });
+        return { keyId: key.id, timestamp: signed['x-coffer-timestamp'], signature: signed['x-coffer-signature'], method: 'POST', url: '/v1/payouts', body: Buffer.from(body) };
+      });
+      const results = await Promise.allSettled([...requests, requests[3]!].map((r) => merchants.verifySignedRequest(r)));
+      assert.deepEqual(results.map((r) => r.status), [...requests.map(() => 'fulfilled'), 'rejected']);
+      assert.equal(((results.at(-1) as PromiseRejectedResult).reason as { code: string }).code, 'REPLAYED_REQUEST');
+      const { rows } = await sql<{ n: number; transactions: number }>`
+        select count(*)::int as n, count(distinct xmin::text)::int as transactions from merchant_request_nonces where key_id = ${key.id}`.execute(store.db);
+      assert.deepEqual(rows[0], { n: 8, transactions: 1 }, 'eight requests seen, in one statement');
+      await assert.rejects(merchants.verifySignedRequest(requests[5]!), { code: 'REPLAYED_REQUEST' });
     });
 
     test('seen signatures are forgotten once their timestamp is out of the window anyway', async () => {

@@ -18,7 +18,7 @@ import { createLogger } from '../../src/platform/log.ts';
 import { money, type CurrencyCode } from '../../src/platform/money/index.ts';
 import { balancesOf, LedgerService, type Account } from '../../src/modules/ledger/index.ts';
 import { RiskService } from '../../src/modules/risk/index.ts';
-import { ledgerIds, PayoutsService, canTransition, payoutStatuses, payoutTransitions } from '../../src/modules/payouts/index.ts';
+import { ledgerIds, PayoutsService, type PayoutsDeps, canTransition, payoutStatuses, payoutTransitions } from '../../src/modules/payouts/index.ts';
 import { platformKeys, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
 import { ensureKeyPair, signText, type KeyPair } from '../../src/protocol/depository.ts';
 import path from 'node:path';
@@ -42,6 +42,8 @@ for (const { kind, skip } of await testStoreKinds()) {
     let ledger: LedgerService;
     let risk: RiskService;
     let payouts: PayoutsService;
+    let deps: PayoutsDeps;
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
     let settlement: Account;
     let gate: ((merchantId: string) => Promise<void>) | undefined;
     let stillHeld = 0n;
@@ -74,8 +76,7 @@ for (const { kind, skip } of await testStoreKinds()) {
         currency: CNY,
         code: 'adjustment',
       });
-      const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
-      payouts = new PayoutsService({
+      deps = {
         db: store.db,
         clock,
         logger: createLogger(config),
@@ -96,7 +97,8 @@ for (const { kind, skip } of await testStoreKinds()) {
           if (!bank) throw refused;
           return bank(String(url), JSON.parse(String(init?.body)) as { reqData: string }, init?.signal ?? undefined);
         },
-      });
+      };
+      payouts = new PayoutsService(deps);
     });
 
     after(async () => {
@@ -157,6 +159,33 @@ for (const { kind, skip } of await testStoreKinds()) {
       );
     });
 
+    test('acceptances of one moment share one transaction for their records; a duplicate among them alone gets 409', async () => {
+      // A group-committing ledger (as in production), so the holds of the moment are answered together too.
+      const groupLedger = new LedgerService({ db: store.db, clock, writer: { mode: 'group', maxBatchSize: 100, concurrency: 1 } });
+      for (const type of ['PAYOUT_CLEARING', 'FEE_INCOME'] as const) await groupLedger.platformAccountId(type, CNY); // known, as in a warm process
+      const grouped = new PayoutsService({ ...deps, ledger: groupLedger });
+      const orders = ['GROUP-1', 'GROUP-2', 'GROUP-3', 'GROUP-4', 'GROUP-5', 'GROUP-2'];
+      const results = await Promise.allSettled(orders.map((orderNo) => grouped.accept('mch_race', body(orderNo, '1.00'))));
+      await grouped.stop();
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+      const accepted = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const error = (results[5] as PromiseRejectedResult).reason as DomainError;
+      assert.equal(error.code, 'DUPLICATE_MERCHANT_ORDER_NO');
+      assert.equal(error.extra?.payoutId, accepted[1]!.id, 'the 409 names the payout that has the order number');
+      const { rows } = await sql<{ n: number; transactions: number }>`
+        select count(*)::int as n, count(distinct xmin::text)::int as transactions from payouts where merchant_order_no like 'GROUP-%'`.execute(store.db);
+      assert.deepEqual(rows[0], { n: 5, transactions: 1 }, 'five records, written by one transaction');
+      const events = await sql<{ n: number }>`
+        select count(*)::int as n from outbox_messages where topic = 'payout.accepted' and key = any(${accepted.map((p) => p.id)}::text[])`.execute(store.db);
+      assert.equal(events.rows[0]!.n, 5, 'each saved payout has its event');
+      for (const payout of accepted) assert.equal((await payouts.get('mch_race', payout.id)).status, 'ACCEPTED');
+      // Out of the way of the tests below: the bank fails them, their holds are voided.
+      for (const payout of accepted) {
+        assert.equal(await payouts.applyResult({ payoutId: payout.id, status: 'FAILED', errorCode: 'TEST', timestamp: clock.now().toISOString() }, 'notification'), 'settled');
+      }
+      assert.equal(await pendingDebits(), stillHeld, 'only the first test’s winner still holds');
+    });
+
     test('SUCCEEDED and FAILED applied at once: one wins, and the money agrees with the status', async () => {
       for (let round = 0; round < 4; round += 1) {
         const p = await payouts.accept('mch_race', body(`CONTRA-${round}`, '5.00'));
@@ -201,8 +230,10 @@ for (const { kind, skip } of await testStoreKinds()) {
       const orders: string[] = [];
       let queries = 0;
       bank = async (url, body) => {
-        const data = JSON.parse(body.reqData) as { payoutId: string };
+        const data = JSON.parse(body.reqData) as { payoutId: string; amount?: string };
         if (url.endsWith('/payouts')) {
+          // Orders of payouts left ACCEPTED by the tests above (they come due as the clock moves) are not this test's.
+          if (data.amount !== '3.00') throw refused;
           orders.push(body.reqData);
           if (orders.length === 1) throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } }); // lost on the way
           return signed({ payoutId: data.payoutId, status: 'PROCESSING', amount: '3.00', currency: 'CNY', channelRef: 'BNK-1' });
@@ -284,12 +315,14 @@ for (const { kind, skip } of await testStoreKinds()) {
     test('shutdown cuts a hanging order short: the payout is PROCESSING (outcome unknown), to be queried later', async () => {
       let ordered!: () => void;
       const orderArrived = new Promise<void>((resolve) => (ordered = resolve));
-      bank = (_url, _body, signal) =>
-        new Promise<Response>((_resolve, reject) => {
+      bank = async (_url, body, signal) => {
+        if ((JSON.parse(body.reqData) as { amount: string }).amount !== '1.23') throw refused; // another test's payout
+        return new Promise<Response>((_resolve, reject) => {
           ordered();
           signal?.addEventListener('abort', () => reject(signal.reason as Error));
         });
-      const p = await payouts.accept('mch_race', body('HANGING-1', '1.00'));
+      };
+      const p = await payouts.accept('mch_race', body('HANGING-1', '1.23'));
       await orderArrived;
       const started = Date.now();
       await payouts.stop(); // the last test: the service takes no more work afterwards

@@ -265,6 +265,29 @@ for (const { kind, skip } of storeKinds) {
       assert.deepEqual(page.data.map((x) => x.id), [a.decisionId]);
     });
 
+    test('assessments asked for at once share one transaction, and each is judged and recorded on its own', async () => {
+      await onlyRules(amountRule('MEDIUM', '100.00'), amountRule('HIGH', '200.00'));
+      const listed = subject();
+      await risk.addToBlacklist({ kind: 'USER', value: listed, reason: 'fraud' }, ADMIN);
+      const subjects = Array.from({ length: 6 }, () => subject());
+      const asked = subjects.flatMap((s, i) => ['1.00', '100.00', '250.00'].map((amount) => ({ s, amount, reference: `wdr_group_${i}_${amount}` })));
+      const results = await Promise.all([
+        ...asked.map(({ s, amount, reference }) => assess(s, amount, { reference })),
+        assess(listed, '1.00', { reference: 'wdr_group_listed' }),
+      ]);
+      assert.deepEqual(results.slice(0, -1).map((r) => r.level), subjects.flatMap(() => ['LOW', 'MEDIUM', 'HIGH']));
+      assert.equal(results.at(-1)!.level, 'REJECT', 'the blacklisted one alone is rejected');
+      for (const [i, result] of results.slice(0, -1).entries()) {
+        const d = await risk.getDecision(result.decisionId);
+        assert.equal(d.subjectId, asked[i]!.s);
+        assert.equal(d.reference, asked[i]!.reference);
+        assert.equal(d.level, result.level);
+      }
+      const ids = results.map((r) => r.decisionId);
+      const { rows } = await sql<{ n: number }>`select count(distinct xmin::text)::int as n from risk_decisions where id = any(${ids}::text[])`.execute(store.db);
+      assert.equal(rows[0]!.n, 1, 'one transaction wrote them all');
+    });
+
     test('concurrent requests of one subject cannot slip under a daily limit together', async () => {
       await onlyRules(
         { name: 'daily 5000', flows: ['WITHDRAW'], level: 'MEDIUM', params: { type: 'DAILY_AMOUNT', thresholdMinor: cny('5000.00'), currency: 'CNY' } },

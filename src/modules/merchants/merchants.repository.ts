@@ -61,13 +61,6 @@ async function feeRulesOf(db: Executor, merchantIds: string[]): Promise<Map<stri
   return byMerchant;
 }
 
-export async function findFeeRule(db: Executor, merchantId: string, product: Product, currency: CurrencyCode): Promise<FeeRule | undefined> {
-  const { rows } = await sql<FeeRule>`
-    select product, currency, fixed_minor as "fixedMinor", rate_bp as "rateBp", min_minor as "minMinor", max_minor as "maxMinor"
-    from merchant_fee_rules where merchant_id = ${merchantId} and product = ${product} and currency = ${currency}`.execute(db);
-  return rows[0];
-}
-
 async function withFees(db: Executor, rows: MerchantRow[]): Promise<Merchant[]> {
   const fees = await feeRulesOf(db, rows.map((row) => row.id));
   return rows.map((row) => ({ ...row, fees: fees.get(row.id) ?? [] }));
@@ -78,6 +71,12 @@ export async function findMerchant(db: Executor, id: string, lock?: 'update' | '
   const suffix = lock === 'update' ? sql`for update` : lock === 'share' ? sql`for share` : sql``;
   const { rows } = await sql<MerchantRow>`select ${merchantColumns} from merchants where id = ${id} ${suffix}`.execute(db);
   return (await withFees(db, rows))[0];
+}
+
+/** Several merchants (with their fee rules) in two statements; unknown ids are left out. */
+export async function findMerchants(db: Executor, ids: string[]): Promise<Merchant[]> {
+  const { rows } = await sql<MerchantRow>`select ${merchantColumns} from merchants where id = any(${ids}::text[])`.execute(db);
+  return rows.length === 0 ? [] : withFees(db, rows);
 }
 
 export async function listMerchants(db: Executor, limit: number, startingAfter: string | undefined, status?: MerchantStatus): Promise<Merchant[]> {
@@ -139,23 +138,37 @@ export interface KeyForVerification {
   merchantStatus: MerchantStatus;
 }
 
-/** One read per signed request: the key, its sealed secret and its merchant's status. */
-export async function keyForVerification(db: Executor, keyId: string): Promise<KeyForVerification | undefined> {
+/** One read for the keys of several signed requests: each key, its sealed secret and its merchant's status. */
+export async function keysForVerification(db: Executor, keyIds: string[]): Promise<KeyForVerification[]> {
   const { rows } = await sql<KeyForVerification>`
     select k.id as "keyId", k.merchant_id as "merchantId", k.role, k.secret_sealed as "secretSealed",
       k.revoked_at is not null as revoked, m.status as "merchantStatus"
     from merchant_api_keys k join merchants m on m.id = k.merchant_id
-    where k.id = ${keyId}`.execute(db);
-  return rows[0];
+    where k.id = any(${keyIds}::text[])`.execute(db);
+  return rows;
 }
 
-/** Records a signed request; false when this (key, timestamp, signature) was seen before. */
-export async function insertNonce(db: Executor, keyId: string, ts: number, signature: string, now: Date): Promise<boolean> {
-  const { rows } = await sql<{ ts: string }>`
+export interface SeenRequest {
+  keyId: string;
+  ts: number;
+  signature: string;
+}
+
+/**
+ * Records signed requests in one statement; answers, in order, whether each
+ * one is new. A (key, timestamp, signature) already in the table, or earlier
+ * in the same list, is not new: the primary key decides, across processes.
+ */
+export async function insertNonces(db: Executor, requests: SeenRequest[], now: Date): Promise<boolean[]> {
+  const { rows } = await sql<{ keyId: string; ts: string; signature: string }>`
     insert into merchant_request_nonces (key_id, ts, signature, seen_at)
-    values (${keyId}, ${ts}, ${signature}, ${now})
-    on conflict do nothing returning ts`.execute(db);
-  return rows.length === 1;
+    select key_id, ts, signature, ${now}::timestamptz
+    from unnest(${requests.map((r) => r.keyId)}::text[], ${requests.map((r) => r.ts)}::int8[], ${requests.map((r) => r.signature)}::text[])
+      as n(key_id, ts, signature)
+    on conflict do nothing
+    returning key_id as "keyId", ts, signature`.execute(db);
+  const fresh = new Set(rows.map((row) => `${row.keyId} ${row.ts} ${row.signature}`));
+  return requests.map((r) => fresh.delete(`${r.keyId} ${r.ts} ${r.signature}`));
 }
 
 export async function deleteNoncesBefore(db: Executor, ts: number): Promise<number> {

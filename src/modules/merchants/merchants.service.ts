@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type JsonValue, type Principal, recordAudit } from '../../platform/audit.ts';
+import { Batcher, type BatcherOptions } from '../../platform/batcher.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { DomainError, isDomainError } from '../../platform/errors.ts';
 import { isId, newId } from '../../platform/ids.ts';
@@ -49,6 +50,11 @@ export interface MerchantsDeps {
   ledger: LedgerService;
   secrets: SecretBox;
   options?: Partial<MerchantsOptions>;
+  /**
+   * The reads and writes of concurrent signed requests and payout checks are
+   * shared: one statement per group (default: up to 200 at once, 4 groups at a time).
+   */
+  batching?: BatcherOptions;
 }
 
 /** A fee rule as the API writes it: decimal strings in the rule's currency. */
@@ -161,9 +167,26 @@ export function feeRulesFrom(inputs: readonly FeeRuleInput[]): FeeRule[] {
  */
 export class MerchantsService {
   readonly options: MerchantsOptions;
+  /** Fresh reads, shared by the requests of one moment: nothing here is cached. */
+  private readonly merchantReader: Batcher<string, Merchant | undefined>;
+  private readonly keyReader: Batcher<string, repo.KeyForVerification | undefined>;
+  private readonly replayGuard: Batcher<repo.SeenRequest, boolean>;
 
   constructor(private readonly deps: MerchantsDeps) {
     this.options = { ...DEFAULT_MERCHANTS_OPTIONS, ...deps.options };
+    const batching = deps.batching ?? { maxBatch: 200, concurrency: 4 };
+    this.merchantReader = new Batcher(async (ids) => {
+      const found = new Map((await repo.findMerchants(deps.db, [...new Set(ids)])).map((m) => [m.id as string, m]));
+      return ids.map((id) => ({ ok: true, value: found.get(id) }));
+    }, batching);
+    this.keyReader = new Batcher(async (ids) => {
+      const found = new Map((await repo.keysForVerification(deps.db, [...new Set(ids)])).map((k) => [k.keyId, k]));
+      return ids.map((id) => ({ ok: true, value: found.get(id) }));
+    }, batching);
+    this.replayGuard = new Batcher(async (requests) => {
+      const fresh = await repo.insertNonces(deps.db, requests, deps.clock.now());
+      return fresh.map((value) => ({ ok: true, value }));
+    }, batching);
   }
 
   // ---- merchants ------------------------------------------------------------------------------
@@ -258,9 +281,14 @@ export class MerchantsService {
    * ACTIVE (MERCHANT_NOT_ACTIVE) and have the product enabled
    * (PRODUCT_NOT_ENABLED). Given a transaction, the merchant row is share-locked
    * until it ends, so a suspension cannot commit in the middle of an acceptance.
+   * Without one it is read now (one read shared by the checks of the moment).
    */
   async assertCanUse(merchantId: string, product: Product, tx: repo.Executor = this.deps.db): Promise<Merchant> {
-    const merchant = isId(merchantId, 'mch') ? await repo.findMerchant(tx, merchantId, tx === this.deps.db ? undefined : 'share') : undefined;
+    const merchant = !isId(merchantId, 'mch')
+      ? undefined
+      : tx === this.deps.db
+        ? await this.merchantReader.submit(merchantId)
+        : await repo.findMerchant(tx, merchantId, 'share');
     if (!merchant) throw new DomainError('MERCHANT_NOT_FOUND', `No merchant ${merchantId}`);
     if (merchant.status !== 'ACTIVE') {
       throw new DomainError('MERCHANT_NOT_ACTIVE', `The merchant is ${merchant.status}, not ACTIVE`, { status: merchant.status });
@@ -279,12 +307,11 @@ export class MerchantsService {
    */
   async feeFor(merchantId: string, product: Product, amountMinor: bigint, currency: CurrencyCode): Promise<Money> {
     const code = currencyCode(currency);
-    const rule = isId(merchantId, 'mch') ? await repo.findFeeRule(this.deps.db, merchantId, product, code) : undefined;
-    if (!rule) {
-      await this.getMerchant(merchantId);
-      return money(0n, code);
-    }
-    return money(computeFee(rule, amountMinor), code);
+    // The same shared read as assertCanUse's: asked for at the same moment, the merchant is read once.
+    const merchant = isId(merchantId, 'mch') ? await this.merchantReader.submit(merchantId) : undefined;
+    if (!merchant) throw new DomainError('MERCHANT_NOT_FOUND', `No merchant ${merchantId}`);
+    const rule = merchant.fees.find((r) => r.product === product && r.currency === code);
+    return money(rule ? computeFee(rule, amountMinor) : 0n, code);
   }
 
   /** The merchant's settlement account in `currency`, opened in the ledger on first use. */
@@ -461,7 +488,9 @@ export class MerchantsService {
    * is not revoked and the merchant not suspended (said only to whoever proved
    * they hold the secret); and this (key, timestamp, signature) was never seen
    * — the replay guard is the primary key of `merchant_request_nonces`, so it
-   * holds across processes.
+   * holds across processes. The key read and the replay guard's insert are
+   * each one statement shared by the signed requests of the moment; neither
+   * is cached, so a revocation or suspension refuses the next request.
    */
   async verifySignedRequest(request: SignedRequest): Promise<AuthenticatedMerchant> {
     const { keyId, timestamp, signature } = request;
@@ -476,7 +505,7 @@ export class MerchantsService {
     if (Math.abs(nowS - ts) > this.options.signatureWindowS) {
       throw new DomainError('TIMESTAMP_OUT_OF_WINDOW', `X-Coffer-Timestamp must be within ${this.options.signatureWindowS} s of the server's time`, { serverTime: nowS });
     }
-    const key = isId(keyId, 'mk') ? await repo.keyForVerification(this.deps.db, keyId) : undefined;
+    const key = isId(keyId, 'mk') ? await this.keyReader.submit(keyId) : undefined;
     if (!key) throw new DomainError('API_KEY_UNKNOWN', 'No API key has this X-Coffer-Key');
     const secret = this.deps.secrets.open(key.secretSealed, key.keyId);
     if (secret === undefined) throw new Error(`API key ${key.keyId}: its secret does not decrypt with this server's MERCHANT_SECRETS_KEY`);
@@ -486,7 +515,7 @@ export class MerchantsService {
     }
     if (key.revoked) throw new DomainError('API_KEY_REVOKED', 'This API key was revoked; use another of the merchant\'s keys');
     if (key.merchantStatus === 'SUSPENDED') throw new DomainError('MERCHANT_SUSPENDED', 'The merchant is suspended');
-    if (!(await repo.insertNonce(this.deps.db, key.keyId, ts, signature.toLowerCase(), this.deps.clock.now()))) {
+    if (!(await this.replayGuard.submit({ keyId: key.keyId, ts, signature: signature.toLowerCase() }))) {
       throw new DomainError('REPLAYED_REQUEST', 'This signed request was received before: sign each request afresh');
     }
     return { merchantId: key.merchantId, keyId: key.keyId as ApiKeyId, role: key.role };

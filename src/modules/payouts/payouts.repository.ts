@@ -18,14 +18,25 @@ export type NewPayout = Omit<Payout, 'errorCode' | 'errorMessage' | 'channelRef'
   nextDispatchAt: Date | null;
 };
 
-export async function insertPayout(db: Executor, p: NewPayout): Promise<void> {
-  await sql`
+/**
+ * Inserts several payouts in one statement. A payout whose (merchant,
+ * merchantOrderNo) is taken — by a saved payout or one earlier in the list —
+ * is left out (the unique constraint decides); answers the ids inserted.
+ */
+export async function insertPayouts(db: Executor, ps: NewPayout[]): Promise<Set<string>> {
+  const values = ps.map(
+    (p) => sql`(${p.id}, ${p.merchantId}, ${p.merchantOrderNo}, ${p.amountMinor}::int8, ${p.feeMinor}::int8, ${p.currency}, ${p.beneficiaryName},
+      ${p.beneficiaryAccountNo}, ${p.beneficiaryBankCode}, ${p.remark}, ${p.status}, ${p.riskDecisionId}, ${p.riskLevel},
+      ${p.reviewPending}, ${p.settlementAccountId}, ${p.nextDispatchAt}::timestamptz, ${p.createdAt}::timestamptz, ${p.updatedAt}::timestamptz)`,
+  );
+  const { rows } = await sql<{ id: string }>`
     insert into payouts (id, merchant_id, merchant_order_no, amount_minor, fee_minor, currency, beneficiary_name,
       beneficiary_account_no, beneficiary_bank_code, remark, status, risk_decision_id, risk_level, review_pending,
       settlement_account_id, next_dispatch_at, created_at, updated_at)
-    values (${p.id}, ${p.merchantId}, ${p.merchantOrderNo}, ${p.amountMinor}, ${p.feeMinor}, ${p.currency}, ${p.beneficiaryName},
-      ${p.beneficiaryAccountNo}, ${p.beneficiaryBankCode}, ${p.remark}, ${p.status}, ${p.riskDecisionId}, ${p.riskLevel},
-      ${p.reviewPending}, ${p.settlementAccountId}, ${p.nextDispatchAt}, ${p.createdAt}, ${p.updatedAt})`.execute(db);
+    values ${sql.join(values)}
+    on conflict (merchant_id, merchant_order_no) do nothing
+    returning id`.execute(db);
+  return new Set(rows.map((row) => row.id));
 }
 
 export async function findPayout(db: Executor, id: string): Promise<Payout | undefined> {
@@ -40,9 +51,16 @@ export async function findPayoutIds(db: Executor, ids: string[]): Promise<Set<st
 }
 
 export async function findByOrderNo(db: Executor, merchantId: string, merchantOrderNo: string): Promise<Payout | undefined> {
+  return (await findByOrderNos(db, [{ merchantId, merchantOrderNo }]))[0];
+}
+
+/** The payouts with any of these (merchant, merchantOrderNo) pairs, in one statement. */
+export async function findByOrderNos(db: Executor, keys: { merchantId: string; merchantOrderNo: string }[]): Promise<Payout[]> {
   const { rows } = await sql<Payout>`
-    select ${columns} from payouts where merchant_id = ${merchantId} and merchant_order_no = ${merchantOrderNo}`.execute(db);
-  return rows[0];
+    select ${columns} from payouts
+    where (merchant_id, merchant_order_no) in (
+      select * from unnest(${keys.map((k) => k.merchantId)}::text[], ${keys.map((k) => k.merchantOrderNo)}::text[]))`.execute(db);
+  return rows;
 }
 
 /** Which of `orderNos` the merchant's payouts have already, with the payout ids (batch uploads check a chunk at once). */

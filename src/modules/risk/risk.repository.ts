@@ -340,13 +340,18 @@ export interface NewDecision {
   now: Date;
 }
 
-export async function insertDecision(db: Executor, d: NewDecision): Promise<void> {
+/** Several decisions in one statement. */
+export async function insertDecisions(db: Executor, ds: NewDecision[]): Promise<void> {
+  if (ds.length === 0) return;
+  const values = ds.map(
+    (d) => sql`(${d.id}, ${d.flow}, ${d.subjectKind}, ${d.subjectId}, ${d.amountMinor.toString()}::int8, ${d.currency}, ${d.reference}, ${d.level},
+      ${JSON.stringify(d.firedRules)}::jsonb, ${JSON.stringify(d.verification)}::jsonb, ${JSON.stringify(d.inputs)}::jsonb,
+      ${d.instrumentHash}, ${d.level === 'HIGH' ? 'PENDING' : null}, ${d.now}::timestamptz)`,
+  );
   await sql`
     insert into risk_decisions (id, flow, subject_kind, subject_id, amount_minor, currency, reference, level, fired_rules,
       verification, inputs, instrument_hash, review_status, created_at)
-    values (${d.id}, ${d.flow}, ${d.subjectKind}, ${d.subjectId}, ${d.amountMinor.toString()}::int8, ${d.currency}, ${d.reference}, ${d.level},
-      ${JSON.stringify(d.firedRules)}::jsonb, ${JSON.stringify(d.verification)}::jsonb, ${JSON.stringify(d.inputs)}::jsonb,
-      ${d.instrumentHash}, ${d.level === 'HIGH' ? 'PENDING' : null}, ${d.now})`.execute(db);
+    values ${sql.join(values)}`.execute(db);
 }
 
 export async function findDecision(db: Executor, id: string): Promise<Decision | undefined> {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Batcher, type BatcherOptions, type ItemResult } from '../../platform/batcher.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { DomainError } from '../../platform/errors.ts';
 import { isId, newId } from '../../platform/ids.ts';
@@ -50,6 +51,8 @@ export interface RiskDeps {
   onReviewed?: () => void;
   /** Called after each assessment (e.g. a metric); inside a caller's transaction it may still roll back. */
   onAssessed?: (flow: Flow, level: RiskLevel) => void;
+  /** Group commit of assessments made without a caller's transaction (default: up to 200 at once, one group at a time). */
+  batching?: BatcherOptions;
 }
 
 /**
@@ -73,9 +76,11 @@ const MAX_PAGE = 200;
  */
 export class RiskService {
   readonly options: RiskOptions;
+  private readonly assessor: Batcher<ValidAssessInput, Assessment>;
 
   constructor(private readonly deps: RiskDeps) {
     this.options = { ...DEFAULT_RISK_OPTIONS, ...deps.options };
+    this.assessor = new Batcher((requests) => this.assessTogether(requests), deps.batching ?? { maxBatch: 200, concurrency: 1 });
   }
 
   // ---- assessment ------------------------------------------------------------------------------
@@ -84,60 +89,109 @@ export class RiskService {
    * Decides the risk level of one money request and records the decision.
    * Pass the caller's transaction so the decision commits with the money
    * request; the subject stays locked until it ends, so a second request of the
-   * same subject waits and counts this one in its daily figures.
+   * same subject waits and counts this one in its daily figures. Without one,
+   * the decision commits before this answers, in one transaction shared with
+   * the assessments asked for at the same moment (group commit).
    * A REJECT level is returned, not thrown: `assertNotRejected` throws it.
    */
   async assess(input: AssessInput, trx?: repo.Executor): Promise<Assessment> {
     const request = validAssessInput(input);
-    const assessment = await this.inTransaction(trx, async (tx): Promise<Assessment> => {
-      const hits = await repo.blacklistHits(tx, blacklistPairs(request));
-      let fired: FiredRule[];
-      let now = this.deps.clock.now();
-      if (hits.length > 0) {
-        fired = hits.map((entry) => ({
-          ruleId: entry.id,
-          name: `Blacklisted ${entry.kind}`,
-          type: 'BLACKLIST',
-          level: 'REJECT',
-          version: null,
-          detail: `${entry.kind} ${entry.kind === 'USER' || entry.kind === 'MERCHANT' ? entry.value : maskNumber(entry.value)} is blacklisted: ${entry.reason}`,
-        }));
-      } else {
-        const rules = await repo.listRules(tx, { flow: request.flow, enabledOnly: true });
-        // Only rules over earlier decisions need the subject serialised; without them
-        // (e.g. the default payout rules) a busy merchant's requests do not queue.
-        if (rules.some((r) => SERIALISED_RULES.has(r.type))) {
-          await repo.lockSubject(tx, request.subjectKind, request.subjectId, now);
-          now = this.deps.clock.now(); // the figures and the decision's time are taken after the wait
-        }
-        fired = evaluateRules(rules, await this.figures(tx, request, rules, now));
-      }
-      const level = levelOf(fired);
-      const verification = verificationFor(level);
-      const decisionId = newId('rsk') as DecisionId;
-      await repo.insertDecision(tx, {
-        id: decisionId,
-        flow: request.flow,
-        subjectKind: request.subjectKind,
-        subjectId: request.subjectId,
-        amountMinor: request.amountMinor,
-        currency: request.currency,
-        reference: request.reference,
-        level,
-        firedRules: fired,
-        verification,
-        inputs: {
-          idNumber: request.idNumber === undefined ? null : maskNumber(request.idNumber),
-          card: request.card === undefined ? null : maskNumber(request.card),
-          beneficiaryAccount: request.beneficiaryAccount === undefined ? null : maskNumber(request.beneficiaryAccount),
-        },
-        instrumentHash: request.instrument === undefined ? null : instrumentHash(request.instrument),
-        now,
-      });
-      return { decisionId, level, firedRules: fired, verification };
-    });
+    const assessment = trx === undefined ? await this.assessor.submit(request) : (await this.assessIn(trx, [request]))[0]!;
     this.deps.onAssessed?.(request.flow, assessment.level);
     return assessment;
+  }
+
+  /**
+   * A group: the reads need no transaction (each statement reads what is
+   * committed, as inside one at READ COMMITTED); without subjects to lock, the
+   * decisions are one insert, atomic alone. Otherwise the locks, figures and
+   * inserts share one transaction.
+   */
+  private async assessTogether(requests: ValidAssessInput[]): Promise<ItemResult<Assessment>[]> {
+    const facts = await this.facts(this.deps.db, requests);
+    const assessments = facts.serialised.some(Boolean)
+      ? await this.deps.db.transaction().execute((tx) => this.decide(tx, requests, facts))
+      : await this.decide(this.deps.db, requests, facts);
+    return assessments.map((value) => ({ ok: true, value }));
+  }
+
+  private async assessIn(tx: repo.Executor, requests: ValidAssessInput[]): Promise<Assessment[]> {
+    return this.decide(tx, requests, await this.facts(tx, requests));
+  }
+
+  /** One blacklist read and one rules read for all the requests; which of them need their subject serialised. */
+  private async facts(db: repo.Executor, requests: ValidAssessInput[]): Promise<Facts> {
+    const pairs = requests.map(blacklistPairs);
+    const hits = await repo.blacklistHits(db, pairs.flat());
+    const enabledRules = await repo.listRules(db, { enabledOnly: true });
+    const rules = requests.map((request) => enabledRules.filter((rule) => rule.flows.includes(request.flow)));
+    const blacklisted = pairs.map((mine) => hits.filter((entry) => mine.some((pair) => pair.kind === entry.kind && pair.value === entry.value)));
+    // Only rules over earlier decisions need the subject serialised; without them
+    // (e.g. the default payout rules) a busy merchant's requests do not queue.
+    const serialised = requests.map((_, i) => blacklisted[i]!.length === 0 && rules[i]!.some((r) => SERIALISED_RULES.has(r.type)));
+    return { rules, blacklisted, serialised };
+  }
+
+  /**
+   * Decides and records, answering in the requests' order; the decisions not
+   * serialised go in one statement. A request under a rule over earlier
+   * decisions locks its subject and has its decision written before the next
+   * one's figures are read; those go in subject order, so two groups never
+   * wait for each other in a circle.
+   */
+  private async decide(tx: repo.Executor, requests: ValidAssessInput[], facts: Facts): Promise<Assessment[]> {
+    const assessments: Assessment[] = new Array(requests.length);
+    const unlocked: repo.NewDecision[] = [];
+    const serialised: number[] = [];
+    const startedAt = this.deps.clock.now();
+    for (const [i, request] of requests.entries()) {
+      if (facts.serialised[i]) {
+        serialised.push(i);
+        continue;
+      }
+      const blacklisted = facts.blacklisted[i]!;
+      const rules = facts.rules[i]!;
+      const fired = blacklisted.length > 0 ? blacklistFired(blacklisted) : evaluateRules(rules, await this.figures(tx, request, rules, startedAt));
+      const decision = this.newDecision(request, fired, startedAt);
+      unlocked.push(decision);
+      assessments[i] = assessmentOf(decision);
+    }
+    const subjectOf = (i: number) => `${requests[i]!.subjectKind}:${requests[i]!.subjectId}`;
+    serialised.sort((a, b) => (subjectOf(a) < subjectOf(b) ? -1 : subjectOf(a) > subjectOf(b) ? 1 : a - b));
+    for (const i of serialised) {
+      const request = requests[i]!;
+      const rules = facts.rules[i]!;
+      await repo.lockSubject(tx, request.subjectKind, request.subjectId, this.deps.clock.now());
+      const now = this.deps.clock.now(); // the figures and the decision's time are taken after the wait
+      const decision = this.newDecision(request, evaluateRules(rules, await this.figures(tx, request, rules, now)), now);
+      await repo.insertDecisions(tx, [decision]);
+      assessments[i] = assessmentOf(decision);
+    }
+    await repo.insertDecisions(tx, unlocked);
+    return assessments;
+  }
+
+  private newDecision(request: ValidAssessInput, fired: FiredRule[], now: Date): repo.NewDecision {
+    const level = levelOf(fired);
+    return {
+      id: newId('rsk') as DecisionId,
+      flow: request.flow,
+      subjectKind: request.subjectKind,
+      subjectId: request.subjectId,
+      amountMinor: request.amountMinor,
+      currency: request.currency,
+      reference: request.reference,
+      level,
+      firedRules: fired,
+      verification: verificationFor(level),
+      inputs: {
+        idNumber: request.idNumber === undefined ? null : maskNumber(request.idNumber),
+        card: request.card === undefined ? null : maskNumber(request.card),
+        beneficiaryAccount: request.beneficiaryAccount === undefined ? null : maskNumber(request.beneficiaryAccount),
+      },
+      instrumentHash: request.instrument === undefined ? null : instrumentHash(request.instrument),
+      now,
+    };
   }
 
   /** The figures the enabled rules need, from the risk module's own tables only. */
@@ -320,11 +374,21 @@ export class RiskService {
     if (!entry) throw new DomainError('RISK_BLACKLIST_ENTRY_NOT_FOUND', `No blacklist entry ${id}`);
     return entry;
   }
+}
 
-  private inTransaction<T>(trx: repo.Executor | undefined, work: (tx: repo.Executor) => Promise<T>): Promise<T> {
-    if (trx !== undefined) return work(trx);
-    return this.deps.db.transaction().execute(work);
-  }
+function blacklistFired(entries: BlacklistEntry[]): FiredRule[] {
+  return entries.map((entry) => ({
+    ruleId: entry.id,
+    name: `Blacklisted ${entry.kind}`,
+    type: 'BLACKLIST',
+    level: 'REJECT',
+    version: null,
+    detail: `${entry.kind} ${entry.kind === 'USER' || entry.kind === 'MERCHANT' ? entry.value : maskNumber(entry.value)} is blacklisted: ${entry.reason}`,
+  }));
+}
+
+function assessmentOf(d: repo.NewDecision): Assessment {
+  return { decisionId: d.id, level: d.level, firedRules: d.firedRules, verification: d.verification };
 }
 
 /** For the owning flow: REJECT becomes a RISK_REJECTED error naming the decision. */
@@ -333,6 +397,13 @@ export function assertNotRejected(assessment: Assessment): void {
     const reasons = assessment.firedRules.filter((r) => r.level === 'REJECT').map((r) => r.name);
     throw new DomainError('RISK_REJECTED', `Refused by risk control (${reasons.join('; ')})`, { decisionId: assessment.decisionId });
   }
+}
+
+/** What a group's reads found, per request. */
+interface Facts {
+  rules: Rule[][];
+  blacklisted: BlacklistEntry[][];
+  serialised: boolean[];
 }
 
 interface ValidAssessInput {

@@ -1,0 +1,46 @@
+/** What the benchmarks measure besides wall time: CPU per thread and process, and CPU profiles. */
+import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
+
+/** `--profile`: a CPU profile of the timed part only, written to .tmp/ for Chrome DevTools or speedscope. */
+export async function startProfiler(): Promise<{ stop(name: string): Promise<void> } | undefined> {
+  if (!process.argv.includes('--profile')) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(name) {
+      const { profile } = await session.post('Profiler.stop');
+      fs.mkdirSync('.tmp', { recursive: true });
+      const file = `.tmp/${name}-${Date.now()}.cpuprofile`;
+      fs.writeFileSync(file, JSON.stringify(profile));
+      console.error(`# CPU profile of the timed part: ${file}`);
+      session.disconnect();
+    },
+  };
+}
+
+/** This process's main thread's user + system CPU time (Linux /proc; clock ticks of 10 ms). */
+export function mainThreadCpuMs(): number {
+  return cpuMsOf(`/proc/self/task/${process.pid}/stat`);
+}
+
+/** CPU time of every PostgreSQL process on this machine (when the server is local and visible). */
+export function localPostgresCpuMs(): number {
+  let total = 0;
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += cpuMsOf(`/proc/${pid}/stat`);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+function cpuMsOf(statFile: string): number {
+  const stat = fs.readFileSync(statFile, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
