@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../../platform/errors.ts';
-import { ActionButton, Field, Money, PostForm, StatusBadge, Time } from '../../components.tsx';
-import { formErrorsFrom, formField, formList, queryField, type WebContext } from '../../context.tsx';
+import { ActionButton, Field, Money, PostForm, StatusBadge } from '../../components.tsx';
+import { formErrorsFrom, formField, formList, queryField, type FormErrors, type WebContext } from '../../context.tsx';
 import type { UiEntry } from '../../ports.ts';
 import { redirectTo } from '../../render.ts';
 import { NextPageLink, PAGE_SIZE, pageQuery } from '../paging.tsx';
@@ -170,7 +170,7 @@ export function adminMerchantsPages(ctx: WebContext): void {
     }
   });
 
-  async function detailPage(request: FastifyRequest, reply: FastifyReply, failed?: { status: number; error: string }) {
+  async function detailPage(request: FastifyRequest, reply: FastifyReply, failed?: FormErrors) {
     const id = (request.params as { id: string }).id;
     const api = ctx.adminApi(request);
     const merchant = await api.get<MerchantView & { settlementAccounts: SettlementAccount[] }>(`/admin/merchants/${encodeURIComponent(id)}`);
@@ -186,7 +186,7 @@ export function adminMerchantsPages(ctx: WebContext): void {
     const base = `/ui/admin/merchants/${encodeURIComponent(merchant.merchantId)}`;
     return ctx.render(request, reply, {
       status: failed?.status,
-      error: failed?.error,
+      error: failed?.message,
       title: merchant.name,
       current: '/ui/admin/merchants',
       children: (
@@ -247,10 +247,10 @@ export function adminMerchantsPages(ctx: WebContext): void {
             <PostForm action={`${base}/adjustments`} csrf={csrf}>
               <input type="hidden" name="idempotencyKey" value={randomUUID()} />
               <div class="row">
-                <Field name="amount" label="Amount" inputmode="decimal" placeholder="1000.00" />
-                <Field name="currency" label="Currency" value="CNY" />
+                <Field name="amount" label="Amount" inputmode="decimal" placeholder="1000.00" error={failed?.fields.amount} />
+                <Field name="currency" label="Currency" value="CNY" error={failed?.fields.currency} />
               </div>
-              <Field name="reason" label="Reason (kept in the audit log)" />
+              <Field name="reason" label="Reason (kept in the audit log)" error={failed?.fields.reason} />
               <button type="submit">Credit settlement account</button>
             </PostForm>
           </div>
@@ -267,8 +267,7 @@ export function adminMerchantsPages(ctx: WebContext): void {
       try {
         await ctx.adminApi(request).send('POST', `/admin/merchants/${encodeURIComponent(id)}/${action}`);
       } catch (error) {
-        const failure = formErrorsFrom(error);
-        return detailPage(request, reply, { status: failure.status, error: failure.message });
+        return detailPage(request, reply, formErrorsFrom(error));
       }
       return redirectTo(reply, `/ui/admin/merchants/${encodeURIComponent(id)}?notice=merchant-updated`);
     });
@@ -281,8 +280,7 @@ export function adminMerchantsPages(ctx: WebContext): void {
     try {
       await ctx.adminApi(request).send('POST', `/admin/merchants/${encodeURIComponent(id)}/adjustments`, body, /^[0-9a-f-]{36}$/.test(key) ? { 'idempotency-key': key } : {});
     } catch (error) {
-      const failure = formErrorsFrom(error);
-      return detailPage(request, reply, { status: failure.status, error: failure.message });
+      return detailPage(request, reply, formErrorsFrom(error));
     }
     return redirectTo(reply, `/ui/admin/merchants/${encodeURIComponent(id)}?currency=${encodeURIComponent(body.currency)}&notice=merchant-funded`);
   });
