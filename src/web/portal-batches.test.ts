@@ -70,7 +70,10 @@ describe('portal batch pages (fake batches port)', () => {
       return batch('operator:op_checker2');
     },
     async resultsCsv() {
-      return 'merchantOrderNo,payoutId,status\nA1,po_1,SUCCEEDED\n';
+      return (async function* lines() {
+        yield 'merchantOrderNo,payoutId,status\n';
+        yield 'A1,po_1,SUCCEEDED\n';
+      })();
     },
   };
   const webOperators: WebOperators = {

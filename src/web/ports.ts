@@ -220,6 +220,7 @@ export interface UiBatchStatusLine {
   status: string;
   count: number;
   amount: string;
+  fee?: string | undefined;
 }
 
 export interface UiBatch {
@@ -243,7 +244,8 @@ export interface WebBatches {
   get(merchantId: string, batchId: string): Promise<UiBatch>;
   approve(merchantId: string, batchId: string, actor: UiActor): Promise<UiBatch>;
   reject(merchantId: string, batchId: string, actor: UiActor, reason?: string): Promise<UiBatch>;
-  resultsCsv(merchantId: string, batchId: string): Promise<string>;
+  /** The per-row results file (each input row with its payout id, status and error), streamed. */
+  resultsCsv(merchantId: string, batchId: string): Promise<AsyncIterable<string> | string>;
 }
 
 export interface UiReconciliationDay {

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
 import { failureFrom } from '../../../platform/http/problem.ts';
 import { ActionButton, Field, Money, PostForm, Select, StatusBadge, Time } from '../../components.tsx';
 import { formErrorsFrom, formField, portOf, queryField, type WebContext } from '../../context.tsx';
@@ -67,6 +68,7 @@ function StatusTable(props: { batch: UiBatch }) {
           <th>Status</th>
           <th class="num">Payouts</th>
           <th class="num">Amount</th>
+          <th class="num">Fees</th>
         </tr>
       </thead>
       <tbody>
@@ -79,6 +81,7 @@ function StatusTable(props: { batch: UiBatch }) {
             <td class="num">
               <Money amount={line.amount} currency={props.batch.currency} />
             </td>
+            <td class="num">{line.fee !== undefined ? <Money amount={line.fee} currency={props.batch.currency} /> : null}</td>
           </tr>
         ))}
         <tr>
@@ -87,6 +90,7 @@ function StatusTable(props: { batch: UiBatch }) {
           <th class="num">
             <Money amount={props.batch.totalAmount} currency={props.batch.currency} />
           </th>
+          <th></th>
         </tr>
       </tbody>
     </table>
@@ -293,6 +297,6 @@ export function portalBatchesPages(ctx: WebContext): void {
       .header('content-type', 'text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="${id.replace(/[^A-Za-z0-9_-]/g, '')}-results.csv"`)
       .header('cache-control', 'no-store')
-      .send(csv);
+      .send(typeof csv === 'string' ? csv : Readable.from(csv));
   });
 }
