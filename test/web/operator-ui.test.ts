@@ -126,6 +126,23 @@ for (const { kind, skip } of storeKinds) {
       assert.deepEqual(audit.data.map((e) => e.principal), [{ kind: 'operator', id: adminId }]);
     });
 
+    test('funding in the console is audited with its reason and a double submit of one form funds once', async () => {
+      const client = await loggedIn('admin');
+      const page = await client.get(`/ui/admin/merchants/${merchant.merchantId}`);
+      const key = /name="idempotencyKey" value="([0-9a-f-]{36})"/.exec(page.body)?.[1];
+      assert.ok(key, 'the form carries its Idempotency-Key');
+      const form = { idempotencyKey: key, amount: '250.00', currency: 'CNY', reason: 'float top-up' };
+      for (let i = 0; i < 2; i += 1) {
+        const funded = await client.post(`/ui/admin/merchants/${merchant.merchantId}/adjustments`, form);
+        assert.equal(funded.status, 303, funded.body.slice(0, 300));
+        assert.equal(funded.location, `/ui/admin/merchants/${merchant.merchantId}?currency=CNY&notice=merchant-funded`);
+      }
+      const adjustments = await admin.ok<{ data: { amount: string; reason: string; createdBy: { kind: string } }[] }>('GET', `/admin/merchants/${merchant.merchantId}/adjustments`);
+      assert.deepEqual(adjustments.data.map((a) => [a.amount, a.reason, a.createdBy.kind]), [['250.00', 'float top-up', 'operator']]);
+      const detail = await client.get(`/ui/admin/merchants/${merchant.merchantId}?currency=CNY`);
+      assert.match(detail.body, /250\.00<span class="currency"> CNY/);
+    });
+
     test('roles gate pages: admins get the console, a merchant\'s operators its portal, nobody the other', async () => {
       const anonymous = new FormClient(coffer.url);
       const away = await anonymous.get('/ui/admin/merchants');

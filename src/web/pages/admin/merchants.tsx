@@ -38,6 +38,19 @@ interface SettlementAccount {
 
 const PRODUCTS = ['PAYOUT_SINGLE', 'PAYOUT_BATCH'];
 
+/**
+ * An Idempotency-Key made when a form is shown and sent back with it: a double
+ * submit (or a retry after a lost answer) then creates or funds once.
+ */
+function IdempotencyField() {
+  return <input type="hidden" name="idempotencyKey" value={randomUUID()} />;
+}
+
+function idempotencyHeader(body: unknown): Record<string, string> {
+  const key = formField(body, 'idempotencyKey');
+  return /^[0-9a-f-]{36}$/.test(key) ? { 'idempotency-key': key } : {};
+}
+
 /** Makes each field's value a string, leaving out the empty ones (the API's optional fields). */
 function given(fields: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v.trim() !== '').map(([k, v]) => [k, v.trim()]));
@@ -49,6 +62,7 @@ function CreateMerchantForm(props: { csrf: string; values?: Record<string, strin
     <div class="card">
       <h2>New merchant</h2>
       <PostForm action="/ui/admin/merchants" csrf={props.csrf}>
+        <IdempotencyField />
         <Field name="name" label="Name" value={v.name} />
         <fieldset class="field">
           <legend>Products</legend>
@@ -89,8 +103,8 @@ function FeeList(props: { fees: FeeView[] }) {
 /**
  * The admin console's merchants (SPEC 5 onboarding), over the admin JSON API
  * as the logged-in admin operator: list and create (products and fees),
- * activate and suspend, fund by adjustment (with a reason, and an
- * Idempotency-Key made when the form was shown so a double submit funds once),
+ * activate and suspend, fund by adjustment (with a reason), each create and
+ * fund form carrying its own Idempotency-Key (a double submit acts once),
  * the settlement accounts and their entries.
  */
 export function adminMerchantsPages(ctx: WebContext): void {
@@ -162,7 +176,7 @@ export function adminMerchantsPages(ctx: WebContext): void {
       : undefined;
     try {
       if (rateBp !== undefined && !/^\d{1,5}$/.test(rateBp)) throw new DomainError('VALIDATION_FAILED', 'The rate is whole basis points, 0 to 10000 (50 = 0.50 %).');
-      const created = await ctx.adminApi(request).send<MerchantView>('POST', '/admin/merchants', { name: values.name.trim(), products, ...(fees ? { fees } : {}) }, { 'idempotency-key': randomUUID() });
+      const created = await ctx.adminApi(request).send<MerchantView>('POST', '/admin/merchants', { name: values.name.trim(), products, ...(fees ? { fees } : {}) }, idempotencyHeader(request.body));
       return redirectTo(reply, `/ui/admin/merchants/${encodeURIComponent(created.merchantId)}?notice=merchant-created`);
     } catch (error) {
       const failure = formErrorsFrom(error);
@@ -245,7 +259,7 @@ export function adminMerchantsPages(ctx: WebContext): void {
           <div class="card">
             <h2>Fund by adjustment</h2>
             <PostForm action={`${base}/adjustments`} csrf={csrf}>
-              <input type="hidden" name="idempotencyKey" value={randomUUID()} />
+              <IdempotencyField />
               <div class="row">
                 <Field name="amount" label="Amount" inputmode="decimal" placeholder="1000.00" error={failed?.fields.amount} />
                 <Field name="currency" label="Currency" value="CNY" error={failed?.fields.currency} />
@@ -275,10 +289,9 @@ export function adminMerchantsPages(ctx: WebContext): void {
 
   ctx.app.post('/ui/admin/merchants/:id/adjustments', guard, async (request, reply) => {
     const id = (request.params as { id: string }).id;
-    const key = formField(request.body, 'idempotencyKey');
     const body = { amount: formField(request.body, 'amount').trim(), currency: formField(request.body, 'currency').trim(), reason: formField(request.body, 'reason') };
     try {
-      await ctx.adminApi(request).send('POST', `/admin/merchants/${encodeURIComponent(id)}/adjustments`, body, /^[0-9a-f-]{36}$/.test(key) ? { 'idempotency-key': key } : {});
+      await ctx.adminApi(request).send('POST', `/admin/merchants/${encodeURIComponent(id)}/adjustments`, body, idempotencyHeader(request.body));
     } catch (error) {
       return detailPage(request, reply, formErrorsFrom(error));
     }
