@@ -35,7 +35,7 @@ import { portalBatchesPages } from './pages/portal/batches.tsx';
 import { portalWebhooksPages } from './pages/portal/webhooks.tsx';
 import { portalReconciliationPages } from './pages/portal/reconciliation.tsx';
 import type { WebPorts } from './ports.ts';
-import { csrfBinding, uiState } from './session.ts';
+import { csrfBinding, optionalUiOperator, optionalUiUser, uiState } from './session.ts';
 
 export interface WebOptions {
   ports: WebPorts;
@@ -147,6 +147,12 @@ export function webHttpModule(options: WebOptions): HttpModule {
         ...options.ports,
         wallets: options.ports.wallets ?? (options.walletsOverApi ? apiWalletsPort(app) : undefined),
       };
+      // Whoever holds a session cookie is known on every page (the layout shows their menus), not only on guarded ones.
+      app.addHook('preHandler', async (request) => {
+        const state = uiState(request);
+        if (state.sessionToken) await optionalUiUser(request, ports);
+        if (state.operatorToken) await optionalUiOperator(request, ports);
+      });
       const ctx = createContext(app, ports, { secure: options.publicUrl.startsWith('https:') });
       app.setErrorHandler(uiErrorHandler(ctx));
       registerAssets(app);

@@ -268,4 +268,79 @@ describe('admin console and merchant portal in a browser', { skip }, () => {
       await context.close();
     }
   });
+
+  /** The page's CSRF token (every page with the operator bar has one), for a request a tampering user forges. */
+  async function forgeApproval(page: Page, batchPath: string): Promise<number> {
+    const token = await page.locator('input[name="_csrf"]').first().inputValue();
+    const response = await page.request.post(`${base}${batchPath}/approve`, { form: { _csrf: token }, maxRedirects: 0 });
+    return response.status();
+  }
+
+  test('batch payouts: errors per line, upload, nobody but a checker who did not make it approves, results and their CSV', async () => {
+    const header = 'merchantOrderNo,amount,currency,name,accountNo,bankCode,remark';
+    const maker = await newPage(browser, base);
+    const viewer = await newPage(browser, base);
+    const checker = await newPage(browser, base);
+    try {
+      const { page } = maker;
+      await operatorLogIn(page, OPS.maker);
+      await page.getByRole('link', { name: 'Batches' }).click();
+      await page.waitForURL('**/ui/portal/batches');
+      const bad = [header, 'b-1,abc,CNY,Li Lei,6222000011112221,ICBC,', 'b-2,10.00,CNY,,6222000011112222,ICBC,', 'b-3,10.00,CNY,Han Meimei,6222000011112223,ICBC,'].join('\n');
+      await page.locator('input[name="file"]').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
+      await page.getByRole('button', { name: 'Upload batch' }).click();
+      const errors = page.getByTestId('line-errors');
+      await errors.waitFor();
+      const lines = await errors.locator('tbody tr td:first-child').allInnerTexts();
+      assert.deepEqual(lines, ['2', '3'], 'the two bad lines, in order, and only those');
+      assert.match(await page.getByTestId('flash-error').innerText(), /.+/);
+      await screenshot(page, '50-portal-batch-line-errors');
+      assert.match(await page.locator('main').innerText(), /No batches/, 'nothing was created');
+
+      const good = [header, 'b-1,100.00,CNY,Li Lei,6222000011112221,ICBC,salary', 'b-2,200.00,CNY,Han Meimei,6222000011110002,ICBC,salary', 'b-3,50.00,CNY,Wang Wu,6222000011112223,ICBC,bonus'].join('\n');
+      await page.locator('input[name="file"]').setInputFiles({ name: 'payroll.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
+      await page.getByRole('button', { name: 'Upload batch' }).click();
+      await page.waitForURL('**/ui/portal/batches/pb_*?notice=batch-created');
+      const batchPath = new URL(page.url()).pathname;
+      assert.equal(await page.getByTestId('batch-status').innerText(), 'AWAITING_APPROVAL');
+      assert.match(await page.getByTestId('batch-counts').innerText(), /Total\s+3\s+350\.00 CNY/);
+      assert.equal(await page.getByRole('button', { name: 'Approve batch' }).count(), 0);
+      assert.match(await page.getByTestId('cannot-decide').innerText(), /only checkers approve/);
+      await screenshot(page, '51-portal-batch-awaiting');
+      // The maker forges the approval with a valid token: refused, and nothing moved.
+      assert.equal(await forgeApproval(page, batchPath), 403);
+
+      await operatorLogIn(viewer.page, OPS.viewer);
+      await viewer.page.goto(batchPath);
+      assert.equal(await viewer.page.getByRole('button', { name: 'Approve batch' }).count(), 0);
+      assert.match(await viewer.page.getByTestId('cannot-decide').innerText(), /only checkers approve/);
+      assert.equal(await forgeApproval(viewer.page, batchPath), 403);
+      await screenshot(viewer.page, '52-portal-batch-viewer');
+      await viewer.page.reload();
+      assert.equal(await viewer.page.getByTestId('batch-status').innerText(), 'AWAITING_APPROVAL', 'still waiting after both attempts');
+
+      await operatorLogIn(checker.page, OPS.checker);
+      await checker.page.goto(batchPath);
+      await screenshot(checker.page, '53-portal-batch-checker');
+      await checker.page.getByRole('button', { name: 'Approve batch' }).click();
+      await checker.page.waitForURL('**?notice=batch-approved');
+      await eventuallyOn(checker.page, batchPath, async () => (await checker.page.getByTestId('batch-status').innerText()) === 'PROCESSED', 'the batch to be processed');
+      const counts = checker.page.getByTestId('batch-counts');
+      assert.match(await counts.locator('tr[data-status="SUCCEEDED"]').innerText(), /SUCCEEDED\s+2\s+150\.00 CNY/);
+      assert.match(await counts.locator('tr[data-status="FAILED"]').innerText(), /FAILED\s+1\s+200\.00 CNY/);
+      assert.match(await checker.page.locator('main').innerText(), /decided by you/);
+      await screenshot(checker.page, '54-portal-batch-processed');
+
+      const [download] = await Promise.all([checker.page.waitForEvent('download'), checker.page.getByRole('link', { name: 'Download results CSV' }).click()]);
+      const csv = fs.readFileSync((await download.path())!, 'utf8').trim().split(/\r?\n/);
+      assert.equal(csv.length, 4, csv.join('\n'));
+      const byOrder = new Map(csv.slice(1).map((line) => [line.split(',')[0], line]));
+      assert.match(byOrder.get('b-1')!, /po_[0-9a-z]+.*SUCCEEDED/);
+      assert.match(byOrder.get('b-2')!, /po_[0-9a-z]+.*FAILED.*ACCOUNT_CLOSED/);
+      assert.match(byOrder.get('b-3')!, /po_[0-9a-z]+.*SUCCEEDED/);
+      for (const { watch } of [maker, viewer, checker]) watch.assertClean();
+    } finally {
+      await Promise.all([maker.context.close(), viewer.context.close(), checker.context.close()]);
+    }
+  });
 });
