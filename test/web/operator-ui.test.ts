@@ -143,6 +143,42 @@ for (const { kind, skip } of storeKinds) {
       assert.match(detail.body, /250\.00<span class="currency"> CNY/);
     });
 
+    test('risk in the console: blacklist add and remove, decisions with the rules that fired, a review approved with a note', async () => {
+      const client = await loggedIn('admin');
+      await client.get('/ui/admin/risk/blacklist');
+      const added = await client.post('/ui/admin/risk/blacklist', { kind: 'BENEFICIARY_ACCOUNT', value: '6222 0000 9999 0001', reason: 'mule account' });
+      assert.equal(added.status, 303, added.body.slice(0, 300));
+      const listed = await client.get('/ui/admin/risk/blacklist');
+      assert.match(listed.body, /6222000099990001/);
+      assert.match(listed.body, /mule account/);
+      const entryId = /\/ui\/admin\/risk\/blacklist\/(rbl_[0-9a-z]+)\/remove/.exec(listed.body)?.[1];
+      assert.ok(entryId);
+      const removed = await client.post(`/ui/admin/risk/blacklist/${entryId}/remove`);
+      assert.equal(removed.location, '/ui/admin/risk/blacklist?notice=blacklist-removed');
+      assert.doesNotMatch((await client.get('/ui/admin/risk/blacklist')).body, /6222000099990001/);
+
+      // A HIGH payout decision (the seeded 1,000,000.00 CNY rule) waits for a reviewer.
+      const assessed = await admin.ok<{ decisionId: string; level: string }>('POST', '/l/risk/assessments', {
+        flow: 'PAYOUT', subjectKind: 'MERCHANT', subjectId: merchant.merchantId, amount: '1500000.00', currency: 'CNY', beneficiaryAccount: '6222000011119999', reference: 'po_ui_review_1',
+      });
+      assert.equal(assessed.level, 'HIGH');
+      const decisions = await client.get('/ui/admin/risk/decisions?level=HIGH');
+      assert.match(decisions.body, new RegExp(assessed.decisionId));
+      assert.match(decisions.body, /amount 1500000\.00 CNY &gt;= 1000000\.00 CNY|amount 1500000\.00 CNY >= 1000000\.00 CNY/);
+      const queue = await client.get('/ui/admin/risk/reviews');
+      assert.match(queue.body, new RegExp(`/ui/admin/risk/reviews/${assessed.decisionId}`));
+      const approved = await client.post(`/ui/admin/risk/reviews/${assessed.decisionId}`, { outcome: 'approve', note: 'known payroll' });
+      assert.equal(approved.location, '/ui/admin/risk/reviews?notice=review-approved');
+      const decision = await admin.ok<{ review: { status: string; reviewedBy: string; note: string } }>('GET', `/admin/risk/decisions/${assessed.decisionId}`);
+      assert.equal(decision.review.status, 'APPROVED');
+      assert.match(decision.review.reviewedBy, /^operator:op_/);
+      assert.equal(decision.review.note, 'known payroll');
+      // Answered once: the other answer afterwards is a message, not a change.
+      const late = await client.post(`/ui/admin/risk/reviews/${assessed.decisionId}`, { outcome: 'reject', note: 'changed my mind' });
+      assert.equal(late.status, 409);
+      assert.equal((await admin.ok<{ review: { status: string } }>('GET', `/admin/risk/decisions/${assessed.decisionId}`)).review.status, 'APPROVED');
+    });
+
     test('roles gate pages: admins get the console, a merchant\'s operators its portal, nobody the other', async () => {
       const anonymous = new FormClient(coffer.url);
       const away = await anonymous.get('/ui/admin/merchants');
