@@ -7,7 +7,7 @@
  *  - a risk rule's threshold is edited and the SMS sink shows the latest code;
  *  - the maker makes an API key in the portal, a merchant server pays out with
  *    it, and the payout, its webhook delivery (every attempt) and a re-send
- *    show in the portal;
+ *    show in the portal; the day's reconciliation file lists it and downloads;
  *  - the batch flow end to end: a bad file's errors per line, a good file, the
  *    maker cannot approve it, a viewer cannot either, the checker approves, the
  *    results page shows final statuses and the results CSV downloads.
@@ -37,6 +37,8 @@ import {
 } from './support.ts';
 
 const skip = browserSuiteSkip();
+/** Until the payout-batches and reconciliation modules land on this branch, their pages answer 503: say so loudly. */
+const notYet = (module: string) => (fs.existsSync(new URL(`../../src/modules/${module}/index.ts`, import.meta.url)) ? false : `SKIPPED: src/modules/${module} has not landed on this branch yet`);
 const PLATFORM_NO = 'coffer-browser-ops';
 const ADMIN_TOKEN = 'browser-operators-admin-token-91c4';
 const PASSWORD = 'operator-pass-123';
@@ -269,6 +271,28 @@ describe('admin console and merchant portal in a browser', { skip }, () => {
     }
   });
 
+  test('the reconciliation file of the day lists the payout and downloads from the portal', { skip: notYet('reconciliation') }, async () => {
+    const { context, page, watch } = await newPage(browser, base);
+    try {
+      await operatorLogIn(page, OPS.viewer);
+      await page.getByRole('link', { name: 'Reconciliation' }).click();
+      await page.waitForURL('**/ui/portal/reconciliation');
+      const today = new Date().toISOString().slice(0, 10);
+      await eventuallyOn(page, '/ui/portal/reconciliation', async () => /[1-9]\d*\s+OPEN|[1-9]\d*\s+CLOSED/.test(await page.getByTestId('reconciliation-days').innerText()), 'the day to have lines');
+      assert.match(await page.getByTestId('reconciliation-days').innerText(), new RegExp(today));
+      await screenshot(page, '55-portal-reconciliation');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).first().click()]);
+      assert.equal(download.suggestedFilename(), `reconciliation-${today}.csv`);
+      const csv = fs.readFileSync((await download.path())!, 'utf8');
+      assert.match(csv, /^bookedAt,type,payoutId,merchantOrderNo/);
+      assert.match(csv, /PAYOUT,po_[0-9a-z]+,single-1,/);
+      assert.match(csv, /SUMMARY,day=/);
+      watch.assertClean();
+    } finally {
+      await context.close();
+    }
+  });
+
   /** The page's CSRF token (every page with the operator bar has one), for a request a tampering user forges. */
   async function forgeApproval(page: Page, batchPath: string): Promise<number> {
     const token = await page.locator('input[name="_csrf"]').first().inputValue();
@@ -276,7 +300,7 @@ describe('admin console and merchant portal in a browser', { skip }, () => {
     return response.status();
   }
 
-  test('batch payouts: errors per line, upload, nobody but a checker who did not make it approves, results and their CSV', async () => {
+  test('batch payouts: errors per line, upload, nobody but a checker who did not make it approves, results and their CSV', { skip: notYet('payout-batches') }, async () => {
     const header = 'merchantOrderNo,amount,currency,name,accountNo,bankCode,remark';
     const maker = await newPage(browser, base);
     const viewer = await newPage(browser, base);
