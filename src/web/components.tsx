@@ -4,7 +4,7 @@
  */
 import type { ComponentChildren } from 'preact';
 import { CSRF_FIELD } from './csrf.ts';
-import type { UiOperator, UiUser } from './ports.ts';
+import type { UiEntry, UiOperator, UiUser } from './ports.ts';
 
 export interface NavItem {
   href: string;
@@ -202,5 +202,37 @@ export function Time(props: { iso: string | undefined }) {
     <time dateTime={props.iso} title={props.iso}>
       {match ? `${match[1]} ${match[2]} UTC` : props.iso}
     </time>
+  );
+}
+
+/** A ledger account's entries (the merchant's bill), newest first. */
+export function EntriesTable(props: { entries: UiEntry[]; empty?: string }) {
+  if (props.entries.length === 0) return <p class="card muted">{props.empty ?? 'No entries yet.'}</p>;
+  return (
+    <table data-testid="entries">
+      <thead>
+        <tr>
+          <th>Time</th>
+          <th>What</th>
+          <th class="num">Amount</th>
+          <th class="num">Balance after</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.entries.map((entry) => (
+          <tr>
+            <td>
+              <Time iso={entry.createdAt} />
+            </td>
+            <td>{entry.code}</td>
+            <td class="num">
+              {entry.direction === 'DEBIT' ? '-' : '+'}
+              <Money amount={entry.amount} currency={entry.currency} />
+            </td>
+            <td class="num">{entry.balanceAfter ? <Money amount={entry.balanceAfter} /> : null}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

@@ -177,6 +177,13 @@ export function requireUiOperator(ports: WebPorts, cookies: CookiePolicy, allowe
   };
 }
 
+/** The merchant a portal page works on: always the operator's own (requirePortalOperator admits only operators of a merchant). */
+export function currentMerchantId(request: FastifyRequest): string {
+  const merchantId = currentOperator(request).merchantId;
+  if (!merchantId) throw new Error('currentMerchantId() on a route without requirePortalOperator');
+  return merchantId;
+}
+
 /** The logged-in operator on a page behind requireUiOperator. */
 export function currentOperator(request: FastifyRequest): UiOperator {
   const operator = request.ui?.operator;

@@ -1,12 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../../platform/errors.ts';
-import { ActionButton, Field, Money, PostForm, StatusBadge } from '../../components.tsx';
+import { ActionButton, EntriesTable, Field, Money, PostForm, StatusBadge } from '../../components.tsx';
 import { formErrorsFrom, formField, formList, queryField, type FormErrors, type WebContext } from '../../context.tsx';
 import type { UiEntry } from '../../ports.ts';
 import { redirectTo } from '../../render.ts';
 import { NextPageLink, PAGE_SIZE, pageQuery } from '../paging.tsx';
-import { EntriesTable } from '../portal/overview.tsx';
 
 interface FeeView {
   product: string;

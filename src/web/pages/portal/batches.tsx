@@ -6,9 +6,8 @@ import { formErrorsFrom, formField, portOf, queryField, type WebContext } from '
 import { isUploadedFile } from '../../multipart.ts';
 import type { UiBatch, UiOperator } from '../../ports.ts';
 import { redirectTo } from '../../render.ts';
-import { currentOperator } from '../../session.ts';
+import { currentMerchantId, currentOperator } from '../../session.ts';
 import { NextPageLink, pageQuery } from '../paging.tsx';
-import { portalMerchantId } from './overview.tsx';
 
 const STATUSES = ['AWAITING_APPROVAL', 'APPROVED', 'PROCESSING', 'PROCESSED', 'REJECTED'];
 const CSV_HEADER = 'merchantOrderNo,amount,currency,name,accountNo,bankCode,remark';
@@ -116,7 +115,7 @@ export function portalBatchesPages(ctx: WebContext): void {
     const operator = currentOperator(request);
     const asked = queryField(request.query, 'status');
     const status = asked && STATUSES.includes(asked) ? asked : undefined;
-    const page = await batchesOf().list(portalMerchantId(operator), { ...pageQuery(request), status });
+    const page = await batchesOf().list(currentMerchantId(request), { ...pageQuery(request), status });
     const csrf = ctx.csrf(request, reply);
     return ctx.render(request, reply, {
       status: failed?.status,
@@ -198,7 +197,7 @@ export function portalBatchesPages(ctx: WebContext): void {
     const pasted = formField(request.body, 'csv');
     const csv = isUploadedFile(file) && file.content.length > 0 ? file.content.toString('utf8') : pasted;
     try {
-      const batch = await batchesOf().create(portalMerchantId(currentOperator(request)), csv, actor(request));
+      const batch = await batchesOf().create(currentMerchantId(request), csv, actor(request));
       return redirectTo(reply, `/ui/portal/batches/${encodeURIComponent(batch.id)}?notice=batch-created`);
     } catch (error) {
       const failure = formErrorsFrom(error);
@@ -209,7 +208,7 @@ export function portalBatchesPages(ctx: WebContext): void {
 
   async function detailPage(request: FastifyRequest, reply: FastifyReply, failed?: { status: number; error: string }) {
     const operator = currentOperator(request);
-    const batch = await batchesOf().get(portalMerchantId(operator), (request.params as { id: string }).id);
+    const batch = await batchesOf().get(currentMerchantId(request), (request.params as { id: string }).id);
     const csrf = ctx.csrf(request, reply);
     const base = `/ui/portal/batches/${encodeURIComponent(batch.id)}`;
     const mine = batch.createdBy === operatorRef(operator);
@@ -268,7 +267,7 @@ export function portalBatchesPages(ctx: WebContext): void {
   ctx.app.post('/ui/portal/batches/:id/approve', checker, async (request, reply) => {
     const id = (request.params as { id: string }).id;
     try {
-      await batchesOf().approve(portalMerchantId(currentOperator(request)), id, actor(request));
+      await batchesOf().approve(currentMerchantId(request), id, actor(request));
     } catch (error) {
       const failure = formErrorsFrom(error);
       if (failure.status >= 500) throw error;
@@ -281,7 +280,7 @@ export function portalBatchesPages(ctx: WebContext): void {
     const id = (request.params as { id: string }).id;
     const reason = formField(request.body, 'reason').trim();
     try {
-      await batchesOf().reject(portalMerchantId(currentOperator(request)), id, actor(request), reason || undefined);
+      await batchesOf().reject(currentMerchantId(request), id, actor(request), reason || undefined);
     } catch (error) {
       const failure = formErrorsFrom(error);
       if (failure.status >= 500) throw error;
@@ -292,7 +291,7 @@ export function portalBatchesPages(ctx: WebContext): void {
 
   ctx.app.get('/ui/portal/batches/:id/results.csv', read, async (request, reply) => {
     const id = (request.params as { id: string }).id;
-    const csv = await batchesOf().resultsCsv(portalMerchantId(currentOperator(request)), id);
+    const csv = await batchesOf().resultsCsv(currentMerchantId(request), id);
     return reply
       .header('content-type', 'text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="${id.replace(/[^A-Za-z0-9_-]/g, '')}-results.csv"`)

@@ -3,8 +3,7 @@ import { ActionButton, PostForm, StatusBadge, Time } from '../../components.tsx'
 import { formErrorsFrom, portOf, type WebContext } from '../../context.tsx';
 import type { UiOperator } from '../../ports.ts';
 import { redirectTo } from '../../render.ts';
-import { currentOperator } from '../../session.ts';
-import { portalMerchantId } from './overview.tsx';
+import { currentMerchantId, currentOperator } from '../../session.ts';
 
 /**
  * Who may make which key: an operator creates keys of their own role only (a
@@ -27,7 +26,7 @@ export function portalKeysPages(ctx: WebContext): void {
   async function listPage(request: FastifyRequest, reply: FastifyReply, failed?: { status: number; error: string }) {
     const portal = portOf(ctx, 'portal', 'The merchant portal');
     const operator = currentOperator(request);
-    const keys = await portal.apiKeys(portalMerchantId(operator));
+    const keys = await portal.apiKeys(currentMerchantId(request));
     const csrf = ctx.csrf(request, reply);
     const mine = keyRoleOf(operator);
     return ctx.render(request, reply, {
@@ -95,7 +94,7 @@ export function portalKeysPages(ctx: WebContext): void {
     const operator = currentOperator(request);
     let created;
     try {
-      created = await portal.createApiKey(portalMerchantId(operator), keyRoleOf(operator)!, actor(request));
+      created = await portal.createApiKey(currentMerchantId(request), keyRoleOf(operator)!, actor(request));
     } catch (error) {
       const failure = formErrorsFrom(error);
       return listPage(request, reply, { status: failure.status, error: failure.message });
@@ -122,10 +121,9 @@ export function portalKeysPages(ctx: WebContext): void {
 
   ctx.app.post('/ui/portal/keys/:keyId/revoke', write, async (request, reply) => {
     const portal = portOf(ctx, 'portal', 'The merchant portal');
-    const operator = currentOperator(request);
     const keyId = (request.params as { keyId: string }).keyId;
     try {
-      await portal.revokeApiKey(portalMerchantId(operator), keyId, actor(request));
+      await portal.revokeApiKey(currentMerchantId(request), keyId, actor(request));
     } catch (error) {
       const failure = formErrorsFrom(error);
       return listPage(request, reply, { status: failure.status, error: failure.message });

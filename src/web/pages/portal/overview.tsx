@@ -1,51 +1,13 @@
-import { Money, StatusBadge, Time } from '../../components.tsx';
+import { EntriesTable, Money, StatusBadge } from '../../components.tsx';
 import { portOf, queryField, type WebContext } from '../../context.tsx';
-import type { UiEntry } from '../../ports.ts';
-import { currentOperator } from '../../session.ts';
+import { currentMerchantId } from '../../session.ts';
 import { NextPageLink, pageQuery } from '../paging.tsx';
-
-/** A ledger account's entries (the merchant's bill), newest first. */
-export function EntriesTable(props: { entries: UiEntry[] }) {
-  if (props.entries.length === 0) return <p class="card muted">No entries yet.</p>;
-  return (
-    <table data-testid="entries">
-      <thead>
-        <tr>
-          <th>Time</th>
-          <th>What</th>
-          <th class="num">Amount</th>
-          <th class="num">Balance after</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.entries.map((entry) => (
-          <tr>
-            <td>
-              <Time iso={entry.createdAt} />
-            </td>
-            <td>{entry.code}</td>
-            <td class="num">
-              {entry.direction === 'DEBIT' ? '-' : '+'}
-              <Money amount={entry.amount} currency={entry.currency} />
-            </td>
-            <td class="num">{entry.balanceAfter ? <Money amount={entry.balanceAfter} /> : null}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-/** The operator's merchant; every portal page works on this one merchant only. */
-export function portalMerchantId(operator: { merchantId: string | null }): string {
-  return operator.merchantId!; // requirePortalOperator lets only operators of a merchant through
-}
 
 /** /ui/portal: the merchant, its settlement balance in each currency and the recent entries of one. */
 export function portalOverviewPage(ctx: WebContext): void {
   ctx.app.get('/ui/portal', { preHandler: ctx.requirePortalOperator() }, async (request, reply) => {
     const portal = portOf(ctx, 'portal', 'The merchant portal');
-    const merchantId = portalMerchantId(currentOperator(request));
+    const merchantId = currentMerchantId(request);
     const [merchant, balances] = await Promise.all([portal.merchant(merchantId), portal.balances(merchantId)]);
     const currency = queryField(request.query, 'currency') ?? balances[0]?.currency;
     const entries = currency ? await portal.entries(merchantId, currency, pageQuery(request)) : { data: [], hasMore: false };

@@ -1,9 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { Money, Select, StatusBadge, Time } from '../../components.tsx';
 import { portOf, queryField, type WebContext } from '../../context.tsx';
-import { currentOperator } from '../../session.ts';
+import { currentMerchantId } from '../../session.ts';
 import { NextPageLink, pageQuery } from '../paging.tsx';
-import { portalMerchantId } from './overview.tsx';
 
 const STATUSES = ['ACCEPTED', 'PROCESSING', 'SUCCEEDED', 'FAILED', 'REVERSED'];
 
@@ -13,7 +12,7 @@ export function portalPayoutsPages(ctx: WebContext): void {
 
   ctx.app.get('/ui/portal/payouts', read, async (request, reply) => {
     const portal = portOf(ctx, 'portal', 'The merchant portal');
-    const merchantId = portalMerchantId(currentOperator(request));
+    const merchantId = currentMerchantId(request);
     const asked = queryField(request.query, 'status');
     const status = asked && STATUSES.includes(asked) ? asked : undefined;
     const page = await portal.payouts(merchantId, { ...pageQuery(request), status });
@@ -74,7 +73,7 @@ export function portalPayoutsPages(ctx: WebContext): void {
 
   ctx.app.get('/ui/portal/payouts/:id', read, async (request, reply) => {
     const portal = portOf(ctx, 'portal', 'The merchant portal');
-    const p = await portal.payout(portalMerchantId(currentOperator(request)), (request.params as { id: string }).id);
+    const p = await portal.payout(currentMerchantId(request), (request.params as { id: string }).id);
     const rows: [string, ComponentChildren][] = [
       ['Payout id', <code>{p.id}</code>],
       ['Status', <StatusBadge status={p.status} />],

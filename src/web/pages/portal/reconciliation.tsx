@@ -1,8 +1,7 @@
 import { DomainError } from '../../../platform/errors.ts';
 import { StatusBadge } from '../../components.tsx';
 import { portOf, type WebContext } from '../../context.tsx';
-import { currentOperator } from '../../session.ts';
-import { portalMerchantId } from './overview.tsx';
+import { currentMerchantId } from '../../session.ts';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -16,7 +15,7 @@ export function portalReconciliationPages(ctx: WebContext): void {
 
   ctx.app.get('/ui/portal/reconciliation', read, async (request, reply) => {
     const reconciliation = portOf(ctx, 'reconciliation', 'Reconciliation files');
-    const days = await reconciliation.days(portalMerchantId(currentOperator(request)), { limit: 60 });
+    const days = await reconciliation.days(currentMerchantId(request), { limit: 60 });
     return ctx.render(request, reply, {
       title: 'Reconciliation files',
       current: '/ui/portal/reconciliation',
@@ -56,7 +55,7 @@ export function portalReconciliationPages(ctx: WebContext): void {
     const reconciliation = portOf(ctx, 'reconciliation', 'Reconciliation files');
     const date = (request.params as { file: string }).file.replace(/\.csv$/, '');
     if (!DATE.test(date)) throw new DomainError('NOT_FOUND', 'There is no such file.');
-    const file = await reconciliation.file(portalMerchantId(currentOperator(request)), date);
+    const file = await reconciliation.file(currentMerchantId(request), date);
     if (file.sha256) reply.header('x-content-sha256', file.sha256);
     return reply
       .header('content-type', 'text/csv; charset=utf-8')

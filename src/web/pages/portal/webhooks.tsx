@@ -2,9 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ActionButton, Select, StatusBadge, Time } from '../../components.tsx';
 import { formErrorsFrom, portOf, queryField, type WebContext } from '../../context.tsx';
 import { redirectTo } from '../../render.ts';
-import { currentOperator } from '../../session.ts';
+import { currentMerchantId, currentOperator } from '../../session.ts';
 import { NextPageLink, pageQuery } from '../paging.tsx';
-import { portalMerchantId } from './overview.tsx';
 
 const STATUSES = ['PENDING', 'DELIVERED', 'DEAD', 'CANCELLED'];
 
@@ -22,7 +21,7 @@ export function portalWebhooksPages(ctx: WebContext): void {
     const operator = currentOperator(request);
     const asked = queryField(request.query, 'status');
     const status = asked && STATUSES.includes(asked) ? asked : undefined;
-    const page = await portal.deliveries(portalMerchantId(operator), { ...pageQuery(request), status });
+    const page = await portal.deliveries(currentMerchantId(request), { ...pageQuery(request), status });
     const csrf = ctx.csrf(request, reply);
     const canResend = operator.role !== 'viewer';
     return ctx.render(request, reply, {
@@ -94,7 +93,7 @@ export function portalWebhooksPages(ctx: WebContext): void {
     const portal = portOf(ctx, 'portal', 'The merchant portal');
     const operator = currentOperator(request);
     try {
-      await portal.resendDelivery(portalMerchantId(operator), (request.params as { id: string }).id, { operatorId: operator.id, requestId: request.id });
+      await portal.resendDelivery(currentMerchantId(request), (request.params as { id: string }).id, { operatorId: operator.id, requestId: request.id });
     } catch (error) {
       const failure = formErrorsFrom(error);
       return listPage(request, reply, { status: failure.status, error: failure.message });
