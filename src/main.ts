@@ -19,6 +19,8 @@ import { PAYOUT_FINAL, PayoutsService, payoutsHttpModule } from './modules/payou
 import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
 import { operatorsPort, portalPort, usersPort, webHttpModule } from './web/index.ts';
 import {
+  FundingService,
+  fundingHttpModule,
   merchantAuthPlugin,
   MerchantsService,
   merchantsHttpModule,
@@ -39,6 +41,14 @@ import { auditHttpModule } from './platform/audit.ts';
 import { IdempotencyStore, idempotencyPlugin } from './platform/http/idempotency.ts';
 import type { AdminVerifier } from './platform/http/auth.ts';
 import { Counter, Histogram } from 'prom-client';
+import type { Clock } from './platform/clock.ts';
+import {
+  payoutFinalConsumer as reconciliationConsumer,
+  ReconciliationService,
+  reconciliationHttpModule,
+  type PayoutFinalPayload,
+  type ReconciliationOptions,
+} from './modules/reconciliation/index.ts';
 
 /** How long in-flight requests get to finish after SIGINT/SIGTERM before the process gives up. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -60,6 +70,8 @@ export interface StartOptions {
   operators?: Partial<OperatorsOptions>;
   merchants?: Partial<MerchantsOptions>;
   webhooks?: Partial<WebhooksOptions>;
+  /** Reconciliation's options and its own clock (tests move it to close days without waiting for one to pass). */
+  reconciliation?: Partial<ReconciliationOptions> & { clock?: Clock };
 }
 
 /** Every module's service, HTTP routes and background work, wired once. */
@@ -203,6 +215,17 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   relay.subscribe<PayoutFinalMessage>(PAYOUT_FINAL, 'webhooks.payout-final', payoutFinalConsumer(store.db, webhooks));
   jobs.push(startIntervalJob('webhooks.deliver', webhookPollMs, () => webhooks.deliverDue(), logger));
 
+  // Reconciliation files (SPEC 5): a line per payout final status (PAYOUT_FINAL); closed days are stored by the job or the first request.
+  const { clock: reconciliationClock, ...reconciliationOptions } = options.reconciliation ?? {};
+  const reconciliation = new ReconciliationService({
+    db: store.db,
+    clock: reconciliationClock ?? clock,
+    options: { closeAfterS: config.reconciliation.closeAfterS, ...reconciliationOptions },
+  });
+  relay.subscribe<PayoutFinalPayload>(PAYOUT_FINAL, 'reconciliation.payout-final', reconciliationConsumer(reconciliation));
+  jobs.push(startIntervalJob('reconciliation.close-days', config.reconciliation.jobIntervalMs, () => reconciliation.closeDueDays(), logger));
+  // Funding by bank transfer: the bank's signed TRANSFER_IN credits the named settlement account (or suspense).
+  const funding = new FundingService({ db: store.db, clock, logger, ledger, config });
 
   return {
     modules: [
@@ -226,6 +249,8 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       riskHttpModule(risk),
       payoutsHttpModule(payouts),
       webhooksHttpModule(webhooks),
+      reconciliationHttpModule(reconciliation),
+      fundingHttpModule(funding, merchants),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],

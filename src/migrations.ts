@@ -6,11 +6,12 @@ import { depositoryMigrations } from './modules/depository/index.ts';
 import { walletsMigrations } from './modules/wallets/index.ts';
 import { auditMigrations } from './platform/audit.ts';
 import { idempotencyMigrations } from './platform/http/idempotency.ts';
-import { merchantsMigrations } from './modules/merchants/index.ts';
+import { fundingMigrations, merchantsMigrations } from './modules/merchants/index.ts';
 import { smsMigrations } from './modules/sms/index.ts';
 import { riskMigrations } from './modules/risk/index.ts';
 import { payoutsMigrations } from './modules/payouts/index.ts';
 import { webhooksMigrations } from './modules/webhooks/index.ts';
+import { reconciliationMigrations } from './modules/reconciliation/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -29,4 +30,6 @@ export const migrations: Record<string, Migration> = {
   ...riskMigrations,
   ...payoutsMigrations,
   ...webhooksMigrations,
+  ...reconciliationMigrations,
+  ...fundingMigrations,
 };

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { bool, ConfigError, type Env, int } from '../platform/env.ts';
 import { isWireAmount } from '../protocol/depository.ts';
+import { TRANSFER_IN_NOTIFY_PATH } from '../protocol/transfer-in.ts';
 
 /**
  * Everything the bank depository simulator reads from its environment, validated
@@ -28,6 +29,7 @@ import { isWireAmount } from '../protocol/depository.ts';
  * | BANK_PAYOUT_REVERSAL_MS    | 3000 (a reversing beneficiary's delay)    |
  * | BANK_PAYOUT_HANG_MS        | 30000 (a timing-out order's silence)      |
  * | BANK_PAYOUT_POLL_MS        | 100                                       |
+ * | BANK_TRANSFER_IN_NOTIFY_URL| PUBLIC_URL (or http://localhost:PORT) + /channel/transfer-in-notifications |
  * | LOG_LEVEL                  | info                                      |
  */
 export interface BankConfig {
@@ -58,6 +60,8 @@ export interface BankConfig {
   payoutReversalMs: number;
   payoutHangMs: number;
   payoutPollMs: number;
+  /** Where incoming transfers are notified: the platform's address in its contract with the bank. */
+  transferInNotifyUrl: string;
   logLevel: string;
 }
 
@@ -129,6 +133,10 @@ export function loadBankConfig(env: Env = process.env): BankConfig {
     payoutReversalMs: int(env, 'BANK_PAYOUT_REVERSAL_MS', 3000, 0, 86_400_000),
     payoutHangMs: int(env, 'BANK_PAYOUT_HANG_MS', 30_000, 0, 600_000),
     payoutPollMs: int(env, 'BANK_PAYOUT_POLL_MS', 100, 5, 60_000),
+    transferInNotifyUrl: absoluteUrl(
+      'BANK_TRANSFER_IN_NOTIFY_URL',
+      env.BANK_TRANSFER_IN_NOTIFY_URL || `${(env.PUBLIC_URL || `http://localhost:${env.PORT || 3000}`).replace(/\/$/, '')}${TRANSFER_IN_NOTIFY_PATH}`,
+    ),
     logLevel: env.LOG_LEVEL || 'info',
   };
 }

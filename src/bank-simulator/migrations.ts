@@ -116,6 +116,28 @@ export const bankMigrations: Record<string, Migration> = {
         check (status in ('SUCCESS', 'FAIL', 'SUCCEEDED', 'FAILED', 'REVERSED'))`.execute(db);
     },
   },
+  /**
+   * Incoming transfers to the platform's account (src/protocol/transfer-in.ts),
+   * recorded by the sandbox control and notified to the platform as TRANSFER_IN
+   * (status SUCCESS: money that arrived has arrived) with the usual retries.
+   */
+  bank_020_transfers_in: {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table bank_transfers_in (
+          platform_no text not null,
+          transfer_no text not null,
+          payee_account_no text not null,
+          amount_minor bigint not null check (amount_minor > 0),
+          currency text not null,
+          payer_name text not null,
+          notify_url text not null,
+          req_data text not null,
+          created_at timestamptz not null default now(),
+          primary key (platform_no, transfer_no)
+        )`.execute(db);
+    },
+  },
 };
 
 export async function migrateBankStore(store: Store): Promise<void> {

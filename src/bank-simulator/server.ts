@@ -7,6 +7,7 @@ import { registerPayoutRoutes } from './payouts.routes.ts';
 import { sendProblem } from './problem.ts';
 import { registerSandboxRoutes } from './sandbox.routes.ts';
 import { registerServiceRoutes } from './service.routes.ts';
+import { registerTransferInRoutes } from './transfers-in.ts';
 
 const BODY_LIMIT_BYTES = 256 * 1024;
 
@@ -38,5 +39,6 @@ export async function buildBankServer(ctx: BankContext): Promise<FastifyInstance
   registerServiceRoutes(app, ctx);
   registerSandboxRoutes(app, ctx);
   registerPayoutRoutes(app, ctx);
+  registerTransferInRoutes(app, ctx);
   return app;
 }

@@ -117,6 +117,13 @@ export interface Config {
     /** A payout hold this old without its payout record (a crash between the two) is released. */
     orphanHoldAfterS: number;
   };
+  /** Daily reconciliation files (SPEC 5). */
+  reconciliation: {
+    /** Day D's file closes (is stored and never changes) at D+1 00:00 UTC + this many seconds. */
+    closeAfterS: number;
+    /** How often the job closes due days. */
+    jobIntervalMs: number;
+  };
 }
 
 export { ConfigError } from './env.ts';
@@ -205,6 +212,10 @@ export function loadConfig(env: Env = process.env): Config {
       queryAfterMs: int(env, 'PAYOUT_QUERY_AFTER_MS', 30_000, 10, 86_400_000),
       jobIntervalMs: int(env, 'PAYOUT_JOB_INTERVAL_MS', 1_000, 10, 3_600_000),
       orphanHoldAfterS: int(env, 'PAYOUT_ORPHAN_HOLD_AFTER_S', 600, 1),
+    },
+    reconciliation: {
+      closeAfterS: int(env, 'RECONCILIATION_CLOSE_AFTER_S', 3600, 0, 7 * 86_400),
+      jobIntervalMs: int(env, 'RECONCILIATION_JOB_INTERVAL_MS', 60_000, 10),
     },
   };
 }

@@ -97,6 +97,9 @@ export const errorCatalogue = {
   WEBHOOK_DELIVERY_NOT_FOUND: { status: 404, title: 'No such webhook delivery for this merchant' },
   WEBHOOK_DELIVERY_CANCELLED: { status: 409, title: 'The delivery was cancelled with its endpoint: it cannot be sent again' },
   WEBHOOK_DELIVERY_IN_FLIGHT: { status: 409, title: 'An attempt of this delivery is under way: try again in a moment' },
+  // Reconciliation files (SPEC 5)
+  RECONCILIATION_DATE_INVALID: { status: 400, title: 'The date must be a calendar day written yyyy-mm-dd (UTC)' },
+  RECONCILIATION_DAY_NOT_STARTED: { status: 422, title: 'That day has not begun yet: there is no file for it' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

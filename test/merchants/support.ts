@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { startCoffer, type RunningCoffer } from '../../src/main.ts';
+import { startCoffer, type RunningCoffer, type StartOptions } from '../../src/main.ts';
 import { signMerchantRequest } from '../../src/modules/merchants/index.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/log.ts';
@@ -19,7 +19,7 @@ export const ADMIN_TOKEN = 'merchants-admin-token-7d21b4';
 /** The depository agent makes an RSA key pair in KEYS_DIR at start: one folder for the whole run keeps that to once. */
 const KEYS_DIR = path.join(os.tmpdir(), 'coffer-merchants-test-keys');
 
-export function startServer(books: TestBooks, env: Record<string, string> = {}): Promise<RunningCoffer> {
+export function startServer(books: TestBooks, env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningCoffer> {
   const config = loadConfig({
     PORT: '0',
     ADMIN_TOKEN,
@@ -30,7 +30,7 @@ export function startServer(books: TestBooks, env: Record<string, string> = {}):
     ...env,
   });
   // The cheapest scrypt cost accepted: operator logins in tests need not take 100 ms each.
-  return startCoffer(config, createLogger(config), { operators: { scrypt: { ln: 10, r: 8, p: 1 } } });
+  return startCoffer(config, createLogger(config), { operators: { scrypt: { ln: 10, r: 8, p: 1 } }, ...options });
 }
 
 export interface MerchantView {

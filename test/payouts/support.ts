@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RunningCoffer } from '../../src/main.ts';
+import type { RunningCoffer, StartOptions } from '../../src/main.ts';
 import { loadBankConfig } from '../../src/bank-simulator/config.ts';
 import { startBankSimulator, type RunningBankSimulator } from '../../src/bank-simulator/main.ts';
 import { ensureKeyPair, type KeyPair, signText } from '../../src/protocol/depository.ts';
@@ -49,7 +49,7 @@ export interface Rig {
 }
 
 /** The bank simulator and a Coffer over `books`, wired to each other. */
-export async function startRig(books: TestBooks, cofferEnv: Record<string, string> = {}, bankOverrides: Record<string, string> = {}): Promise<Rig> {
+export async function startRig(books: TestBooks, cofferEnv: Record<string, string> = {}, bankOverrides: Record<string, string> = {}, startOptions: StartOptions = {}): Promise<Rig> {
   const dir = tempDir('payouts');
   const platform = platformKeys(dir); // dir/platform-keys: Coffer's KEYS_DIR
   seedBankKeys(dir);
@@ -79,7 +79,7 @@ export async function startRig(books: TestBooks, cofferEnv: Record<string, strin
       PAYOUT_JOB_INTERVAL_MS: '50',
       OUTBOX_POLL_INTERVAL_MS: '25',
       ...cofferEnv,
-    });
+    }, startOptions);
   } catch (err) {
     await bank.close();
     throw err;

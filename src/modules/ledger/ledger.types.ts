@@ -18,6 +18,8 @@ export const accountTypes = [
   'INTEREST_EXPENSE',
   'COUPON_EXPENSE',
   'SUSPENSE',
+  /** The platform's own bank account: money wired in by merchants arrives there (funding). */
+  'BANK_CLEARING',
 ] as const;
 export type AccountType = (typeof accountTypes)[number];
 
@@ -35,6 +37,7 @@ export const transferCodes = [
   'reversal',
   'settlement',
   'transfer',
+  'funding',
 ] as const;
 export type TransferCode = (typeof transferCodes)[number];
 

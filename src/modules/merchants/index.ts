@@ -73,3 +73,14 @@ export {
   type OperatorRole,
   type Product,
 } from './merchants.types.ts';
+export {
+  FundingService,
+  fundingTransferId,
+  transferInStatuses,
+  transferInView,
+  type FundingDeps,
+  type TransferIn,
+  type TransferInStatus,
+} from './merchants.funding.ts';
+export { fundingHttpModule } from './merchants.funding.routes.ts';
+export { fundingMigrations } from './merchants.funding.migrations.ts';
