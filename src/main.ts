@@ -238,6 +238,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
           users: usersPort(users),
           operators: operatorsPort(operators),
           portal: portalPort({ merchants, ledger, payouts, webhooks, db: store.db, clock }),
+          reconciliation,
         },
         walletsOverApi: true,
       }),
