@@ -37,7 +37,7 @@ import {
 } from './support.ts';
 
 const skip = browserSuiteSkip();
-/** Until the payout-batches and reconciliation modules land on this branch, their pages answer 503: say so loudly. */
+/** Until the payout-batches module lands on this branch, its pages answer 503: say so loudly. */
 const notYet = (module: string) => (fs.existsSync(new URL(`../../src/modules/${module}/index.ts`, import.meta.url)) ? false : `SKIPPED: src/modules/${module} has not landed on this branch yet`);
 const PLATFORM_NO = 'coffer-browser-ops';
 const ADMIN_TOKEN = 'browser-operators-admin-token-91c4';
@@ -271,7 +271,7 @@ describe('admin console and merchant portal in a browser', { skip }, () => {
     }
   });
 
-  test('the reconciliation file of the day lists the payout and downloads from the portal', { skip: notYet('reconciliation') }, async () => {
+  test('the reconciliation file of the day lists the payout and downloads from the portal', async () => {
     const { context, page, watch } = await newPage(browser, base);
     try {
       await operatorLogIn(page, OPS.viewer);
