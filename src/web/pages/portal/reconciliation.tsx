@@ -1,3 +1,4 @@
+import { SHA256_HEADER, STATE_HEADER } from '../../../modules/reconciliation/index.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { StatusBadge } from '../../components.tsx';
 import { portOf, type WebContext } from '../../context.tsx';
@@ -56,7 +57,9 @@ export function portalReconciliationPages(ctx: WebContext): void {
     const date = (request.params as { file: string }).file.replace(/\.csv$/, '');
     if (!DATE.test(date)) throw new DomainError('NOT_FOUND', 'There is no such file.');
     const file = await reconciliation.file(currentMerchantId(request), date);
-    if (file.sha256) reply.header('x-content-sha256', file.sha256);
+    // The same headers as GET /v1/reconciliation/{date}: provisional or closed, and a closed file's SHA-256.
+    reply.header(STATE_HEADER, file.closed ? 'closed' : 'provisional');
+    if (file.sha256) reply.header(SHA256_HEADER, file.sha256);
     return reply
       .header('content-type', 'text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="reconciliation-${date}.csv"`)
