@@ -259,6 +259,9 @@ for (const { kind, skip } of storeKinds) {
       const viewer = await loggedIn('viewer');
       const upload = await viewer.post('/ui/portal/batches', { csv: 'merchantOrderNo,amount,currency,name,accountNo,bankCode,remark' });
       assert.equal(upload.status, 403, 'a viewer uploads nothing');
+      for (const path of ['/ui/portal/webhooks/whd_any/resend', '/ui/portal/keys/mk_any/revoke']) {
+        assert.equal((await viewer.post(path)).status, 403, `a viewer reads only: ${path}`);
+      }
     });
 
     test('a disabled operator is out at once; a wallet user\'s session is no operator session', async () => {
