@@ -37,6 +37,7 @@ import {
   type PayoutFinalMessage,
   type WebhooksOptions,
 } from './modules/webhooks/index.ts';
+import { PayoutBatchesService, payoutBatchesHttpModule, type PayoutFinalPayload as BatchPayoutFinal } from './modules/payout-batches/index.ts';
 import { auditHttpModule } from './platform/audit.ts';
 import { IdempotencyStore, idempotencyPlugin } from './platform/http/idempotency.ts';
 import type { AdminVerifier } from './platform/http/auth.ts';
@@ -214,6 +215,22 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   const webhooks = new WebhooksService({ db: store.db, clock, secrets: secretBox, options: { ...webhookSchedule, ...options.webhooks } });
   relay.subscribe<PayoutFinalMessage>(PAYOUT_FINAL, 'webhooks.payout-final', payoutFinalConsumer(store.db, webhooks));
   jobs.push(startIntervalJob('webhooks.deliver', webhookPollMs, () => webhooks.deliverDue(), logger));
+  // Batch payouts (SPEC 5): an approved batch's rows become payouts through a claimed job (woken on
+  // approval); rows follow their payouts on payout.final; a processed batch records its webhook event.
+  const payoutBatches = new PayoutBatchesService({
+    db: store.db,
+    clock,
+    logger,
+    merchants,
+    payouts,
+    webhooks,
+    options: { concurrency: config.payoutBatches.concurrency },
+  });
+  relay.subscribe<BatchPayoutFinal>(PAYOUT_FINAL, 'payout-batches.payout-final', (message) => payoutBatches.handlePayoutFinal(message.payload));
+  jobs.push(
+    startIntervalJob('payout-batches.release', config.payouts.jobIntervalMs, () => payoutBatches.releaseDue(), logger),
+    { stop: () => payoutBatches.stop() },
+  );
 
   // Reconciliation files (SPEC 5): a line per payout final status (PAYOUT_FINAL); closed days are stored by the job or the first request.
   const { clock: reconciliationClock, ...reconciliationOptions } = options.reconciliation ?? {};
@@ -252,6 +269,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       webhooksHttpModule(webhooks),
       reconciliationHttpModule(reconciliation),
       fundingHttpModule(funding, merchants),
+      payoutBatchesHttpModule(payoutBatches),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],

@@ -12,6 +12,7 @@ import { riskMigrations } from './modules/risk/index.ts';
 import { payoutsMigrations } from './modules/payouts/index.ts';
 import { webhooksMigrations } from './modules/webhooks/index.ts';
 import { reconciliationMigrations } from './modules/reconciliation/index.ts';
+import { payoutBatchesMigrations } from './modules/payout-batches/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   ...webhooksMigrations,
   ...reconciliationMigrations,
   ...fundingMigrations,
+  ...payoutBatchesMigrations,
 };

@@ -124,6 +124,11 @@ export interface Config {
     /** How often the job closes due days. */
     jobIntervalMs: number;
   };
+  /** Batch payouts (SPEC 5). */
+  payoutBatches: {
+    /** Rows of approved batches handed to the payouts module at once, per process. */
+    concurrency: number;
+  };
 }
 
 export { ConfigError } from './env.ts';
@@ -216,6 +221,9 @@ export function loadConfig(env: Env = process.env): Config {
     reconciliation: {
       closeAfterS: int(env, 'RECONCILIATION_CLOSE_AFTER_S', 3600, 0, 7 * 86_400),
       jobIntervalMs: int(env, 'RECONCILIATION_JOB_INTERVAL_MS', 60_000, 10),
+    },
+    payoutBatches: {
+      concurrency: int(env, 'PAYOUT_BATCH_CONCURRENCY', 16, 1, 256),
     },
   };
 }

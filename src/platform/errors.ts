@@ -100,6 +100,13 @@ export const errorCatalogue = {
   // Reconciliation files (SPEC 5)
   RECONCILIATION_DATE_INVALID: { status: 400, title: 'The date must be a calendar day written yyyy-mm-dd (UTC)' },
   RECONCILIATION_DAY_NOT_STARTED: { status: 422, title: 'That day has not begun yet: there is no file for it' },
+  // Batch payouts (SPEC 5)
+  PAYOUT_BATCH_INVALID: { status: 422, title: 'The batch file has lines in error (each in errors[] with its line and reason): nothing was created' },
+  PAYOUT_BATCH_TOO_LARGE: { status: 413, title: 'The batch file has more rows than a batch may have: split it' },
+  PAYOUT_BATCH_NOT_FOUND: { status: 404, title: 'No such payout batch for this merchant' },
+  PAYOUT_BATCH_CHECKER_REQUIRED: { status: 403, title: 'Only a checker (an API key or operator with the checker role) may approve or reject a batch' },
+  PAYOUT_BATCH_OWN_BATCH: { status: 403, title: 'Whoever created a batch cannot approve or reject it' },
+  PAYOUT_BATCH_NOT_AWAITING_APPROVAL: { status: 409, title: 'The batch is not awaiting approval' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

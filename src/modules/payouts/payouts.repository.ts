@@ -45,6 +45,15 @@ export async function findByOrderNo(db: Executor, merchantId: string, merchantOr
   return rows[0];
 }
 
+/** Which of `orderNos` the merchant's payouts have already, with the payout ids (batch uploads check a chunk at once). */
+export async function findOrderNos(db: Executor, merchantId: string, orderNos: readonly string[]): Promise<Map<string, string>> {
+  if (orderNos.length === 0) return new Map();
+  const { rows } = await sql<{ merchantOrderNo: string; id: string }>`
+    select merchant_order_no as "merchantOrderNo", id from payouts
+    where merchant_id = ${merchantId} and merchant_order_no = any(${[...orderNos]}::text[])`.execute(db);
+  return new Map(rows.map((r) => [r.merchantOrderNo, r.id]));
+}
+
 export async function findByDecision(db: Executor, decisionId: string): Promise<Payout | undefined> {
   const { rows } = await sql<Payout>`select ${columns} from payouts where risk_decision_id = ${decisionId}`.execute(db);
   return rows[0];

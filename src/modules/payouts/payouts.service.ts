@@ -302,6 +302,14 @@ export class PayoutsService {
     return payout;
   }
 
+  /**
+   * Which of `orderNos` a payout of the merchant already has (merchantOrderNo -> payout id). `db` lets
+   * a caller ask inside its own transaction (the batch upload does: the embedded store has one connection).
+   */
+  takenOrderNos(merchantId: string, orderNos: readonly string[], db: repo.Executor = this.deps.db): Promise<Map<string, string>> {
+    return repo.findOrderNos(db, merchantId, orderNos);
+  }
+
   async list(merchantId: string, filter: ListFilter): Promise<Page<Payout>> {
     if (filter.status !== undefined && !payoutStatuses.includes(filter.status)) {
       throw new DomainError('VALIDATION_FAILED', `status must be one of ${payoutStatuses.join(', ')}`);
