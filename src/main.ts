@@ -17,7 +17,7 @@ import { CARD_REMOVED, type CardRemovedEvent, WalletsService, walletsHttpModule 
 import { RISK_REVIEWED, riskHttpModule, type RiskReviewedEvent, RiskService } from './modules/risk/index.ts';
 import { PAYOUT_FINAL, PayoutsService, payoutsHttpModule } from './modules/payouts/index.ts';
 import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
-import { operatorsPort, portalPort, usersPort, webHttpModule } from './web/index.ts';
+import { batchesPort, operatorsPort, portalPort, usersPort, webHttpModule } from './web/index.ts';
 import {
   FundingService,
   fundingHttpModule,
@@ -255,6 +255,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
           users: usersPort(users),
           operators: operatorsPort(operators),
           portal: portalPort({ merchants, ledger, payouts, webhooks, db: store.db, clock }),
+          batches: batchesPort(payoutBatches, { db: store.db, clock }),
           reconciliation,
         },
         walletsOverApi: true,

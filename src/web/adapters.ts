@@ -13,7 +13,8 @@ import { DomainError } from '../platform/errors.ts';
 import { formatMinor } from '../platform/money/index.ts';
 import type { PayoutStatus } from '../modules/payouts/index.ts';
 import type { DeliveryStatus } from '../modules/webhooks/index.ts';
-import type { UiActor, UiApiKey, UiDelivery, WebOperators, WebPortal, WebUsers } from './ports.ts';
+import { batchView, type BatchActor, type PayoutBatch, type PayoutBatchesService } from '../modules/payout-batches/index.ts';
+import type { UiActor, UiApiKey, UiBatch, UiDelivery, WebBatches, WebOperators, WebPortal, WebUsers } from './ports.ts';
 
 export function usersPort(users: UsersService): WebUsers {
   return {
@@ -165,6 +166,78 @@ export function portalPort(deps: PortalDeps): WebPortal {
         deps.clock.now(),
       );
       return deliveryOf(after);
+    },
+  };
+}
+
+function actorRef(actor: BatchActor): string {
+  return `${actor.kind}:${actor.id}`;
+}
+
+function batchOf(batch: PayoutBatch): UiBatch {
+  const view = batchView(batch);
+  const decider = view.approvedBy ?? view.rejectedBy;
+  return {
+    id: view.id,
+    status: view.status,
+    count: view.count,
+    totalAmount: view.totalAmount,
+    currency: view.currency,
+    createdAt: view.created,
+    createdBy: actorRef(view.createdBy),
+    ...(decider ? { decidedBy: actorRef(decider) } : {}),
+    byStatus: Object.entries(view.rows)
+      .filter(([, tally]) => tally.count > 0)
+      .map(([status, tally]) => ({ status, count: tally.count, amount: tally.amount, fee: tally.fee })),
+  };
+}
+
+/**
+ * The portal's batches over the payout-batches service. The service keeps who
+ * made and who decided each batch on the batch itself; the portal also writes
+ * an audit row per upload and decision (platform recordAudit), as the admin
+ * API does for its changes, so the audit log names every operator action.
+ */
+export function batchesPort(batches: PayoutBatchesService, audit: { db: Kysely<any>; clock: Clock }): WebBatches { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const by = (actor: UiActor): BatchActor => ({ kind: 'operator', id: actor.operatorId });
+  const record = (actor: UiActor, action: string, batch: PayoutBatch, before: string | null) =>
+    recordAudit(
+      audit.db,
+      {
+        principal: actorOf(actor).principal,
+        action,
+        subject: { kind: 'payout_batch', id: batch.id },
+        before: before === null ? null : { status: before },
+        after: { status: batch.status, count: batch.rowCount, totalAmount: formatMinor(batch.totalMinor, batch.currency) },
+        requestId: actor.requestId,
+      },
+      audit.clock.now(),
+    );
+  return {
+    async create(merchantId, csv, actor) {
+      const batch = await batches.create(merchantId, csv, by(actor));
+      await record(actor, 'payout_batch.create', batch, null);
+      return batchOf(batch);
+    },
+    async list(merchantId, query) {
+      const page = await batches.list(merchantId, query);
+      return { data: page.data.map(batchOf), hasMore: page.hasMore };
+    },
+    async get(merchantId, batchId) {
+      return batchOf(await batches.get(merchantId, batchId));
+    },
+    async approve(merchantId, batchId, actor) {
+      const batch = await batches.approve(merchantId, batchId, by(actor));
+      await record(actor, 'payout_batch.approve', batch, 'AWAITING_APPROVAL');
+      return batchOf(batch);
+    },
+    async reject(merchantId, batchId, actor, reason) {
+      const batch = await batches.reject(merchantId, batchId, by(actor), reason);
+      await record(actor, 'payout_batch.reject', batch, 'AWAITING_APPROVAL');
+      return batchOf(batch);
+    },
+    resultsCsv(merchantId, batchId) {
+      return batches.resultsCsv(merchantId, batchId);
     },
   };
 }

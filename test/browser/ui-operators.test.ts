@@ -37,8 +37,6 @@ import {
 } from './support.ts';
 
 const skip = browserSuiteSkip();
-/** Until the payout-batches module lands on this branch, its pages answer 503: say so loudly. */
-const notYet = (module: string) => (fs.existsSync(new URL(`../../src/modules/${module}/index.ts`, import.meta.url)) ? false : `SKIPPED: src/modules/${module} has not landed on this branch yet`);
 const PLATFORM_NO = 'coffer-browser-ops';
 const ADMIN_TOKEN = 'browser-operators-admin-token-91c4';
 const PASSWORD = 'operator-pass-123';
@@ -300,7 +298,7 @@ describe('admin console and merchant portal in a browser', { skip }, () => {
     return response.status();
   }
 
-  test('batch payouts: errors per line, upload, nobody but a checker who did not make it approves, results and their CSV', { skip: notYet('payout-batches') }, async () => {
+  test('batch payouts: errors per line, upload, nobody but a checker who did not make it approves, results and their CSV', async () => {
     const header = 'merchantOrderNo,amount,currency,name,accountNo,bankCode,remark';
     const maker = await newPage(browser, base);
     const viewer = await newPage(browser, base);
@@ -362,6 +360,15 @@ describe('admin console and merchant portal in a browser', { skip }, () => {
       assert.match(byOrder.get('b-1')!, /po_[0-9a-z]+.*SUCCEEDED/);
       assert.match(byOrder.get('b-2')!, /po_[0-9a-z]+.*FAILED.*ACCOUNT_CLOSED/);
       assert.match(byOrder.get('b-3')!, /po_[0-9a-z]+.*SUCCEEDED/);
+      // The upload and the approval are in the audit log under their operators; the refused attempts left nothing.
+      const batchId = batchPath.split('/').at(-1)!;
+      const audit = (await api('GET', `/admin/audit-log?subjectId=${batchId}`)) as { data: { action: string; principal: { kind: string; id: string } }[] };
+      const operators = (await api('GET', '/admin/operators?limit=200')) as { data: { operatorId: string; username: string }[] };
+      const idOf = (name: string) => operators.data.find((o) => o.username === name)!.operatorId;
+      assert.deepEqual(
+        audit.data.map((e) => [e.action, e.principal.id]).sort(),
+        [['payout_batch.approve', idOf(OPS.checker)], ['payout_batch.create', idOf(OPS.maker)]],
+      );
       for (const { watch } of [maker, viewer, checker]) watch.assertClean();
     } finally {
       await Promise.all([maker.context.close(), viewer.context.close(), checker.context.close()]);
