@@ -137,7 +137,7 @@ describe('admin console and merchant portal in a browser', { skip }, () => {
       await screenshot(page, '40-operator-login');
       await operatorLogIn(page, OPS.admin);
       await page.waitForURL('**/ui/admin/merchants');
-      assert.ok(await page.getByRole('navigation', { name: 'Admin console' }).isVisible());
+      await page.getByRole('navigation', { name: 'Admin console' }).waitFor();
       assert.equal(await page.getByRole('navigation', { name: 'Wallet' }).count(), 0, 'no wallet menu for an operator alone');
 
       await submitForm(page, { name: 'Browser Payroll Ltd', fixed: '1.00', rateBp: '50' }, 'Create merchant');
@@ -146,7 +146,8 @@ describe('admin console and merchant portal in a browser', { skip }, () => {
       assert.match(await page.getByTestId('flash-notice').innerText(), /starts in review/);
       await page.getByRole('button', { name: 'Activate' }).click();
       await page.waitForURL('**?notice=merchant-updated');
-      assert.ok(await page.getByText('ACTIVE', { exact: true }).first().isVisible());
+      await page.getByTestId('flash-notice').getByText('The merchant was updated.').waitFor();
+      await page.getByText('ACTIVE', { exact: true }).first().waitFor();
 
       // Funding: the reason is required by the service (audit), so an empty one is a message.
       await submitForm(page, { amount: '5000.00', currency: 'CNY', reason: ' ' }, 'Credit settlement account');
