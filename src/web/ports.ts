@@ -120,7 +120,7 @@ export interface WebPorts {
   /** Operator logins for the admin console and the merchant portal; absent: those pages are off. */
   operators?: WebOperators | undefined;
   portal?: WebPortal | undefined;
-  /** Batch payouts and reconciliation files: absent until their modules are wired (the pages say so). */
+  /** Batch payouts and reconciliation files: absent, their pages answer 503 (e.g. in tests that wire only some ports). */
   batches?: WebBatches | undefined;
   reconciliation?: WebReconciliation | undefined;
 }
