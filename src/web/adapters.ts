@@ -5,14 +5,12 @@ import type { Kysely } from 'kysely';
 import type { UsersService } from '../modules/users/index.ts';
 import { entryView, type LedgerService, balancesOf } from '../modules/ledger/index.ts';
 import type { MerchantsService, OperatorsService, ApiKey } from '../modules/merchants/index.ts';
-import { payoutView, type PayoutsService } from '../modules/payouts/index.ts';
-import type { WebhookDelivery, WebhooksService } from '../modules/webhooks/index.ts';
+import { payoutView, type PayoutStatus, type PayoutsService } from '../modules/payouts/index.ts';
+import type { DeliveryStatus, WebhookDelivery, WebhooksService } from '../modules/webhooks/index.ts';
 import { recordAudit } from '../platform/audit.ts';
 import type { Clock } from '../platform/clock.ts';
 import { DomainError } from '../platform/errors.ts';
 import { formatMinor } from '../platform/money/index.ts';
-import type { PayoutStatus } from '../modules/payouts/index.ts';
-import type { DeliveryStatus } from '../modules/webhooks/index.ts';
 import { batchView, type BatchActor, type PayoutBatch, type PayoutBatchesService } from '../modules/payout-batches/index.ts';
 import type { UiActor, UiApiKey, UiBatch, UiDelivery, WebBatches, WebOperators, WebPortal, WebUsers } from './ports.ts';
 
