@@ -17,7 +17,7 @@ import { CARD_REMOVED, type CardRemovedEvent, WalletsService, walletsHttpModule 
 import { RISK_REVIEWED, riskHttpModule, type RiskReviewedEvent, RiskService } from './modules/risk/index.ts';
 import { PAYOUT_FINAL, PayoutsService, payoutsHttpModule } from './modules/payouts/index.ts';
 import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
-import { usersPort, webHttpModule } from './web/index.ts';
+import { batchesPort, operatorsPort, portalPort, usersPort, webHttpModule } from './web/index.ts';
 import {
   FundingService,
   fundingHttpModule,
@@ -249,7 +249,17 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       ledgerHttpModule(ledger),
       usersHttpModule(users, config),
       // Web UI (src/web): server-rendered pages over the modules' services.
-      webHttpModule({ publicUrl: config.publicUrl, ports: { users: usersPort(users) }, walletsOverApi: true }),
+      webHttpModule({
+        publicUrl: config.publicUrl,
+        ports: {
+          users: usersPort(users),
+          operators: operatorsPort(operators),
+          portal: portalPort({ merchants, ledger, payouts, webhooks, db: store.db, clock }),
+          batches: batchesPort(payoutBatches, { db: store.db, clock }),
+          reconciliation,
+        },
+        walletsOverApi: true,
+      }),
       depositoryHttpModule(agent, config.depository),
       walletsHttpModule(wallets),
       merchantsHttpModule(merchants, operators),

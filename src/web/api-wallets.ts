@@ -6,11 +6,9 @@
  * contract, not on the wallets service's TypeScript signatures.
  */
 import type { GatewayRequest } from '../protocol/depository.ts';
-import { DomainError, type ErrorCode } from '../platform/errors.ts';
 import type { CofferApp } from '../platform/http/server.ts';
+import { callApi, type ApiMethod, type Json } from './api-client.ts';
 import type { PageQuery, UiCard, UiEntry, UiPage, UiRecord, UiWallet, UiWithdrawStep, WebWallets } from './ports.ts';
-
-type Json = Record<string, unknown>;
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
@@ -69,23 +67,7 @@ function pageQueryString(page: PageQuery): string {
 }
 
 export function apiWalletsPort(app: CofferApp): WebWallets {
-  async function call(session: string, method: 'GET' | 'POST' | 'DELETE', url: string, body?: Json): Promise<unknown> {
-    const response = await app.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${session}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { payload: JSON.stringify(body) } : {}),
-    });
-    const parsed: unknown = response.body ? JSON.parse(response.body) : undefined;
-    if (response.statusCode >= 400) {
-      const problem = (parsed ?? {}) as { code?: string; detail?: string; errors?: unknown };
-      // The code comes from the catalogue the API answered with; the UI looks it up leniently.
-      throw new DomainError((problem.code ?? 'INTERNAL_ERROR') as ErrorCode, problem.detail, {
-        ...(problem.errors ? { errors: problem.errors } : {}),
-      });
-    }
-    return parsed;
-  }
+  const call = (session: string, method: ApiMethod, url: string, body?: Json) => callApi(app, session, method, url, body);
 
   return {
     async wallets(session) {

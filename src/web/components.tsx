@@ -4,7 +4,7 @@
  */
 import type { ComponentChildren } from 'preact';
 import { CSRF_FIELD } from './csrf.ts';
-import type { UiUser } from './ports.ts';
+import type { UiEntry, UiOperator, UiUser } from './ports.ts';
 
 export interface NavItem {
   href: string;
@@ -24,6 +24,32 @@ export const WALLET_NAV: NavItem[] = [
   { href: '/ui/cards', label: 'Cards' },
 ];
 
+/** The admin console's sections (admin operators). */
+export const ADMIN_NAV: NavItem[] = [
+  { href: '/ui/admin/merchants', label: 'Merchants' },
+  { href: '/ui/admin/operators', label: 'Operators' },
+  { href: '/ui/admin/risk/rules', label: 'Risk rules' },
+  { href: '/ui/admin/risk/blacklist', label: 'Blacklist' },
+  { href: '/ui/admin/risk/decisions', label: 'Decisions' },
+  { href: '/ui/admin/risk/reviews', label: 'Reviews' },
+  { href: '/ui/admin/sms', label: 'SMS sink' },
+];
+
+/** The merchant portal's sections (a merchant's maker, checker or viewer). */
+export const PORTAL_NAV: NavItem[] = [
+  { href: '/ui/portal', label: 'Overview' },
+  { href: '/ui/portal/payouts', label: 'Payouts' },
+  { href: '/ui/portal/batches', label: 'Batches' },
+  { href: '/ui/portal/webhooks', label: 'Webhooks' },
+  { href: '/ui/portal/reconciliation', label: 'Reconciliation' },
+  { href: '/ui/portal/keys', label: 'API keys' },
+];
+
+export function operatorNav(operator: UiOperator): NavItem[] {
+  if (operator.role === 'admin') return ADMIN_NAV;
+  return operator.merchantId ? PORTAL_NAV : [];
+}
+
 /** A message box: `role=alert` for errors so screen readers announce them. */
 export function Flash(props: { kind: 'error' | 'notice'; children: ComponentChildren }) {
   return (
@@ -39,9 +65,9 @@ export function Flash(props: { kind: 'error' | 'notice'; children: ComponentChil
  * page that posts on to the bank needs its own CSP (form-action), which a
  * boosted swap would not bring.
  */
-export function PostForm(props: { action: string; csrf: string; children: ComponentChildren; class?: string; boost?: boolean }) {
+export function PostForm(props: { action: string; csrf: string; children: ComponentChildren; class?: string; boost?: boolean; enctype?: 'multipart/form-data' }) {
   return (
-    <form method="post" action={props.action} class={props.class} {...(props.boost === false ? { 'hx-boost': 'false' } : {})}>
+    <form method="post" action={props.action} class={props.class} enctype={props.enctype} {...(props.boost === false ? { 'hx-boost': 'false' } : {})}>
       <input type="hidden" name={CSRF_FIELD} value={props.csrf} />
       {props.children}
     </form>
@@ -103,6 +129,53 @@ export function UserBar(props: { user: UiUser; csrf: string }) {
   );
 }
 
+export function OperatorBar(props: { operator: UiOperator; csrf: string }) {
+  return (
+    <div class="userbar">
+      <span class="who" data-testid="current-operator">
+        {props.operator.username}
+      </span>
+      <span class="badge badge-wait">{props.operator.role}</span>
+      <PostForm action="/ui/operator/logout" csrf={props.csrf} class="inline">
+        <button type="submit" class="link">
+          Log out operator
+        </button>
+      </PostForm>
+    </div>
+  );
+}
+
+/** A small form that is one button (approve, revoke, ...), with the CSRF token. */
+export function ActionButton(props: { action: string; csrf: string; label: string; danger?: boolean; children?: ComponentChildren }) {
+  return (
+    <PostForm action={props.action} csrf={props.csrf} class="inline">
+      {props.children}
+      <button type="submit" class={props.danger ? 'danger' : undefined}>
+        {props.label}
+      </button>
+    </PostForm>
+  );
+}
+
+/** A select box in the field style. */
+export function Select(props: { name: string; label: string; options: readonly string[]; value?: string | undefined; error?: string | undefined; blank?: string }) {
+  const id = `field-${props.name}`;
+  return (
+    <div class={props.error ? 'field field-invalid' : 'field'}>
+      <label for={id}>{props.label}</label>
+      <select id={id} name={props.name}>
+        {props.blank !== undefined ? <option value="">{props.blank}</option> : null}
+        {props.options.map((option) => (
+          <option value={option} selected={option === props.value}>
+            {option}
+          </option>
+        ))}
+      </select>
+      {props.error ? <p class="field-error">{props.error}</p> : null}
+    </div>
+  );
+}
+
 export function Money(props: { amount: string; currency?: string | undefined }) {
   return (
     <span class="money">
@@ -113,7 +186,11 @@ export function Money(props: { amount: string; currency?: string | undefined }) 
 }
 
 export function StatusBadge(props: { status: string }) {
-  const tone = /SUCC|ACTIVE|PAID|POSTED/.test(props.status) ? 'ok' : /FAIL|FROZEN|CLOSED|VOID/.test(props.status) ? 'bad' : 'wait';
+  const tone = /SUCC|ACTIVE|PAID|POSTED|APPROVED|PROCESSED|DELIVERED|LOW/.test(props.status)
+    ? 'ok'
+    : /FAIL|FROZEN|CLOSED|VOID|REJECT|SUSPENDED|DISABLED|DEAD|REVERSED|HIGH/.test(props.status)
+      ? 'bad'
+      : 'wait';
   return <span class={`badge badge-${tone}`}>{props.status}</span>;
 }
 
@@ -125,5 +202,37 @@ export function Time(props: { iso: string | undefined }) {
     <time dateTime={props.iso} title={props.iso}>
       {match ? `${match[1]} ${match[2]} UTC` : props.iso}
     </time>
+  );
+}
+
+/** A ledger account's entries (the merchant's bill), newest first. */
+export function EntriesTable(props: { entries: UiEntry[]; empty?: string }) {
+  if (props.entries.length === 0) return <p class="card muted">{props.empty ?? 'No entries yet.'}</p>;
+  return (
+    <table data-testid="entries">
+      <thead>
+        <tr>
+          <th>Time</th>
+          <th>What</th>
+          <th class="num">Amount</th>
+          <th class="num">Balance after</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.entries.map((entry) => (
+          <tr>
+            <td>
+              <Time iso={entry.createdAt} />
+            </td>
+            <td>{entry.code}</td>
+            <td class="num">
+              {entry.direction === 'DEBIT' ? '-' : '+'}
+              <Money amount={entry.amount} currency={entry.currency} />
+            </td>
+            <td class="num">{entry.balanceAfter ? <Money amount={entry.balanceAfter} /> : null}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

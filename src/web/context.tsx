@@ -9,9 +9,10 @@ import { failureFrom } from '../platform/http/problem.ts';
 import type { CofferApp } from '../platform/http/server.ts';
 import { Layout } from './layout.tsx';
 import { messageFor, notices } from './messages.ts';
-import type { WebPorts, WebWallets } from './ports.ts';
+import { callApi, type ApiMethod } from './api-client.ts';
+import type { UiOperator, UiOperatorRole, WebPorts, WebWallets } from './ports.ts';
 import { sendPage, type SendPageOptions } from './render.ts';
-import { csrfFor, requireUiUser, uiState, type CookiePolicy } from './session.ts';
+import { csrfFor, currentOperator, requireUiOperator, requireUiUser, uiState, type CookiePolicy } from './session.ts';
 
 export interface WebContext {
   app: CofferApp;
@@ -19,6 +20,12 @@ export interface WebContext {
   cookies: CookiePolicy;
   /** preHandler for logged-in pages: `{ preHandler: ctx.requireUiUser }`. */
   requireUiUser: preHandlerAsyncHookHandler;
+  /** preHandler for the admin console: an operator with the admin role. */
+  requireAdminOperator: preHandlerAsyncHookHandler;
+  /** preHandler for the merchant portal: an operator of a merchant with one of `roles` (default: any of maker, checker, viewer). */
+  requirePortalOperator(roles?: readonly UiOperatorRole[]): preHandlerAsyncHookHandler;
+  /** The admin JSON API as the logged-in operator (behind requireAdminOperator). */
+  adminApi(request: FastifyRequest): AdminApi;
   /** This request's CSRF token, for the page's forms. */
   csrf(request: FastifyRequest, reply: FastifyReply): string;
   render(request: FastifyRequest, reply: FastifyReply, page: PageSpec): FastifyReply;
@@ -31,12 +38,38 @@ export interface PageSpec extends SendPageOptions {
   children: ComponentChildren;
 }
 
+/** `callApi` bound to the operator's session: the API checks the role and audits the operator itself. */
+export interface AdminApi {
+  get<T>(url: string): Promise<T>;
+  send<T>(method: Exclude<ApiMethod, 'GET'>, url: string, body?: unknown, headers?: Record<string, string>): Promise<T>;
+}
+
+const PORTAL_ROLES: readonly UiOperatorRole[] = ['maker', 'checker', 'viewer'];
+
+function roleList(roles: readonly string[]): string {
+  return roles.length === 1 ? `a ${roles[0]}` : `a ${roles.slice(0, -1).join(', ')} or ${roles.at(-1)}`;
+}
+
 export function createContext(app: CofferApp, ports: WebPorts, cookies: CookiePolicy): WebContext {
   return {
     app,
     ports,
     cookies,
     requireUiUser: requireUiUser(ports, cookies) as preHandlerAsyncHookHandler,
+    requireAdminOperator: requireUiOperator(ports, cookies, (operator) => operator.role === 'admin', 'an admin operator') as preHandlerAsyncHookHandler,
+    requirePortalOperator(roles = PORTAL_ROLES) {
+      const allowed = (operator: UiOperator) => operator.merchantId !== null && roles.includes(operator.role);
+      return requireUiOperator(ports, cookies, allowed, `${roleList(roles)} of a merchant`) as preHandlerAsyncHookHandler;
+    },
+    adminApi(request) {
+      const token = uiState(request).operatorToken;
+      currentOperator(request); // only behind the operator guard
+      return {
+        get: async <T,>(url: string) => (await callApi(app, token!, 'GET', url)) as T,
+        send: async <T,>(method: Exclude<ApiMethod, 'GET'>, url: string, body?: unknown, headers?: Record<string, string>) =>
+          (await callApi(app, token!, method, url, body, headers)) as T,
+      };
+    },
     csrf: (request, reply) => csrfFor(request, reply, cookies),
     render(request, reply, page) {
       const csrf = csrfFor(request, reply, cookies);
@@ -44,7 +77,7 @@ export function createContext(app: CofferApp, ports: WebPorts, cookies: CookiePo
       const { title, current, error, children, ...options } = page;
       return sendPage(
         reply,
-        <Layout title={title} user={uiState(request).user} csrf={csrf} current={current} error={error} notice={notice}>
+        <Layout title={title} user={uiState(request).user} operator={uiState(request).operator} csrf={csrf} current={current} error={error} notice={notice}>
           {children}
         </Layout>,
         options,
@@ -63,6 +96,13 @@ function noticeOf(request: FastifyRequest): string | undefined {
 export function formField(body: unknown, name: string): string {
   const value = (body as Record<string, unknown> | null | undefined)?.[name];
   return typeof value === 'string' ? value : '';
+}
+
+/** A repeated form field (checkboxes) as a list of strings. */
+export function formList(body: unknown, name: string): string[] {
+  const value = (body as Record<string, unknown> | null | undefined)?.[name];
+  const values = Array.isArray(value) ? value : [value];
+  return values.filter((v): v is string => typeof v === 'string' && v !== '');
 }
 
 export function queryField(query: unknown, name: string): string | undefined {
@@ -100,4 +140,11 @@ function statusOf(code: string): number {
 export function walletsOf(ctx: WebContext): WebWallets {
   if (!ctx.ports.wallets) throw new DomainError('SERVICE_UNAVAILABLE', 'Wallets are not available on this server yet.');
   return ctx.ports.wallets;
+}
+
+/** An optional port, or a clear 503 while its module is not wired in. */
+export function portOf<K extends keyof WebPorts>(ctx: WebContext, name: K, what: string): NonNullable<WebPorts[K]> {
+  const port = ctx.ports[name];
+  if (!port) throw new DomainError('SERVICE_UNAVAILABLE', `${what} are not available on this server yet.`);
+  return port as NonNullable<WebPorts[K]>;
 }

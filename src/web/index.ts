@@ -4,4 +4,4 @@
  */
 export { webHttpModule, type WebOptions } from './web.routes.tsx';
 export type * from './ports.ts';
-export { usersPort } from './adapters.ts';
+export { usersPort, operatorsPort, portalPort, batchesPort, type PortalDeps } from './adapters.ts';

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
-import { Flash, UserBar, WALLET_NAV } from './components.tsx';
-import type { UiUser } from './ports.ts';
+import { Flash, type NavItem, OperatorBar, operatorNav, UserBar, WALLET_NAV } from './components.tsx';
+import type { UiOperator, UiUser } from './ports.ts';
 
 /**
  * htmx settings that keep it inside our CSP and off the user's disk: no
@@ -27,6 +27,8 @@ export interface LayoutProps {
   title: string;
   /** The logged-in user; absent on the login and register pages. */
   user?: UiUser | undefined;
+  /** The logged-in operator (admin console, merchant portal), in its own session. */
+  operator?: UiOperator | undefined;
   csrf: string;
   /** Which nav item is current (its href). */
   current?: string;
@@ -51,16 +53,10 @@ export function Layout(props: LayoutProps) {
           <a class="brand" href="/ui/">
             Coffer
           </a>
-          {props.user ? (
-            <nav aria-label="Wallet">
-              {WALLET_NAV.map((item) => (
-                <a href={item.href} aria-current={props.current === item.href ? 'page' : undefined}>
-                  {item.label}
-                </a>
-              ))}
-            </nav>
-          ) : null}
+          {props.user ? <Nav label="Wallet" items={WALLET_NAV} current={props.current} /> : null}
+          {props.operator ? <Nav label={props.operator.role === 'admin' ? 'Admin console' : 'Merchant portal'} items={operatorNav(props.operator)} current={props.current} /> : null}
           {props.user ? <UserBar user={props.user} csrf={props.csrf} /> : null}
+          {props.operator ? <OperatorBar operator={props.operator} csrf={props.csrf} /> : null}
         </header>
         <main id="main">
           <h1>{props.title}</h1>
@@ -70,5 +66,17 @@ export function Layout(props: LayoutProps) {
         </main>
       </body>
     </html>
+  );
+}
+
+function Nav(props: { label: string; items: NavItem[]; current: string | undefined }) {
+  return (
+    <nav aria-label={props.label}>
+      {props.items.map((item) => (
+        <a href={item.href} aria-current={props.current === item.href ? 'page' : undefined}>
+          {item.label}
+        </a>
+      ))}
+    </nav>
   );
 }

@@ -27,6 +27,7 @@ export const problemMessages: Record<string, string> = {
   SMS_CODE_INVALID: 'That code is not right. Check the SMS and try again.',
   SMS_CODE_EXPIRED: 'That code has expired. Start the withdrawal again for a new one.',
   SMS_CODE_ATTEMPTS_EXCEEDED: 'Too many wrong codes. Start the withdrawal again for a new one.',
+  INVALID_OPERATOR_CREDENTIALS: 'The username or password is wrong.',
   CSRF_REJECTED: 'This form has expired or did not come from this site. Reload the page and try again.',
 };
 
@@ -40,6 +41,22 @@ export const notices: Record<string, string> = {
   'card-bank-returned': 'Welcome back from your bank. A new card shows here once the bank confirms it.',
   'card-bank-failed': 'Your bank did not add the card. You can try again.',
   'card-removed': 'The card was removed.',
+  'no-operator-area': 'This operator has no area here: the admin console is for admins, the portal for a merchant\'s makers, checkers and viewers.',
+  'merchant-created': 'The merchant was created. It starts in review: activate it when ready.',
+  'merchant-updated': 'The merchant was updated.',
+  'merchant-funded': 'The adjustment was posted to the settlement account.',
+  'operator-created': 'The operator was created.',
+  'operator-updated': 'The operator was updated.',
+  'rule-saved': 'The rule was saved.',
+  'blacklist-added': 'The entry was added to the blacklist.',
+  'blacklist-removed': 'The entry was removed from the blacklist.',
+  'review-approved': 'The review was approved.',
+  'review-rejected': 'The review was rejected.',
+  'key-revoked': 'The API key was revoked.',
+  'delivery-resent': 'The delivery was attempted again; its newest attempt is listed.',
+  'batch-created': 'The batch was uploaded. It waits for a checker\'s approval; nothing moves before that.',
+  'batch-approved': 'The batch was approved: its payouts are being made.',
+  'batch-rejected': 'The batch was rejected: nothing was paid.',
 };
 
 export function messageFor(code: string, detail: string | undefined): string {

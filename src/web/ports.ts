@@ -7,6 +7,7 @@
  * Failures are thrown as DomainError with a catalogue code; the UI turns the
  * code into a message (messages.ts).
  */
+import type { PayoutView } from '../modules/payouts/index.ts';
 import type { GatewayRequest } from '../protocol/depository.ts';
 
 /** The logged-in person, as the UI shows them. */
@@ -116,4 +117,145 @@ export interface WebPorts {
   users: WebUsers;
   /** Absent until the wallets module is wired: the wallet pages then say so. */
   wallets?: WebWallets | undefined;
+  /** Operator logins for the admin console and the merchant portal; absent: those pages are off. */
+  operators?: WebOperators | undefined;
+  portal?: WebPortal | undefined;
+  /** Batch payouts and reconciliation files: absent, their pages answer 503 (e.g. in tests that wire only some ports). */
+  batches?: WebBatches | undefined;
+  reconciliation?: WebReconciliation | undefined;
+}
+
+// ---- operators: the admin console and the merchant portal ---------------------------------------
+
+export type UiOperatorRole = 'admin' | 'maker' | 'checker' | 'viewer';
+
+export interface UiOperator {
+  id: string;
+  username: string;
+  role: UiOperatorRole;
+  /** The merchant a maker, checker or viewer works for; null for platform operators. */
+  merchantId: string | null;
+}
+
+export interface WebOperators {
+  /** Throws DomainError INVALID_OPERATOR_CREDENTIALS or ACCOUNT_LOCKED (the service's lockout). */
+  login(username: string, password: string, requestId: string): Promise<UiSession>;
+  logout(token: string): Promise<void>;
+  operatorForSession(token: string): Promise<UiOperator | undefined>;
+}
+
+/** Who does a portal action: the services write it into their audit rows. */
+export interface UiActor {
+  operatorId: string;
+  requestId: string;
+}
+
+export interface UiMerchant {
+  id: string;
+  name: string;
+  status: string;
+  products: string[];
+}
+
+/** A settlement account's balances, money as decimal strings. */
+export interface UiBalance {
+  accountNo: string;
+  currency: string;
+  balance: string;
+  available: string;
+  pending: string;
+  status: string;
+}
+
+export interface UiApiKey {
+  id: string;
+  role: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface UiDeliveryAttempt {
+  attempt: number;
+  at: string;
+  durationMs: number;
+  httpStatus: number | null;
+  error: string | null;
+  responseBody: string | null;
+}
+
+export interface UiDelivery {
+  id: string;
+  eventId: string;
+  eventType: string;
+  url: string;
+  status: string;
+  attemptCount: number;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  createdAt: string;
+  attempts: UiDeliveryAttempt[];
+}
+
+export interface FilteredPageQuery extends PageQuery {
+  status?: string | undefined;
+}
+
+/** The merchant portal's reads and writes, always for one merchant (the operator's). */
+export interface WebPortal {
+  merchant(merchantId: string): Promise<UiMerchant>;
+  balances(merchantId: string): Promise<UiBalance[]>;
+  /** Entries of the merchant's settlement account in `currency`, newest first. */
+  entries(merchantId: string, currency: string, page: PageQuery): Promise<UiPage<UiEntry>>;
+  apiKeys(merchantId: string): Promise<UiApiKey[]>;
+  /** The secret is in this answer only. */
+  createApiKey(merchantId: string, role: 'maker' | 'checker', actor: UiActor): Promise<{ key: UiApiKey; secret: string }>;
+  revokeApiKey(merchantId: string, keyId: string, actor: UiActor): Promise<UiApiKey>;
+  payouts(merchantId: string, query: FilteredPageQuery): Promise<UiPage<PayoutView>>;
+  payout(merchantId: string, id: string): Promise<PayoutView>;
+  deliveries(merchantId: string, query: FilteredPageQuery): Promise<UiPage<UiDelivery>>;
+  resendDelivery(merchantId: string, id: string, actor: UiActor): Promise<UiDelivery>;
+}
+
+export interface UiBatchStatusLine {
+  status: string;
+  count: number;
+  amount: string;
+  fee?: string | undefined;
+}
+
+export interface UiBatch {
+  id: string;
+  status: string;
+  count: number;
+  totalAmount: string;
+  currency?: string | undefined;
+  createdAt?: string | undefined;
+  /** Who made it: `operator:<id>` or `apiKey:<id>`; the portal hides Approve from them. */
+  createdBy?: string | undefined;
+  decidedBy?: string | undefined;
+  byStatus: UiBatchStatusLine[];
+}
+
+/** The payout-batches module (SPEC 5 batch payouts), for one merchant. */
+export interface WebBatches {
+  /** Throws DomainError whose details carry `errors: [{line, reason}]` when any row is bad (nothing made). */
+  create(merchantId: string, csv: string, actor: UiActor): Promise<UiBatch>;
+  list(merchantId: string, query: FilteredPageQuery): Promise<UiPage<UiBatch>>;
+  get(merchantId: string, batchId: string): Promise<UiBatch>;
+  approve(merchantId: string, batchId: string, actor: UiActor): Promise<UiBatch>;
+  reject(merchantId: string, batchId: string, actor: UiActor, reason?: string): Promise<UiBatch>;
+  /** The per-row results file (each input row with its payout id, status and error), streamed. */
+  resultsCsv(merchantId: string, batchId: string): Promise<AsyncIterable<string> | string>;
+}
+
+export interface UiReconciliationDay {
+  date: string;
+  closed: boolean;
+  lines: number;
+}
+
+/** The reconciliation module's daily files, for one merchant. */
+export interface WebReconciliation {
+  days(merchantId: string, query: { limit: number }): Promise<UiReconciliationDay[]>;
+  file(merchantId: string, date: string): Promise<{ csv: string; closed: boolean; sha256?: string | undefined }>;
 }

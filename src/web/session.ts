@@ -4,16 +4,22 @@
  * CSRF secret. `requireUiUser` is the guard every logged-in page uses.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../platform/errors.ts';
 import { CSRF_COOKIE, csrfToken, newCsrfSecret } from './csrf.ts';
-import type { UiSession, UiUser, WebPorts } from './ports.ts';
+import type { UiOperator, UiSession, UiUser, WebPorts } from './ports.ts';
 
 export const SESSION_COOKIE = 'coffer_session';
+/** The operator's session (admin console, merchant portal): its own cookie, never the wallet user's. */
+export const OPERATOR_COOKIE = 'coffer_operator';
 
 export interface UiRequestState {
   csrfSecret: string | undefined;
   sessionToken: string | undefined;
   /** Set by requireUiUser (or optionalUiUser) once the session is checked. */
   user: UiUser | undefined;
+  operatorToken: string | undefined;
+  /** Set by requireUiOperator (or optionalUiOperator) once the operator session is checked. */
+  operator: UiOperator | undefined;
 }
 
 declare module 'fastify' {
@@ -33,8 +39,20 @@ export function uiState(request: FastifyRequest): UiRequestState {
     csrfSecret: request.cookies[CSRF_COOKIE] || undefined,
     sessionToken: request.cookies[SESSION_COOKIE] || undefined,
     user: undefined,
+    operatorToken: request.cookies[OPERATOR_COOKIE] || undefined,
+    operator: undefined,
   };
   return request.ui;
+}
+
+/**
+ * What this browser's CSRF tokens are bound to: the wallet session, and the
+ * operator session when there is one. Logging in or out of either changes
+ * every token; with no operator session it is the wallet session alone.
+ */
+export function csrfBinding(state: UiRequestState): string | undefined {
+  if (!state.operatorToken) return state.sessionToken;
+  return `${state.sessionToken ?? ''}|operator:${state.operatorToken}`;
 }
 
 /** The token for this page's forms, giving the browser a CSRF secret first if it has none. */
@@ -44,7 +62,7 @@ export function csrfFor(request: FastifyRequest, reply: FastifyReply, cookies: C
     state.csrfSecret = newCsrfSecret();
     setCsrfCookie(reply, state.csrfSecret, cookies);
   }
-  return csrfToken(state.csrfSecret, state.sessionToken);
+  return csrfToken(state.csrfSecret, csrfBinding(state));
 }
 
 export function setCsrfCookie(reply: FastifyReply, secret: string, cookies: CookiePolicy): void {
@@ -64,6 +82,18 @@ export function setSessionCookie(reply: FastifyReply, session: UiSession, cookie
 
 export function clearSessionCookie(reply: FastifyReply, cookies: CookiePolicy): void {
   reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: cookies.secure });
+}
+
+/**
+ * The operator's cookie: HttpOnly, SameSite=Strict (no bank redirect ever comes
+ * back into the console or portal, so no cross-site navigation needs it), path /ui/.
+ */
+export function setOperatorCookie(reply: FastifyReply, session: UiSession, cookies: CookiePolicy): void {
+  reply.setCookie(OPERATOR_COOKIE, session.token, { path: '/ui/', httpOnly: true, sameSite: 'strict', secure: cookies.secure, expires: session.expiresAt });
+}
+
+export function clearOperatorCookie(reply: FastifyReply, cookies: CookiePolicy): void {
+  reply.clearCookie(OPERATOR_COOKIE, { path: '/ui/', httpOnly: true, sameSite: 'strict', secure: cookies.secure });
 }
 
 /** Where the login page may send someone back to: our own UI paths only, never another site. */
@@ -112,4 +142,51 @@ export function currentSession(request: FastifyRequest): string {
   const token = request.ui?.sessionToken;
   if (!token) throw new Error('currentSession() on a route without requireUiUser');
   return token;
+}
+
+/** The operator of a live operator session, or undefined; remembers the answer on the request. */
+export async function optionalUiOperator(request: FastifyRequest, ports: WebPorts): Promise<UiOperator | undefined> {
+  const state = uiState(request);
+  if (state.operator || !state.operatorToken || !ports.operators) return state.operator;
+  state.operator = await ports.operators.operatorForSession(state.operatorToken);
+  return state.operator;
+}
+
+/**
+ * preHandler for operator pages: lets through a live operator that `allowed`
+ * accepts (403 page for another), sends anyone else to the operator login
+ * (and back here afterwards), clearing a cookie whose session has ended.
+ */
+export function requireUiOperator(ports: WebPorts, cookies: CookiePolicy, allowed: (operator: UiOperator) => boolean, what: string) {
+  return async function uiOperatorGuard(request: FastifyRequest, reply: FastifyReply) {
+    const operator = await optionalUiOperator(request, ports);
+    if (operator) {
+      if (allowed(operator)) return;
+      throw new DomainError('FORBIDDEN', `This needs ${what}; you are logged in as ${operator.role}.`);
+    }
+    const state = uiState(request);
+    const notice = state.operatorToken ? 'session-expired' : 'login-required';
+    if (state.operatorToken) {
+      clearOperatorCookie(reply, cookies);
+      state.operatorToken = undefined;
+    }
+    const path = request.url.split('?')[0] ?? '/ui/';
+    const next = request.method === 'GET' ? safeNext(path) : undefined;
+    const query = new URLSearchParams({ notice, ...(next ? { next } : {}) });
+    return reply.code(303).header('location', `/ui/operator/login?${query}`).header('cache-control', 'no-store').send();
+  };
+}
+
+/** The merchant a portal page works on: always the operator's own (requirePortalOperator admits only operators of a merchant). */
+export function currentMerchantId(request: FastifyRequest): string {
+  const merchantId = currentOperator(request).merchantId;
+  if (!merchantId) throw new Error('currentMerchantId() on a route without requirePortalOperator');
+  return merchantId;
+}
+
+/** The logged-in operator on a page behind requireUiOperator. */
+export function currentOperator(request: FastifyRequest): UiOperator {
+  const operator = request.ui?.operator;
+  if (!operator) throw new Error('currentOperator() on a route without requireUiOperator');
+  return operator;
 }

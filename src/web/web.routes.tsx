@@ -10,6 +10,7 @@ import { uiContentSecurityPolicy } from './csp.ts';
 import { CSRF_FIELD, csrfTokenMatches } from './csrf.ts';
 import { sameOrigin } from '../platform/http/same-origin.ts';
 import { messageFor } from './messages.ts';
+import { parseMultipart } from './multipart.ts';
 import { billPage } from './pages/bill.tsx';
 import { cardsPage } from './pages/cards.tsx';
 import { homePage } from './pages/home.tsx';
@@ -20,8 +21,21 @@ import { recordsPage } from './pages/records.tsx';
 import { registerPage } from './pages/register.tsx';
 import { walletPage } from './pages/wallet.tsx';
 import { withdrawPage } from './pages/withdraw.tsx';
+import { operatorLoginPage } from './pages/operator/login.tsx';
+import { adminMerchantsPages } from './pages/admin/merchants.tsx';
+import { adminOperatorsPages } from './pages/admin/operators.tsx';
+import { adminRiskRulesPages } from './pages/admin/risk-rules.tsx';
+import { adminBlacklistPages } from './pages/admin/risk-blacklist.tsx';
+import { adminRiskDecisionsPages } from './pages/admin/risk-decisions.tsx';
+import { adminSmsPage } from './pages/admin/sms.tsx';
+import { portalOverviewPage } from './pages/portal/overview.tsx';
+import { portalKeysPages } from './pages/portal/keys.tsx';
+import { portalPayoutsPages } from './pages/portal/payouts.tsx';
+import { portalBatchesPages } from './pages/portal/batches.tsx';
+import { portalWebhooksPages } from './pages/portal/webhooks.tsx';
+import { portalReconciliationPages } from './pages/portal/reconciliation.tsx';
 import type { WebPorts } from './ports.ts';
-import { uiState } from './session.ts';
+import { csrfBinding, optionalUiOperator, optionalUiUser, uiState } from './session.ts';
 
 export interface WebOptions {
   ports: WebPorts;
@@ -33,6 +47,9 @@ export interface WebOptions {
   /** PUBLIC_URL: cookies are Secure when it is https. */
   publicUrl: string;
 }
+
+/** The largest form upload (a batch CSV) the UI takes. */
+export const UPLOAD_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /** Every page of the UI, one file each; a new page is one line here. */
 const PAGES: ((ctx: WebContext) => void)[] = [
@@ -46,6 +63,19 @@ const PAGES: ((ctx: WebContext) => void)[] = [
   billPage,
   recordsPage,
   cardsPage,
+  operatorLoginPage,
+  adminMerchantsPages,
+  adminOperatorsPages,
+  adminRiskRulesPages,
+  adminBlacklistPages,
+  adminRiskDecisionsPages,
+  adminSmsPage,
+  portalOverviewPage,
+  portalKeysPages,
+  portalPayoutsPages,
+  portalBatchesPages,
+  portalWebhooksPages,
+  portalReconciliationPages,
 ];
 
 /** Every POST (any unsafe method) in the UI must carry this browser's token and come from our own origin. */
@@ -56,7 +86,7 @@ async function checkCsrf(request: FastifyRequest): Promise<void> {
   const state = uiState(request);
   const offered = (request.body as Record<string, unknown> | null | undefined)?.[CSRF_FIELD];
   const originOk = sameOrigin(request.headers, request.headers.host);
-  if (originOk && csrfTokenMatches(state.csrfSecret, state.sessionToken, offered)) return;
+  if (originOk && csrfTokenMatches(state.csrfSecret, csrfBinding(state), offered)) return;
   request.log.warn({ originOk, hasToken: typeof offered === 'string' }, 'UI form post refused: CSRF check failed');
   throw new CsrfRejected();
 }
@@ -99,6 +129,10 @@ export function webHttpModule(options: WebOptions): HttpModule {
     async register(app: CofferApp) {
       await app.register(fastifyCookie);
       await app.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
+      // The batch upload's file input: collected whole (each route's bodyLimit bounds it), then split.
+      app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit: UPLOAD_LIMIT_BYTES }, async (request: FastifyRequest, body: Buffer) =>
+        parseMultipart(body, String(request.headers['content-type'])),
+      );
       app.decorateRequest('ui', null);
       app.addHook('onRoute', (route) => {
         route.schema = { ...route.schema, hide: true };
@@ -113,6 +147,12 @@ export function webHttpModule(options: WebOptions): HttpModule {
         ...options.ports,
         wallets: options.ports.wallets ?? (options.walletsOverApi ? apiWalletsPort(app) : undefined),
       };
+      // Whoever holds a session cookie is known on every page (the layout shows their menus), not only on guarded ones.
+      app.addHook('preHandler', async (request) => {
+        const state = uiState(request);
+        if (state.sessionToken) await optionalUiUser(request, ports);
+        if (state.operatorToken) await optionalUiOperator(request, ports);
+      });
       const ctx = createContext(app, ports, { secure: options.publicUrl.startsWith('https:') });
       app.setErrorHandler(uiErrorHandler(ctx));
       registerAssets(app);

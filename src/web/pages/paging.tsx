@@ -10,12 +10,15 @@ export function pageQuery(request: FastifyRequest, param = 'after'): PageQuery {
   return { limit: PAGE_SIZE, ...(after ? { startingAfter: after } : {}) };
 }
 
-export function NextPageLink(props: { path: string; param?: string; hasMore: boolean; lastId: string | undefined }) {
+/** The link to the next page; `keep` carries filters (e.g. status) along with the cursor. */
+export function NextPageLink(props: { path: string; param?: string; hasMore: boolean; lastId: string | undefined; label?: string; keep?: Record<string, string | undefined> }) {
   if (!props.hasMore || props.lastId === undefined) return null;
-  const query = new URLSearchParams({ [props.param ?? 'after']: props.lastId });
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(props.keep ?? {})) if (value) query.set(name, value);
+  query.set(props.param ?? 'after', props.lastId);
   return (
     <p class="pager">
-      <a href={`${props.path}?${query}`}>Older</a>
+      <a href={`${props.path}?${query}`}>{props.label ?? 'Older'}</a>
     </p>
   );
 }
