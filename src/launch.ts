@@ -13,8 +13,11 @@ const config = loadConfig();
 ensureKeyPair(config.depository.keysDir, 'platform');
 ensureKeyPair(path.dirname(config.depository.bankPublicKeyPath), 'bank');
 
+// The sandbox comes with a demo platform to click through (src/demo.ts); DEMO_SEED=0 starts empty.
+const env = { DEMO_SEED: '1', ...process.env };
+
 function run(name: string, entry: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { stdio: 'inherit', env: process.env });
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { stdio: 'inherit', env });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`${name} stopped (${signal ?? `exit ${code}`}); stopping the sandbox`);

@@ -42,6 +42,7 @@ import { auditHttpModule } from './platform/audit.ts';
 import { IdempotencyStore, idempotencyPlugin } from './platform/http/idempotency.ts';
 import type { AdminVerifier } from './platform/http/auth.ts';
 import { Counter, Histogram } from 'prom-client';
+import { seedDemoPlatform } from './demo.ts';
 import type { Clock } from './platform/clock.ts';
 import {
   payoutFinalConsumer as reconciliationConsumer,
@@ -84,6 +85,7 @@ interface Services {
   adminVerifiers: AdminVerifier[];
   relay: OutboxRelay;
   jobs: IntervalJob[];
+  seedDemo(): Promise<void>;
 }
 
 function buildServices(config: Config, store: Store, logger: Logger, metrics: Metrics, options: StartOptions = {}): Services {
@@ -276,6 +278,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     adminVerifiers: [operatorAdminVerifier(operators)],
     relay,
     jobs,
+    seedDemo: () => seedDemoPlatform({ merchants, operators, dataDir: config.dataDir, logger }),
   };
 }
 
@@ -315,6 +318,7 @@ export async function startCoffer(
     await migrateToLatest(store, migrations);
     const metrics = createMetrics();
     services = buildServices(config, store, logger, metrics, options);
+    if (config.demoSeed && config.sandbox) await services.seedDemo();
     app = await serve(config, store, logger, services, metrics);
   } catch (err) {
     await store.close();

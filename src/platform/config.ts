@@ -19,6 +19,8 @@ export interface Config {
   adminToken: string | undefined;
   logLevel: string;
   sandbox: boolean;
+  /** Seed the demo platform (operators, a funded merchant) at start: `npm start` sets DEMO_SEED=1; sandbox only. */
+  demoSeed: boolean;
   ledger: {
     /** 'group' gathers concurrent transfers into one database transaction. */
     commitMode: 'group' | 'single';
@@ -152,6 +154,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: env.ADMIN_TOKEN || undefined,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     sandbox: bool(env, 'SANDBOX', true),
+    demoSeed: bool(env, 'DEMO_SEED', false),
     ledger: {
       commitMode: oneOf(env, 'LEDGER_COMMIT_MODE', ['group', 'single'], 'group'),
       maxBatchSize: int(env, 'LEDGER_MAX_BATCH', 2000, 1, 100_000),

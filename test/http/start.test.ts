@@ -62,3 +62,39 @@ describe('startCoffer', () => {
     assert.match(result.stderr, /Configuration error: PORT must be a whole number/);
   });
 });
+
+describe('the demo platform (DEMO_SEED=1, as `npm start` runs Coffer)', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-demo-'));
+  after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', DEMO_SEED: '1' });
+
+  test('seeds operators who can log in and one funded ACTIVE merchant, and a restart adds nothing', async () => {
+    for (let start = 0; start < 2; start++) {
+      const coffer = await startCoffer(config);
+      try {
+        const demo = JSON.parse(fs.readFileSync(path.join(dataDir, 'demo-operators.json'), 'utf8'));
+        assert.equal(fs.statSync(path.join(dataDir, 'demo-operators.json')).mode & 0o777, 0o600);
+        assert.deepEqual(demo.operators.map((o: { role: string }) => o.role), ['admin', 'maker', 'checker', 'viewer']);
+        const tokens: string[] = [];
+        for (const operator of demo.operators) {
+          const login = await fetch(`${coffer.url}/operators/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ username: operator.username, password: operator.password }),
+          });
+          assert.equal(login.status, 200, `${operator.username} logs in`);
+          tokens.push(((await login.json()) as { token: string }).token);
+        }
+        const merchant = await fetch(`${coffer.url}/admin/merchants/${demo.merchantId}`, { headers: { authorization: `Bearer ${tokens[0]}` } });
+        assert.equal(merchant.status, 200);
+        const body = (await merchant.json()) as { status: string; settlementAccounts: { currency: string; balance: string }[] };
+        assert.equal(body.status, 'ACTIVE');
+        assert.deepEqual(body.settlementAccounts.map((a) => [a.currency, a.balance]), [['CNY', '100000.00']], 'funded once over two starts');
+        const all = await fetch(`${coffer.url}/admin/merchants`, { headers: { authorization: `Bearer ${tokens[0]}` } });
+        assert.equal(((await all.json()) as { data: unknown[] }).data.length, 1);
+      } finally {
+        await coffer.close();
+      }
+    }
+  });
+});
