@@ -7,12 +7,10 @@
  * is set (a scratch database is created there and dropped afterwards).
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { Worker } from 'node:worker_threads';
-import { Session } from 'node:inspector/promises';
 import type { GatewayRequest } from '../src/protocol/depository.ts';
 import { signText, verifyText } from '../src/protocol/depository.ts';
 import type { StoreKind } from '../src/platform/db/store.ts';
+import { loadWorker, localPostgresCpuMs, mainThreadCpuMs, startProfiler } from './measure.ts';
 
 if (process.env.DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
 const { createBooks } = await import('../test/ledger-http/support.ts');
@@ -81,7 +79,7 @@ async function runStore(kind: StoreKind): Promise<void> {
       return `/gateway?${query}`;
     });
     const profiler = await startProfiler();
-    const bank = await bankReady({ port: Number(new URL(coffer.url).port), paths, concurrency: CONCURRENCY });
+    const bank = await loadWorker(new URL('./bank-load.mjs', import.meta.url), { port: Number(new URL(coffer.url).port), paths, concurrency: CONCURRENCY });
     const started = performance.now();
     const cpuBefore = mainThreadCpuMs();
     const postgresBefore = localPostgresCpuMs();
@@ -129,68 +127,12 @@ async function runStore(kind: StoreKind): Promise<void> {
   }
 }
 
-/** `--profile`: a CPU profile of the timed part only, written to .tmp/ for Chrome DevTools or speedscope. */
-async function startProfiler(): Promise<{ stop(name: string): Promise<void> } | undefined> {
-  if (!process.argv.includes('--profile')) return undefined;
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return {
-    async stop(name) {
-      const { profile } = await session.post('Profiler.stop');
-      fs.mkdirSync('.tmp', { recursive: true });
-      const file = `.tmp/${name}-${Date.now()}.cpuprofile`;
-      fs.writeFileSync(file, JSON.stringify(profile));
-      console.error(`# CPU profile of the timed part: ${file}`);
-      session.disconnect();
-    },
-  };
-}
-
-/** Starts the bank's thread; `go()` lets it send and answers when every notification was acknowledged. */
-async function bankReady(work: { port: number; paths: string[]; concurrency: number }): Promise<{ go(): Promise<{ elapsedMs: number; latencies: number[] }> }> {
-  const worker = new Worker(new URL('./bank-load.mjs', import.meta.url), { workerData: work });
-  const failed = new Promise<never>((_, reject) => worker.once('error', reject));
-  await Promise.race([new Promise((resolve) => worker.once('message', resolve)), failed]);
-  return {
-    go() {
-      const done = new Promise<{ elapsedMs: number; latencies: number[] }>((resolve) => worker.once('message', resolve));
-      worker.postMessage('go');
-      return Promise.race([done, failed]);
-    },
-  };
-}
 
 async function inParallel(count: number, lanes: number, work: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: lanes }, async () => {
     while (next < count) await work(next++);
   }));
-}
-
-/** This process's main thread's user + system CPU time (Linux /proc; clock ticks of 10 ms). */
-function mainThreadCpuMs(): number {
-  return cpuMsOf(`/proc/self/task/${process.pid}/stat`);
-}
-
-/** CPU time of every PostgreSQL process on this machine (when the server is local and visible). */
-function localPostgresCpuMs(): number {
-  let total = 0;
-  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += cpuMsOf(`/proc/${pid}/stat`);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return total;
-}
-
-function cpuMsOf(statFile: string): number {
-  const stat = fs.readFileSync(statFile, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function round(ms: number): number {

@@ -1,6 +1,7 @@
 /** What the benchmarks measure besides wall time: CPU per thread and process, and CPU profiles. */
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { Worker } from 'node:worker_threads';
 
 /** `--profile`: a CPU profile of the timed part only, written to .tmp/ for Chrome DevTools or speedscope. */
 export async function startProfiler(): Promise<{ stop(name: string): Promise<void> } | undefined> {
@@ -43,4 +44,21 @@ function cpuMsOf(statFile: string): number {
   const stat = fs.readFileSync(statFile, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Starts a load generator in a worker thread (off the measured event loop);
+ * `go()` lets it send and answers with its elapsed time and per-request latencies.
+ */
+export async function loadWorker(script: URL, workerData: unknown): Promise<{ go(): Promise<{ elapsedMs: number; latencies: number[] }> }> {
+  const worker = new Worker(script, { workerData });
+  const failed = new Promise<never>((_, reject) => worker.once('error', reject));
+  await Promise.race([new Promise((resolve) => worker.once('message', resolve)), failed]);
+  return {
+    go() {
+      const done = new Promise<{ elapsedMs: number; latencies: number[] }>((resolve) => worker.once('message', resolve));
+      worker.postMessage('go');
+      return Promise.race([done, failed]);
+    },
+  };
 }

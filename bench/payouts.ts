@@ -26,11 +26,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import type { StoreKind } from '../src/platform/db/store.ts';
 import { signMerchantRequest } from '../src/modules/merchants/merchants.signing.ts';
-import { localPostgresCpuMs, mainThreadCpuMs, startProfiler } from './measure.ts';
+import { loadWorker, localPostgresCpuMs, mainThreadCpuMs, startProfiler } from './measure.ts';
 
 if (process.env.DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
 const { Admin, createBooks, fundedMerchant, payoutBody, PLATFORM_NO, startRig } = await import('../test/payouts/support.ts');
@@ -131,7 +130,7 @@ async function runStore(kind: StoreKind): Promise<void> {
       return { method: 'POST', path: '/v1/payouts', headers: { ...auth, 'content-type': 'application/json' }, body };
     });
     const profiler = await startProfiler();
-    const merchant = await loadReady({ port, requests, concurrency: CONCURRENCY, expectStatus: 202 });
+    const merchant = await loadWorker(new URL('./merchant-load.mjs', import.meta.url), { port, requests, concurrency: CONCURRENCY, expectStatus: 202 });
     const started = performance.now();
     const cpuBefore = mainThreadCpuMs();
     const postgresBefore = localPostgresCpuMs();
@@ -181,19 +180,6 @@ async function runStore(kind: StoreKind): Promise<void> {
   }
 }
 
-/** Starts the merchant's thread; `go()` lets it send and answers when every request was answered. */
-async function loadReady(work: { port: number; requests: unknown[]; concurrency: number; expectStatus: number }) {
-  const worker = new Worker(new URL('./merchant-load.mjs', import.meta.url), { workerData: work });
-  const failed = new Promise<never>((_, reject) => worker.once('error', reject));
-  await Promise.race([new Promise((resolve) => worker.once('message', resolve)), failed]);
-  return {
-    go() {
-      const done = new Promise<{ elapsedMs: number; latencies: number[] }>((resolve) => worker.once('message', resolve));
-      worker.postMessage('go');
-      return Promise.race([done, failed]);
-    },
-  };
-}
 
 async function runBatch(kind: StoreKind): Promise<void> {
   const books = await createBooks(kind);

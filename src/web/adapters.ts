@@ -3,7 +3,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { UsersService } from '../modules/users/index.ts';
-import { entryView, type LedgerService, balancesOf } from '../modules/ledger/index.ts';
+import { balanceSummary, entryView, type LedgerService } from '../modules/ledger/index.ts';
 import type { MerchantsService, OperatorsService, ApiKey } from '../modules/merchants/index.ts';
 import { payoutView, type PayoutStatus, type PayoutsService } from '../modules/payouts/index.ts';
 import type { DeliveryStatus, WebhookDelivery, WebhooksService } from '../modules/webhooks/index.ts';
@@ -92,17 +92,7 @@ export function portalPort(deps: PortalDeps): WebPortal {
       return { id: m.id, name: m.name, status: m.status, products: m.products };
     },
     async balances(merchantId) {
-      return (await merchants.settlementAccounts(merchantId)).map((account) => {
-        const b = balancesOf(account);
-        return {
-          accountNo: account.accountNo,
-          currency: account.currency,
-          balance: formatMinor(b.balance, account.currency),
-          available: formatMinor(b.available, account.currency),
-          pending: formatMinor(b.pendingDebits, account.currency),
-          status: account.status,
-        };
-      });
+      return (await merchants.settlementAccounts(merchantId)).map(balanceSummary);
     },
     async entries(merchantId, currency, page) {
       // Only this merchant's own settlement account: the currency picks among them.

@@ -124,11 +124,16 @@ export function requireUiUser(ports: WebPorts, cookies: CookiePolicy) {
       clearSessionCookie(reply, cookies);
       state.sessionToken = undefined;
     }
-    const path = request.url.split('?')[0] ?? '/ui/';
-    const next = request.method === 'GET' ? safeNext(path) : undefined;
-    const query = new URLSearchParams({ notice, ...(next ? { next } : {}) });
-    return reply.code(303).header('location', `/ui/login?${query}`).header('cache-control', 'no-store').send();
+    return toLogin(request, reply, '/ui/login', notice);
   };
+}
+
+/** To a login page, and back to this page (when it was a GET) once logged in. */
+function toLogin(request: FastifyRequest, reply: FastifyReply, loginPath: string, notice: string) {
+  const path = request.url.split('?')[0] ?? '/ui/';
+  const next = request.method === 'GET' ? safeNext(path) : undefined;
+  const query = new URLSearchParams({ notice, ...(next ? { next } : {}) });
+  return reply.code(303).header('location', `${loginPath}?${query}`).header('cache-control', 'no-store').send();
 }
 
 /** The logged-in user on a page behind requireUiUser. */
@@ -170,10 +175,7 @@ export function requireUiOperator(ports: WebPorts, cookies: CookiePolicy, allowe
       clearOperatorCookie(reply, cookies);
       state.operatorToken = undefined;
     }
-    const path = request.url.split('?')[0] ?? '/ui/';
-    const next = request.method === 'GET' ? safeNext(path) : undefined;
-    const query = new URLSearchParams({ notice, ...(next ? { next } : {}) });
-    return reply.code(303).header('location', `/ui/operator/login?${query}`).header('cache-control', 'no-store').send();
+    return toLogin(request, reply, '/ui/operator/login', notice);
   };
 }
 

@@ -5,4 +5,4 @@ export { formatReport, type InvariantCheck, type InvariantReport } from './ledge
 export * from './ledger.types.ts';
 /** How an entry (a line of a bill) looks at the API, for modules that show one. */
 export { EntryView } from './ledger.schemas.ts';
-export { entryView } from './ledger.views.ts';
+export { balanceSummary, entryView } from './ledger.views.ts';

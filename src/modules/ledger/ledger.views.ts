@@ -3,6 +3,19 @@ import { type Account, balancesOf, type Entry, type Transfer } from './ledger.ty
 
 /** How ledger objects look at the API: money as decimal strings, times as ISO-8601 UTC. */
 
+/** An owner's account as wallets and portals show it: number, currency, balances, status. */
+export function balanceSummary(account: Account) {
+  const b = balancesOf(account);
+  return {
+    accountNo: account.accountNo,
+    currency: account.currency,
+    balance: formatMinor(b.balance, account.currency),
+    available: formatMinor(b.available, account.currency),
+    pending: formatMinor(b.pendingDebits, account.currency),
+    status: account.status,
+  };
+}
+
 export function accountView(account: Account) {
   const b = balancesOf(account);
   const money = (minor: bigint) => formatMinor(minor, account.currency);

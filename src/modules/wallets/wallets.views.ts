@@ -1,20 +1,11 @@
 import { formatMinor } from '../../platform/money/index.ts';
-import { type Account, balancesOf } from '../ledger/index.ts';
+import { balanceSummary } from '../ledger/index.ts';
 import type { BoundCard, RechargeRecord, WithdrawRecord } from './wallets.types.ts';
 
 /** How the user center's objects look at the API: money as decimal strings, times as ISO-8601 UTC. */
 
-export function walletView(account: Account) {
-  const b = balancesOf(account);
-  return {
-    accountNo: account.accountNo,
-    currency: account.currency,
-    balance: formatMinor(b.balance, account.currency),
-    available: formatMinor(b.available, account.currency),
-    pending: formatMinor(b.pendingDebits, account.currency),
-    status: account.status,
-  };
-}
+/** GET /my/wallets (SPEC 3 contract). */
+export const walletView = balanceSummary;
 
 export function rechargeView(record: RechargeRecord) {
   return {
