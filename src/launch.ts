@@ -42,5 +42,6 @@ process.once('SIGINT', () => stop(0));
 process.once('SIGTERM', () => stop(0));
 console.log(
   `Coffer sandbox: wallet and API at ${config.publicUrl} (docs at ${config.publicUrl}/docs), ` +
-    `bank depository simulator at ${config.bankPublicUrl}`,
+    `bank depository simulator at ${config.bankPublicUrl}` +
+    (env.DEMO_SEED === '1' ? `; operators log in at ${config.publicUrl}/ui/operator/login with the demo passwords in ${path.join(config.dataDir, 'demo-operators.json')}` : ''),
 );
