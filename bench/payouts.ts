@@ -40,9 +40,12 @@ const { startServer } = await import('../test/merchants/support.ts');
 
 // Statements sent to the PostgreSQL server by this process (Coffer's pool), for round trips per payout.
 let statements = 0;
+const sqlCount = new Map<string, number>();
+process.on('exit', () => { if (process.env.BENCH_SQL) for (const [t, n] of [...sqlCount].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.error(n, t); });
 const query = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   statements += 1;
+  if (process.env.BENCH_SQL) { const t = String((args[0] as { text?: string })?.text ?? args[0]).replace(/\s+/g, ' ').slice(0, 90); sqlCount.set(t, (sqlCount.get(t) ?? 0) + 1); }
   return (query as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof query;
 
@@ -113,7 +116,9 @@ async function runStore(kind: StoreKind): Promise<void> {
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     KEYS_DIR: path.dirname(platform.publicKeyPath),
     PLATFORM_NO,
-    BANK_URL: bank?.url ?? 'http://127.0.0.1:9',
+    // A port nothing listens on (refused: the orders stay ACCEPTED). Not port 9: fetch refuses it as a "bad port"
+    // without connecting, an unknown outcome that moved every payout to PROCESSING, one UPDATE each.
+    BANK_URL: bank?.url ?? `http://127.0.0.1:${await freePort()}`,
     BANK_PUBLIC_KEY_PATH: path.join(dir, 'bank', 'keys', 'bank-public.pem'),
     // Production-like cadence: acceptance wakes the dispatcher, the jobs only retry.
     PAYOUT_ORDER_TIMEOUT_MS: '10000',
