@@ -29,7 +29,7 @@ import fs from 'node:fs';
 import pg from 'pg';
 import type { StoreKind } from '../src/platform/db/store.ts';
 import { signMerchantRequest } from '../src/modules/merchants/merchants.signing.ts';
-import { loadWorker, localPostgresCpuMs, mainThreadCpuMs, startProfiler } from './measure.ts';
+import { loadWorker, localPostgresCpuMs, mainThreadCpuMs, mainThreadSysCpuMs, startProfiler } from './measure.ts';
 
 if (process.env.DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
 const { Admin, createBooks, fundedMerchant, payoutBody, PLATFORM_NO, startRig } = await import('../test/payouts/support.ts');
@@ -138,6 +138,7 @@ async function runStore(kind: StoreKind): Promise<void> {
     const merchant = await loadWorker(new URL('./merchant-load.mjs', import.meta.url), { port, requests, concurrency: CONCURRENCY, expectStatus: 202 });
     const started = performance.now();
     const cpuBefore = mainThreadCpuMs();
+    const sysBefore = mainThreadSysCpuMs();
     const postgresBefore = localPostgresCpuMs();
     const statementsBefore = statements;
     stageMs.clear();
@@ -146,6 +147,7 @@ async function runStore(kind: StoreKind): Promise<void> {
     const acceptStatements = (statements - statementsBefore) / PAYOUTS;
     const acceptSeconds = load.elapsedMs / 1000;
     const acceptCpuUs = ((mainThreadCpuMs() - cpuBefore) * 1000) / PAYOUTS;
+    const acceptSysCpuUs = ((mainThreadSysCpuMs() - sysBefore) * 1000) / PAYOUTS;
     const acceptPostgresCpuUs = ((localPostgresCpuMs() - postgresBefore) * 1000) / PAYOUTS;
     await profiler?.stop(`payouts-${kind}${bankDown ? '-bank-down' : ''}`);
     for (; bank; ) {
@@ -170,6 +172,7 @@ async function runStore(kind: StoreKind): Promise<void> {
         acceptP50Ms: pct(50),
         acceptP99Ms: pct(99),
         cofferCpuUsPerAccepted: Math.round(acceptCpuUs),
+        cofferKernelCpuUsPerAccepted: Math.round(acceptSysCpuUs),
         ...(kind === 'postgres' ? { statementsPerAccepted: round(acceptStatements) } : {}),
         ...(kind === 'postgres' && acceptPostgresCpuUs > 0 ? { localPostgresCpuUsPerAccepted: Math.round(acceptPostgresCpuUs) } : {}),
         ...(bank ? { allFinalSeconds: round(allFinalSeconds), finalPerSec: Math.round(PAYOUTS / allFinalSeconds), cofferCpuUsPerFinal: Math.round(finalCpuUs) } : {}),
