@@ -1,5 +1,5 @@
 /**
- * Single payout benchmark: `npm run bench:payouts [-- --quick] [--store=pglite|postgres] [--bank-down] [--stages] [--profile]`.
+ * Single payout benchmark: `npm run bench:payouts [-- --quick] [--store=pglite|postgres] [--bank-down] [--stages] [--profile] [--no-dispatch]`.
  * A real Coffer server (in this process, real HTTP), the real bank simulator
  * (its own process and embedded store, payout processing 50 ms) and one
  * merchant's servers (a worker thread, bench/merchant-load.mjs) sending signed
@@ -78,6 +78,13 @@ if (process.argv.includes('--stages')) {
   timed('all of accept (2-4 + duplicate read + record)', PayoutsService.prototype, 'accept');
 }
 
+// `--no-dispatch` (with --bank-down): the dispatcher claims nothing, so no order is signed or sent: what
+// acceptance alone costs, against the dispatcher's share (its claims, the RSA signature on the pool, the fetch).
+const noDispatch = process.argv.includes('--no-dispatch');
+if (noDispatch) {
+  const { PayoutsService } = await import('../src/modules/payouts/index.ts');
+  (PayoutsService.prototype as unknown as { dispatchDue: () => Promise<number> }).dispatchDue = async () => 0;
+}
 const quick = process.argv.includes('--quick');
 const bankDown = process.argv.includes('--bank-down');
 const PAYOUTS = quick ? 500 : 3_000;
@@ -166,6 +173,7 @@ async function runStore(kind: StoreKind): Promise<void> {
         bench: 'payouts',
         store: kind,
         bank: bank ? 'child process' : 'down',
+        ...(noDispatch ? { dispatch: 'off' } : {}),
         payouts: PAYOUTS,
         concurrency: CONCURRENCY,
         acceptedPerSec: Math.round(PAYOUTS / acceptSeconds),
