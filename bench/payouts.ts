@@ -1,5 +1,5 @@
 /**
- * Single payout benchmark: `npm run bench:payouts [-- --quick] [--store=pglite|postgres] [--bank-down] [--stages] [--profile]`.
+ * Single payout benchmark: `npm run bench:payouts [-- --quick] [--store=pglite|postgres] [--bank-down] [--stages] [--profile] [--no-dispatch]`.
  * A real Coffer server (in this process, real HTTP), the real bank simulator
  * (its own process and embedded store, payout processing 50 ms) and one
  * merchant's servers (a worker thread, bench/merchant-load.mjs) sending signed
@@ -29,7 +29,7 @@ import fs from 'node:fs';
 import pg from 'pg';
 import type { StoreKind } from '../src/platform/db/store.ts';
 import { signMerchantRequest } from '../src/modules/merchants/merchants.signing.ts';
-import { loadWorker, localPostgresCpuMs, mainThreadCpuMs, startProfiler } from './measure.ts';
+import { loadWorker, localPostgresCpuMs, mainThreadCpuMs, mainThreadSysCpuMs, startProfiler } from './measure.ts';
 
 if (process.env.DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
 const { Admin, createBooks, fundedMerchant, payoutBody, PLATFORM_NO, startRig } = await import('../test/payouts/support.ts');
@@ -40,9 +40,12 @@ const { startServer } = await import('../test/merchants/support.ts');
 
 // Statements sent to the PostgreSQL server by this process (Coffer's pool), for round trips per payout.
 let statements = 0;
+const sqlCount = new Map<string, number>();
+process.on('exit', () => { if (process.env.BENCH_SQL) for (const [t, n] of [...sqlCount].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.error(n, t); });
 const query = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   statements += 1;
+  if (process.env.BENCH_SQL) { const t = String((args[0] as { text?: string })?.text ?? args[0]).replace(/\s+/g, ' ').slice(0, 90); sqlCount.set(t, (sqlCount.get(t) ?? 0) + 1); }
   return (query as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof query;
 
@@ -75,6 +78,13 @@ if (process.argv.includes('--stages')) {
   timed('all of accept (2-4 + duplicate read + record)', PayoutsService.prototype, 'accept');
 }
 
+// `--no-dispatch` (with --bank-down): the dispatcher claims nothing, so no order is signed or sent: what
+// acceptance alone costs, against the dispatcher's share (its claims, the RSA signature on the pool, the fetch).
+const noDispatch = process.argv.includes('--no-dispatch');
+if (noDispatch) {
+  const { PayoutsService } = await import('../src/modules/payouts/index.ts');
+  (PayoutsService.prototype as unknown as { dispatchDue: () => Promise<number> }).dispatchDue = async () => 0;
+}
 const quick = process.argv.includes('--quick');
 const bankDown = process.argv.includes('--bank-down');
 const PAYOUTS = quick ? 500 : 3_000;
@@ -113,7 +123,9 @@ async function runStore(kind: StoreKind): Promise<void> {
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     KEYS_DIR: path.dirname(platform.publicKeyPath),
     PLATFORM_NO,
-    BANK_URL: bank?.url ?? 'http://127.0.0.1:9',
+    // A port nothing listens on (refused: the orders stay ACCEPTED). Not port 9: fetch refuses it as a "bad port"
+    // without connecting, an unknown outcome that moved every payout to PROCESSING, one UPDATE each.
+    BANK_URL: bank?.url ?? `http://127.0.0.1:${await freePort()}`,
     BANK_PUBLIC_KEY_PATH: path.join(dir, 'bank', 'keys', 'bank-public.pem'),
     // Production-like cadence: acceptance wakes the dispatcher, the jobs only retry.
     PAYOUT_ORDER_TIMEOUT_MS: '10000',
@@ -133,6 +145,7 @@ async function runStore(kind: StoreKind): Promise<void> {
     const merchant = await loadWorker(new URL('./merchant-load.mjs', import.meta.url), { port, requests, concurrency: CONCURRENCY, expectStatus: 202 });
     const started = performance.now();
     const cpuBefore = mainThreadCpuMs();
+    const sysBefore = mainThreadSysCpuMs();
     const postgresBefore = localPostgresCpuMs();
     const statementsBefore = statements;
     stageMs.clear();
@@ -141,6 +154,7 @@ async function runStore(kind: StoreKind): Promise<void> {
     const acceptStatements = (statements - statementsBefore) / PAYOUTS;
     const acceptSeconds = load.elapsedMs / 1000;
     const acceptCpuUs = ((mainThreadCpuMs() - cpuBefore) * 1000) / PAYOUTS;
+    const acceptSysCpuUs = ((mainThreadSysCpuMs() - sysBefore) * 1000) / PAYOUTS;
     const acceptPostgresCpuUs = ((localPostgresCpuMs() - postgresBefore) * 1000) / PAYOUTS;
     await profiler?.stop(`payouts-${kind}${bankDown ? '-bank-down' : ''}`);
     for (; bank; ) {
@@ -159,12 +173,14 @@ async function runStore(kind: StoreKind): Promise<void> {
         bench: 'payouts',
         store: kind,
         bank: bank ? 'child process' : 'down',
+        ...(noDispatch ? { dispatch: 'off' } : {}),
         payouts: PAYOUTS,
         concurrency: CONCURRENCY,
         acceptedPerSec: Math.round(PAYOUTS / acceptSeconds),
         acceptP50Ms: pct(50),
         acceptP99Ms: pct(99),
         cofferCpuUsPerAccepted: Math.round(acceptCpuUs),
+        cofferKernelCpuUsPerAccepted: Math.round(acceptSysCpuUs),
         ...(kind === 'postgres' ? { statementsPerAccepted: round(acceptStatements) } : {}),
         ...(kind === 'postgres' && acceptPostgresCpuUs > 0 ? { localPostgresCpuUsPerAccepted: Math.round(acceptPostgresCpuUs) } : {}),
         ...(bank ? { allFinalSeconds: round(allFinalSeconds), finalPerSec: Math.round(PAYOUTS / allFinalSeconds), cofferCpuUsPerFinal: Math.round(finalCpuUs) } : {}),

@@ -73,10 +73,39 @@ export async function findMerchant(db: Executor, id: string, lock?: 'update' | '
   return (await withFees(db, rows))[0];
 }
 
-/** Several merchants (with their fee rules) in two statements; unknown ids are left out. */
+/**
+ * Several merchants with their fee rules, in one statement (one snapshot, one round trip: the
+ * payouts' shared read behind `assertCanUse` + `feeFor`); unknown ids are left out.
+ */
 export async function findMerchants(db: Executor, ids: string[]): Promise<Merchant[]> {
-  const { rows } = await sql<MerchantRow>`select ${merchantColumns} from merchants where id = any(${ids}::text[])`.execute(db);
-  return rows.length === 0 ? [] : withFees(db, rows);
+  const { rows } = await sql<MerchantRow & { fees: FeeRuleJson[] }>`
+    select m.id, m.name, m.status, m.products, m.created_at as "createdAt", m.updated_at as "updatedAt",
+      coalesce((
+        select json_agg(json_build_object('product', f.product, 'currency', f.currency, 'fixedMinor', f.fixed_minor::text,
+          'rateBp', f.rate_bp, 'minMinor', f.min_minor::text, 'maxMinor', f.max_minor::text) order by f.product, f.currency)
+        from merchant_fee_rules f where f.merchant_id = m.id), '[]'::json) as fees
+    from merchants m where m.id = any(${ids}::text[])`.execute(db);
+  return rows.map((row) => ({
+    ...row,
+    fees: row.fees.map((f) => ({
+      product: f.product,
+      currency: f.currency,
+      fixedMinor: BigInt(f.fixedMinor),
+      rateBp: f.rateBp,
+      minMinor: f.minMinor === null ? null : BigInt(f.minMinor),
+      maxMinor: f.maxMinor === null ? null : BigInt(f.maxMinor),
+    })),
+  }));
+}
+
+/** A fee rule as `json_build_object` gives it: int8 as text, so no amount passes through a float. */
+interface FeeRuleJson {
+  product: Product;
+  currency: CurrencyCode;
+  fixedMinor: string;
+  rateBp: number;
+  minMinor: string | null;
+  maxMinor: string | null;
 }
 
 export async function listMerchants(db: Executor, limit: number, startingAfter: string | undefined, status?: MerchantStatus): Promise<Merchant[]> {

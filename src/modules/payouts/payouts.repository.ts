@@ -22,20 +22,41 @@ export type NewPayout = Omit<Payout, 'errorCode' | 'errorMessage' | 'channelRef'
  * Inserts several payouts in one statement. A payout whose (merchant,
  * merchantOrderNo) is taken — by a saved payout or one earlier in the list —
  * is left out (the unique constraint decides); answers the ids inserted.
+ * `events` (outbox rows keyed on payout ids) are inserted by the same statement
+ * for the payouts that were inserted, and only for them: one statement, so
+ * atomic without a transaction and one round trip.
  */
-export async function insertPayouts(db: Executor, ps: NewPayout[]): Promise<Set<string>> {
+export async function insertPayouts(
+  db: Executor,
+  ps: NewPayout[],
+  events: { topic: string; key: string | null; payloadJson: string }[] = [],
+): Promise<Set<string>> {
   const values = ps.map(
     (p) => sql`(${p.id}, ${p.merchantId}, ${p.merchantOrderNo}, ${p.amountMinor}::int8, ${p.feeMinor}::int8, ${p.currency}, ${p.beneficiaryName},
       ${p.beneficiaryAccountNo}, ${p.beneficiaryBankCode}, ${p.remark}, ${p.status}, ${p.riskDecisionId}, ${p.riskLevel},
       ${p.reviewPending}, ${p.settlementAccountId}, ${p.nextDispatchAt}::timestamptz, ${p.createdAt}::timestamptz, ${p.updatedAt}::timestamptz)`,
   );
-  const { rows } = await sql<{ id: string }>`
+  const insert = sql`
     insert into payouts (id, merchant_id, merchant_order_no, amount_minor, fee_minor, currency, beneficiary_name,
       beneficiary_account_no, beneficiary_bank_code, remark, status, risk_decision_id, risk_level, review_pending,
       settlement_account_id, next_dispatch_at, created_at, updated_at)
     values ${sql.join(values)}
     on conflict (merchant_id, merchant_order_no) do nothing
-    returning id`.execute(db);
+    returning id`;
+  const { rows } =
+    events.length === 0
+      ? await sql<{ id: string }>`${insert}`.execute(db)
+      : await sql<{ id: string }>`
+          with saved as (${insert}),
+          events as (
+            insert into outbox_messages (topic, key, payload)
+            select e.topic, e.key, e.payload::jsonb
+            from unnest(${events.map((e) => e.topic)}::text[], ${events.map((e) => e.key)}::text[], ${events.map((e) => e.payloadJson)}::text[])
+              with ordinality as e(topic, key, payload, n)
+            where e.key in (select id from saved)
+            order by e.n
+            returning id)
+          select id from saved`.execute(db);
   return new Set(rows.map((row) => row.id));
 }
 

@@ -5,7 +5,7 @@ import { DomainError, isDomainError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/log.ts';
 import { currencyCode, formatMinor, parseMoney } from '../../platform/money/index.ts';
-import { publish, publishMany, type OutboxMessage } from '../../platform/outbox/index.ts';
+import { outboxRows, publish, type OutboxMessage } from '../../platform/outbox/index.ts';
 import { BankPublicKey } from '../../platform/bank-key.ts';
 import { parseJsonOrUndefined } from '../../platform/json.ts';
 import { ensureKeyPair, type KeyPair, signTextOffThread, verifyText } from '../../protocol/depository.ts';
@@ -257,17 +257,18 @@ export class PayoutsService {
     return payout;
   }
 
-  /** The records of a group and their PAYOUT_ACCEPTED events, in one transaction; answers whether each was saved. */
+  /**
+   * The records of a group and their PAYOUT_ACCEPTED events, in one statement (atomic without a
+   * transaction: an event exists if and only if its record was inserted); answers whether each was saved.
+   */
   private async recordTogether(payouts: Payout[]): Promise<ItemResult<boolean>[]> {
-    return this.deps.db.transaction().execute(async (trx) => {
+    const saved = await repo.insertPayouts(
+      this.deps.db,
       // Sent at once, unless it waits for a risk reviewer.
-      const saved = await repo.insertPayouts(trx, payouts.map((p) => ({ ...p, nextDispatchAt: p.reviewPending ? null : p.createdAt })));
-      await publishMany(
-        trx,
-        payouts.filter((p) => saved.has(p.id)).map((p) => ({ topic: PAYOUT_ACCEPTED, key: p.id, payload: payoutView(p) })),
-      );
-      return payouts.map((p) => ({ ok: true, value: saved.has(p.id) }));
-    });
+      payouts.map((p) => ({ ...p, nextDispatchAt: p.reviewPending ? null : p.createdAt })),
+      outboxRows(payouts.map((p) => ({ topic: PAYOUT_ACCEPTED, key: p.id, payload: payoutView(p) }))),
+    );
+    return payouts.map((p) => ({ ok: true, value: saved.has(p.id) }));
   }
 
   /** A payout that was not saved: nothing may stay held, its risk decision no longer counts. */

@@ -214,14 +214,38 @@ export async function listBlacklist(
 }
 
 /** Active entries matching any of the (kind, value) pairs. */
-export async function blacklistHits(db: Executor, pairs: { kind: BlacklistKind; value: string }[]): Promise<BlacklistEntry[]> {
-  if (pairs.length === 0) return [];
-  const conditions = pairs.map((p) => sql`(kind = ${p.kind} and value = ${p.value})`);
-  const { rows } = await sql<BlacklistEntry>`
-    select ${blacklistColumns} from risk_blacklist
-    where removed_at is null and (${sql.join(conditions, sql` or `)})
-    order by id`.execute(db);
-  return rows;
+/**
+ * What a group of assessments reads, in one statement: the active blacklist entries among `pairs`
+ * (by id) and the enabled rules (as `listRules(db, { enabledOnly: true })`).
+ */
+export async function assessmentFacts(
+  db: Executor,
+  pairs: { kind: BlacklistKind; value: string }[],
+): Promise<{ hits: BlacklistEntry[]; rules: Rule[] }> {
+  const conditions = pairs.length === 0 ? sql`false` : sql.join(pairs.map((p) => sql`(b.kind = ${p.kind} and b.value = ${p.value})`), sql` or `);
+  const { rows } = await sql<RuleRow & { hits: BlacklistJson[] | null }>`
+    select h.hits, r.id, r.name, r.type, r.flows, r.level, r.enabled, r.threshold_minor as "thresholdMinor", r.currency, r.count,
+      r.window_minutes as "windowMinutes", r.version, r.created_at as "createdAt", r.updated_at as "updatedAt", r.updated_by as "updatedBy"
+    from (
+      select json_agg(json_build_object('id', b.id, 'kind', b.kind, 'value', b.value, 'reason', b.reason, 'createdBy', b.created_by,
+        'createdAtMs', floor(extract(epoch from b.created_at) * 1000)::int8) order by b.id) as hits
+      from risk_blacklist b where b.removed_at is null and (${conditions})) h
+    left join risk_rules r on r.enabled
+    order by r.id`.execute(db);
+  const hits = (rows[0]?.hits ?? []).map(
+    (h): BlacklistEntry => ({ id: h.id, kind: h.kind, value: h.value, reason: h.reason, createdBy: h.createdBy, createdAt: new Date(h.createdAtMs), removedBy: null, removedAt: null }),
+  );
+  return { hits, rules: rows.filter((row) => row.id !== null).map(toRule) };
+}
+
+/** A blacklist entry as `json_build_object` gives it (active, so never removed). */
+interface BlacklistJson {
+  id: BlacklistEntryId;
+  kind: BlacklistKind;
+  value: string;
+  reason: string;
+  createdBy: string;
+  createdAtMs: number;
 }
 
 // ---- subjects and figures ----------------------------------------------------------------------

@@ -119,11 +119,10 @@ export class RiskService {
     return this.decide(tx, requests, await this.facts(tx, requests));
   }
 
-  /** One blacklist read and one rules read for all the requests; which of them need their subject serialised. */
+  /** One statement reads the blacklist hits and the enabled rules for all the requests; which of them need their subject serialised. */
   private async facts(db: repo.Executor, requests: ValidAssessInput[]): Promise<Facts> {
     const pairs = requests.map(blacklistPairs);
-    const hits = await repo.blacklistHits(db, pairs.flat());
-    const enabledRules = await repo.listRules(db, { enabledOnly: true });
+    const { hits, rules: enabledRules } = await repo.assessmentFacts(db, pairs.flat());
     const rules = requests.map((request) => enabledRules.filter((rule) => rule.flows.includes(request.flow)));
     const blacklisted = pairs.map((mine) => hits.filter((entry) => mine.some((pair) => pair.kind === entry.kind && pair.value === entry.value)));
     // Only rules over earlier decisions need the subject serialised; without them

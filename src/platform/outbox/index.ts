@@ -7,7 +7,7 @@
  *   consumers must be idempotent.
  * - The inspection helpers serve the admin console and the CLI.
  */
-export { publish, publishMany, OutboxPayloadError, type OutboxMessageInput } from './outbox.publish.ts';
+export { publish, publishMany, outboxRows, OutboxPayloadError, type OutboxMessageInput } from './outbox.publish.ts';
 export {
   OutboxRelay,
   backoffDelayMs,

@@ -27,14 +27,23 @@ export async function publish(executor: OutboxExecutor, message: OutboxMessageIn
   return id!;
 }
 
-/** Like `publish`, for several messages in one statement; ids in the order given. */
-export async function publishMany(executor: OutboxExecutor, messages: OutboxMessageInput[]): Promise<string[]> {
-  if (messages.length === 0) return [];
-  const rows = messages.map((message) => ({
+/**
+ * The messages as rows to insert (topic checked, payload as its JSON text), for a
+ * caller that writes its own rows and their messages in one statement (a
+ * data-modifying CTE: atomic without a transaction, one round trip).
+ */
+export function outboxRows(messages: OutboxMessageInput[]): { topic: string; key: string | null; payloadJson: string }[] {
+  return messages.map((message) => ({
     topic: validTopic(message.topic),
     key: message.key ?? null,
     payloadJson: toJsonPayload(message.payload, message.topic),
   }));
+}
+
+/** Like `publish`, for several messages in one statement; ids in the order given. */
+export async function publishMany(executor: OutboxExecutor, messages: OutboxMessageInput[]): Promise<string[]> {
+  if (messages.length === 0) return [];
+  const rows = outboxRows(messages);
   const ids = await insertMessages(executor, rows);
   return ids.map(String);
 }
