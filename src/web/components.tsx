@@ -176,6 +176,16 @@ export function Select(props: { name: string; label: string; options: readonly s
   );
 }
 
+/** A list page's filter: one choice (blank = any), sent as a GET so the filtered page has its own address. */
+export function FilterForm(props: { action: string; name: string; label: string; options: readonly string[]; value?: string | undefined }) {
+  return (
+    <form method="get" action={props.action} class="filters">
+      <Select name={props.name} label={props.label} options={props.options} value={props.value} blank="any" />
+      <button type="submit">Filter</button>
+    </form>
+  );
+}
+
 export function Money(props: { amount: string; currency?: string | undefined }) {
   return (
     <span class="money">

@@ -31,6 +31,14 @@ describe('the retry schedule', () => {
     );
   });
 
+  test('an attempt that began before the give-up time and ended after it is followed by one more, at once', () => {
+    const giveUpAt = new Date(DAY);
+    const late = { schedule, attempts: 7, now: new Date(DAY + 1500), giveUpAt, retryAfterMs: undefined, random: () => 0.5 };
+    assert.deepEqual(nextStep({ ...late, startedAt: new Date(DAY - 500) }), { kind: 'retry', at: new Date(DAY + 1500) });
+    assert.deepEqual(nextStep({ ...late, startedAt: giveUpAt }), { kind: 'dead' });
+    assert.deepEqual(nextStep(late), { kind: 'dead' }, 'without startedAt, now decides');
+  });
+
   test('the scale compresses the whole schedule', () => {
     const times = run(() => 0.5, { ...schedule, scale: 0.001 });
     assert.ok(times.at(-1)! >= DAY * 0.001 && times.at(-1)! < DAY * 0.001 + 1);

@@ -25,17 +25,23 @@ export function nextStep(input: {
   /** How many attempts were made, this failed one included (1 after the first). */
   attempts: number;
   now: Date;
+  /**
+   * When the failed attempt began (default `now`). An attempt that began before
+   * the give-up time and ended after it is followed by one more, at once: the
+   * last attempt always starts at or after the give-up time.
+   */
+  startedAt?: Date;
   giveUpAt: Date;
   /** What the receiver's Retry-After asked, unscaled; undefined when it sent none. */
   retryAfterMs: number | undefined;
   random?: () => number;
 }): NextStep {
   const { schedule, attempts, now, giveUpAt } = input;
-  if (now.getTime() >= giveUpAt.getTime()) return { kind: 'dead' };
+  if ((input.startedAt ?? now).getTime() >= giveUpAt.getTime()) return { kind: 'dead' };
   const random = input.random ?? Math.random;
   const exponential = Math.min(schedule.maxDelayMs, schedule.baseDelayMs * 2 ** Math.min(attempts - 1, 30));
   const backoffMs = exponential * (0.5 + random() / 2) * schedule.scale;
-  let at = Math.min(now.getTime() + backoffMs, giveUpAt.getTime());
+  let at = Math.max(now.getTime(), Math.min(now.getTime() + backoffMs, giveUpAt.getTime()));
   if (input.retryAfterMs !== undefined) {
     // Honoured even past the give-up time: one more attempt when the receiver said it would be back.
     at = Math.max(at, now.getTime() + Math.min(input.retryAfterMs, schedule.maxRetryAfterMs) * schedule.scale);

@@ -234,6 +234,7 @@ export class WebhooksService {
           schedule: this.options,
           attempts: delivery.attempt,
           now: finishedAt,
+          startedAt,
           giveUpAt: delivery.giveUpAt,
           retryAfterMs: result.status === 429 || result.status === 503 ? parseRetryAfter(result.retryAfter, finishedAt) : undefined,
         });

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ComponentChildren } from 'preact';
-import { Field, Money, PostForm, Select, StatusBadge, Time } from '../../components.tsx';
+import { Field, FilterForm, Money, PostForm, Select, StatusBadge, Time } from '../../components.tsx';
 import { formErrorsFrom, formField, queryField, type FormErrors, type WebContext } from '../../context.tsx';
 import { redirectTo } from '../../render.ts';
 import { NextPageLink, pageQuery } from '../paging.tsx';
@@ -114,10 +114,7 @@ export function adminRiskDecisionsPages(ctx: WebContext): void {
       current: '/ui/admin/risk/decisions',
       children: (
         <>
-          <form method="get" action="/ui/admin/risk/decisions" class="filters">
-            <Select name="level" label="Level" options={LEVELS} value={level} blank="any" />
-            <button type="submit">Filter</button>
-          </form>
+          <FilterForm action="/ui/admin/risk/decisions" name="level" label="Level" options={LEVELS} value={level} />
           {page.data.length === 0 ? <p class="card muted">No decisions.</p> : <DecisionRows decisions={page.data} />}
           <NextPageLink path="/ui/admin/risk/decisions" hasMore={page.hasMore} lastId={page.data.at(-1)?.decisionId} keep={{ level }} />
         </>

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { failureFrom } from '../../../platform/http/problem.ts';
-import { ActionButton, Field, Money, PostForm, Select, StatusBadge, Time } from '../../components.tsx';
+import { ActionButton, Field, Money, FilterForm, PostForm, StatusBadge, Time } from '../../components.tsx';
 import { formErrorsFrom, formField, portOf, queryField, type WebContext } from '../../context.tsx';
 import { isUploadedFile } from '../../multipart.ts';
 import type { UiBatch, UiOperator } from '../../ports.ts';
@@ -146,10 +146,7 @@ export function portalBatchesPages(ctx: WebContext): void {
             </div>
           ) : null}
           {operator.role === 'maker' ? <UploadForm csrf={csrf} csv={failed?.csv} /> : null}
-          <form method="get" action="/ui/portal/batches" class="filters">
-            <Select name="status" label="Status" options={STATUSES} value={status} blank="any" />
-            <button type="submit">Filter</button>
-          </form>
+          <FilterForm action="/ui/portal/batches" name="status" label="Status" options={STATUSES} value={status} />
           {page.data.length === 0 ? (
             <p class="card muted">No batches{status ? ` with status ${status}` : ''}.</p>
           ) : (

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { Money, Select, StatusBadge, Time } from '../../components.tsx';
+import { FilterForm, Money, StatusBadge, Time } from '../../components.tsx';
 import { portOf, queryField, type WebContext } from '../../context.tsx';
 import { currentMerchantId } from '../../session.ts';
 import { NextPageLink, pageQuery } from '../paging.tsx';
@@ -21,10 +21,7 @@ export function portalPayoutsPages(ctx: WebContext): void {
       current: '/ui/portal/payouts',
       children: (
         <>
-          <form method="get" action="/ui/portal/payouts" class="filters">
-            <Select name="status" label="Status" options={STATUSES} value={status} blank="any" />
-            <button type="submit">Filter</button>
-          </form>
+          <FilterForm action="/ui/portal/payouts" name="status" label="Status" options={STATUSES} value={status} />
           {page.data.length === 0 ? (
             <p class="card muted">No payouts{status ? ` with status ${status}` : ''}.</p>
           ) : (

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ActionButton, Select, StatusBadge, Time } from '../../components.tsx';
+import { ActionButton, FilterForm, StatusBadge, Time } from '../../components.tsx';
 import { formErrorsFrom, portOf, queryField, type WebContext } from '../../context.tsx';
 import { redirectTo } from '../../render.ts';
 import { currentMerchantId, currentOperator } from '../../session.ts';
@@ -31,10 +31,7 @@ export function portalWebhooksPages(ctx: WebContext): void {
       current: '/ui/portal/webhooks',
       children: (
         <>
-          <form method="get" action="/ui/portal/webhooks" class="filters">
-            <Select name="status" label="Status" options={STATUSES} value={status} blank="any" />
-            <button type="submit">Filter</button>
-          </form>
+          <FilterForm action="/ui/portal/webhooks" name="status" label="Status" options={STATUSES} value={status} />
           {page.data.length === 0 ? <p class="card muted">No deliveries yet: events are sent to your webhook endpoints when payouts reach a final status.</p> : null}
           {page.data.map((d) => (
             <div class="card" data-testid="delivery" data-delivery={d.id}>
