@@ -59,16 +59,11 @@ export async function completeUpload(db: Executor, id: BatchId, currency: Curren
   await sql`update payout_batches set currency = ${currency}, row_count = ${rowCount}, total_minor = ${totalMinor} where id = ${id}`.execute(db);
 }
 
-export interface NewRow {
-  line: number;
-  merchantOrderNo: string;
-  amountMinor: bigint;
-  currency: CurrencyCode;
-  beneficiaryName: string;
-  beneficiaryAccountNo: string;
-  beneficiaryBankCode: string;
-  remark: string | null;
-}
+/** A validated file row, before it is saved. */
+export type NewRow = Pick<
+  BatchRow,
+  'line' | 'merchantOrderNo' | 'amountMinor' | 'currency' | 'beneficiaryName' | 'beneficiaryAccountNo' | 'beneficiaryBankCode' | 'remark'
+>;
 
 /**
  * Inserts a chunk of rows in one statement. A row whose merchantOrderNo a live
