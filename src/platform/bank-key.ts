@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { loadPublicKey } from '../protocol/depository.ts';
-import { DomainError } from './errors.ts';
+import { loadPublicKey, verifyText } from '../protocol/depository.ts';
+import { DomainError, type ErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
 
 /**
@@ -29,4 +29,40 @@ export class BankPublicKey {
       );
     }
   }
+
+  /**
+   * A bank notification's envelope, checked in order: a serviceName this
+   * endpoint takes, this platform's number, a reqData, and the bank's
+   * signature over the reqData text exactly as received (before anything reads
+   * it). Any failure is a DomainError (a 4xx, nothing changed); the answer is
+   * the verified reqData text.
+   */
+  verifiedNotification(
+    query: BankNotificationQuery,
+    expect: { serviceNames: readonly string[]; platformNo: string; malformedCode: ErrorCode; maxReqDataLength?: number },
+  ): { serviceName: string; reqData: string } {
+    const { serviceName, reqData } = query;
+    if (typeof serviceName !== 'string' || !expect.serviceNames.includes(serviceName)) {
+      const names = expect.serviceNames;
+      throw new DomainError('UNKNOWN_SERVICE', names.length === 1 ? `serviceName must be ${names[0]}` : `serviceName must be one of ${names.join(', ')}`);
+    }
+    if (query.platformNo !== expect.platformNo) throw new DomainError('UNKNOWN_PLATFORM', 'platformNo is not this platform');
+    if (typeof reqData !== 'string' || reqData.length === 0 || reqData.length > (expect.maxReqDataLength ?? Infinity)) {
+      throw new DomainError(expect.malformedCode, 'reqData is required');
+    }
+    // Base64 has no spaces: a '+' the sender forgot to percent-encode arrives as one.
+    const signature = typeof query.signature === 'string' ? query.signature.replaceAll(' ', '+') : undefined;
+    if (!verifyText(reqData, signature, this.get())) {
+      throw new DomainError('INVALID_SIGNATURE', 'The signature is not the bank’s signature over reqData');
+    }
+    return { serviceName, reqData };
+  }
+}
+
+/** The four fields of a signed bank notification, as they arrive (query string). */
+export interface BankNotificationQuery {
+  serviceName?: unknown;
+  platformNo?: unknown;
+  signature?: unknown;
+  reqData?: unknown;
 }

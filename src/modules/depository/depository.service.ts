@@ -162,23 +162,12 @@ export class DepositoryAgent {
    * (a 4xx, nothing changed) for anything Coffer cannot believe or match.
    */
   async receiveNotification(query: { serviceName?: unknown; platformNo?: unknown; signature?: unknown; reqData?: unknown }): Promise<SettleOutcome> {
-    const serviceName = query.serviceName;
-    if (typeof serviceName !== 'string' || !(serviceNames as readonly string[]).includes(serviceName)) {
-      throw new DomainError('UNKNOWN_SERVICE', `serviceName must be one of ${serviceNames.join(', ')}`);
-    }
-    if (query.platformNo !== this.deps.config.depository.platformNo) {
-      throw new DomainError('UNKNOWN_PLATFORM', 'platformNo is not this platform');
-    }
-    if (typeof query.reqData !== 'string' || query.reqData.length === 0) {
-      throw new DomainError('MALFORMED_NOTIFICATION', 'reqData is required');
-    }
-    // Verified over the text exactly as received, before anything reads it.
-    // Base64 has no spaces: a '+' the sender forgot to percent-encode arrives as one.
-    const signature = typeof query.signature === 'string' ? query.signature.replaceAll(' ', '+') : undefined;
-    if (!verifyText(query.reqData, signature, this.bankKey.get())) {
-      throw new DomainError('INVALID_SIGNATURE', 'The signature is not the bank’s signature over reqData');
-    }
-    return this.acceptBankResult(serviceName as ServiceName, query.reqData, 'notification');
+    const { serviceName, reqData } = this.bankKey.verifiedNotification(query, {
+      serviceNames,
+      platformNo: this.deps.config.depository.platformNo,
+      malformedCode: 'MALFORMED_NOTIFICATION',
+    });
+    return this.acceptBankResult(serviceName as ServiceName, reqData, 'notification');
   }
 
   /**

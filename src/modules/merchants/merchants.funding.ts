@@ -5,7 +5,6 @@ import type { Config } from '../../platform/config.ts';
 import { DomainError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/log.ts';
 import { type CurrencyCode, currencyCode, formatMinor, parseMoney } from '../../platform/money/index.ts';
-import { verifyText } from '../../protocol/depository.ts';
 import { parseTransferIn, TRANSFER_IN_NOTIFICATION, type TransferInData } from '../../protocol/transfer-in.ts';
 import type { Account, AccountId, LedgerService, Page } from '../ledger/index.ts';
 import * as repo from './merchants.funding.repository.ts';
@@ -84,19 +83,15 @@ export class FundingService {
 
   /** GET /channel/transfer-in-notifications: 4xx and nothing changed unless it is the bank's, well formed and consistent. */
   async receiveNotification(query: { serviceName?: unknown; platformNo?: unknown; signature?: unknown; reqData?: unknown }): Promise<TransferIn> {
-    if (query.serviceName !== TRANSFER_IN_NOTIFICATION) throw new DomainError('UNKNOWN_SERVICE', `serviceName must be ${TRANSFER_IN_NOTIFICATION}`);
-    if (query.platformNo !== this.deps.config.depository.platformNo) throw new DomainError('UNKNOWN_PLATFORM', 'platformNo is not this platform');
-    if (typeof query.reqData !== 'string' || query.reqData.length === 0 || query.reqData.length > MAX_REQ_DATA) {
-      throw new DomainError('MALFORMED_NOTIFICATION', 'reqData is required');
-    }
-    // A '+' of base64 arrives as a space when a sender did not encode it.
-    const signature = typeof query.signature === 'string' ? query.signature.replaceAll(' ', '+') : undefined;
-    if (!verifyText(query.reqData, signature, this.bankKey.get())) {
-      throw new DomainError('INVALID_SIGNATURE', 'The signature is not the bank’s signature over reqData');
-    }
-    const data = parseTransferIn(query.reqData);
+    const { reqData } = this.bankKey.verifiedNotification(query, {
+      serviceNames: [TRANSFER_IN_NOTIFICATION],
+      platformNo: this.deps.config.depository.platformNo,
+      malformedCode: 'MALFORMED_NOTIFICATION',
+      maxReqDataLength: MAX_REQ_DATA,
+    });
+    const data = parseTransferIn(reqData);
     if (typeof data === 'string') throw new DomainError('MALFORMED_NOTIFICATION', data);
-    return this.receive(data, query.reqData);
+    return this.receive(data, reqData);
   }
 
   private async receive(data: TransferInData, reqData: string): Promise<TransferIn> {

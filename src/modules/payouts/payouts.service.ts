@@ -522,16 +522,13 @@ export class PayoutsService {
 
   /** GET /channel/payout-notifications: verified before anything is believed; 4xx and nothing changed otherwise. */
   async receiveNotification(query: { serviceName?: unknown; platformNo?: unknown; signature?: unknown; reqData?: unknown }): Promise<ResultOutcome> {
-    if (query.serviceName !== PAYOUT_NOTIFICATION) throw new DomainError('UNKNOWN_SERVICE', `serviceName must be ${PAYOUT_NOTIFICATION}`);
-    if (query.platformNo !== this.deps.config.depository.platformNo) throw new DomainError('UNKNOWN_PLATFORM', 'platformNo is not this platform');
-    if (typeof query.reqData !== 'string' || query.reqData.length === 0 || query.reqData.length > 8192) {
-      throw new DomainError('MALFORMED_PAYOUT_RESULT', 'reqData is required');
-    }
-    const signature = typeof query.signature === 'string' ? query.signature.replaceAll(' ', '+') : undefined;
-    if (!verifyText(query.reqData, signature, this.bankKey.get())) {
-      throw new DomainError('INVALID_SIGNATURE', 'The signature is not the bank’s signature over reqData');
-    }
-    return this.applyResult(parseResult(query.reqData), 'notification');
+    const { reqData } = this.bankKey.verifiedNotification(query, {
+      serviceNames: [PAYOUT_NOTIFICATION],
+      platformNo: this.deps.config.depository.platformNo,
+      malformedCode: 'MALFORMED_PAYOUT_RESULT',
+      maxReqDataLength: 8192,
+    });
+    return this.applyResult(parseResult(reqData), 'notification');
   }
 
   /**
