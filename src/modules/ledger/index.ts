@@ -7,3 +7,4 @@ export * from './ledger.types.ts';
 /** How an entry (a line of a bill) looks at the API, for modules that show one. */
 export { EntryView } from './ledger.schemas.ts';
 export { balanceSummary, entryView } from './ledger.views.ts';
+export { LedgerMonitor, LEDGER_MONITOR, JOURNAL_CHAIN } from './ledger.monitor.ts';
