@@ -61,6 +61,7 @@ const PUBLISH_TIMEOUT_MS = 5_000;
 const PUBLISH_RETRY_MAX_MS = 5_000;
 const RECONNECT_WAIT_MS = 1_000;
 const SETUP_RETRY_MS = 1_000;
+const DRAIN_TIMEOUT_MS = 2_000;
 const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60_000;
 /** JetStream's error code for "a consumer of this name exists with other settings". */
 const CONSUMER_EXISTS = 10148;
@@ -150,7 +151,18 @@ export class NatsEventBus implements EventBus {
     await this.setUp;
     for (const messages of this.consumerStreams) messages.stop();
     await Promise.allSettled([...this.inFlight]);
-    await this.connection?.drain().catch((err: unknown) => this.logger.warn({ err }, 'NATS connection did not drain'));
+    await this.closeConnection();
+  }
+
+  /** Drains (the last acks go out) unless the broker is away, then gives up after a while. */
+  private async closeConnection(): Promise<void> {
+    const connection = this.connection;
+    if (!connection || connection.isClosed()) return;
+    const drained = connection.drain().then(
+      () => true,
+      (err: unknown) => (this.logger.warn({ err }, 'NATS connection did not drain'), false),
+    );
+    if (!(await Promise.race([drained, sleep(DRAIN_TIMEOUT_MS).then(() => false)]))) await connection.close();
   }
 
   // ---- connection and setup ----
