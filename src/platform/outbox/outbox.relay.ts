@@ -89,7 +89,8 @@ interface Delivery {
 }
 
 /**
- * Delivers committed outbox messages to in-process subscribers, at least once.
+ * Delivers committed outbox messages to in-process subscribers (or hands them
+ * to one forwarder, e.g. a broker publisher), at least once.
  *
  * Each cycle leases a batch in one short statement, then runs the handlers
  * with no transaction open (the embedded store has a single connection, and
