@@ -97,6 +97,25 @@ for (const { kind, skip } of await testStoreKinds()) {
       await eventually(async () => (await delivered(store)) === 1, 'the row is marked delivered after the broker acked it');
     });
 
+    test('a backlog written before the bus starts reaches the consumer whole: nothing is published before the consumers exist', async (t) => {
+      const store = await freshStore();
+      const names = streamFor(t);
+      const ids = await publishMany(
+        store.db,
+        Array.from({ length: 1000 }, (_, i) => ({ topic: 'orders.placed', key: `order-${i % 50}`, payload: { i } })),
+      );
+      const bus = newBus(t, store, names);
+      // Consumers are set up one after another: the one that matters comes last, as in a real process.
+      for (let i = 0; i < 20; i++) bus.subscribe(`other.topic-${i}`, 'audit', async () => {});
+      const handled = new Map<string, number>();
+      bus.subscribe('orders.placed', 'audit', async (message) => void handled.set(message.id, (handled.get(message.id) ?? 0) + 1));
+      bus.start();
+      await eventually(async () => (await delivered(store)) === 1000, 'every row is published');
+      await eventually(() => handled.size === 1000, 'every message is handled');
+      assert.deepEqual([...handled.keys()].sort(), [...ids].sort());
+      assert.deepEqual([...handled.values()].filter((n) => n !== 1), [], 'each once');
+    });
+
     test('a row published again after a crash (before it was marked delivered) reaches the consumer once', async (t) => {
       const store = await freshStore();
       const names = streamFor(t);

@@ -89,6 +89,12 @@ export class NatsEventBus implements EventBus {
   private readonly consumerStreams: ConsumerMessages[] = [];
   private connection: NatsConnection | undefined;
   private connected = false;
+  /**
+   * The stream and every durable consumer exist. Nothing is published before:
+   * the stream keeps a message only for consumers that exist when it arrives.
+   */
+  private consumersInPlace = false;
+  private readonly consuming = new Set<BusSubscription>();
   private stopped = false;
   private setUp: Promise<void> | undefined;
 
@@ -173,10 +179,11 @@ export class NatsEventBus implements EventBus {
     this.connection = connection;
     this.connected = true;
     void this.watchConnection(connection);
-    this.publisher.nudge();
     while (!this.stopped) {
       try {
         await this.createStreamAndConsumers(connection);
+        this.consumersInPlace = true;
+        this.publisher.nudge();
         return;
       } catch (err) {
         this.logger.warn({ err }, 'NATS stream or consumers not set up yet; retrying');
@@ -223,11 +230,13 @@ export class NatsEventBus implements EventBus {
     const client = connection.jetstream();
     for (const subscription of this.subscriptions) {
       if (this.stopped) return;
+      if (this.consuming.has(subscription)) continue;
       const durable = await this.createConsumer(manager, subscription);
       const messages = await (await client.consumers.get(this.options.nats.natsStream, durable)).consume({
         max_messages: MAX_IN_FLIGHT_PER_CONSUMER,
       });
       this.consumerStreams.push(messages);
+      this.consuming.add(subscription);
       void this.receive(subscription, messages);
     }
   }
@@ -276,6 +285,7 @@ export class NatsEventBus implements EventBus {
   private async publishAll(messages: ClaimedMessage[]): Promise<ItemResult<void>[]> {
     const connection = this.connection;
     if (!connection || !this.connected) throw new Error('not connected to NATS');
+    if (!this.consumersInPlace) throw new Error('the NATS stream and consumers are not set up yet');
     const client = connection.jetstream();
     // Sent back to back on one connection, so they reach the stream in id order.
     return Promise.all(messages.map((message) => settleItem(() => this.publishOne(client, message))));
