@@ -166,9 +166,12 @@ export class NatsEventBus implements EventBus {
     if (!connection || connection.isClosed()) return;
     const drained = connection.drain().then(
       () => true,
-      (err: unknown) => (this.logger.warn({ err }, 'NATS connection did not drain'), false),
+      (err: unknown) => {
+        this.logger.warn({ err }, 'NATS connection did not drain');
+        return false;
+      },
     );
-    if (!(await Promise.race([drained, sleep(DRAIN_TIMEOUT_MS).then(() => false)]))) await connection.close();
+    if (!(await Promise.race([drained, sleep(DRAIN_TIMEOUT_MS, false, { ref: false })]))) await connection.close();
   }
 
   // ---- connection and setup ----
