@@ -7,6 +7,8 @@ import { buildHttpServer, type CofferApp, type HttpModule } from './platform/htt
 import { createLogger, type Logger } from './platform/log.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { SystemClock } from './platform/clock.ts';
+import { clockHttpModule } from './platform/clock.routes.ts';
+import { PAYMENT_FINAL_TOPIC, type PaymentFinalNotice, ProductsService, productsHttpModule } from './modules/products/index.ts';
 import { startIntervalJob, type IntervalJob } from './platform/jobs.ts';
 import { OutboxRelay } from './platform/outbox/index.ts';
 import { LedgerService } from './modules/ledger/index.ts';
@@ -88,8 +90,7 @@ interface Services {
   seedDemo(): Promise<void>;
 }
 
-function buildServices(config: Config, store: Store, logger: Logger, metrics: Metrics, options: StartOptions = {}): Services {
-  const clock = new SystemClock();
+function buildServices(config: Config, store: Store, clock: SystemClock, logger: Logger, metrics: Metrics, options: StartOptions = {}): Services {
   const batchSize = new Histogram({
     name: 'coffer_ledger_batch_size',
     help: 'Ledger units written per database call (group commit)',
@@ -111,6 +112,8 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   const users = new UsersService({ db: store.db, clock, options: { ...config.users, ...options.users } });
   const relay = new OutboxRelay({ db: store.db, config: config.outbox, logger });
   const jobs = [
+    // The sandbox test clock: another process may have advanced the stored offset.
+    startIntervalJob('clock.refresh', config.clock.refreshMs, () => clock.refresh(), logger),
     startIntervalJob('ledger.expire-pending', config.ledger.pendingExpiryIntervalMs, () => ledger.expireDuePendings(), logger),
     startIntervalJob('users.purge-ended-sessions', 60 * 60 * 1000, () => users.purgeEndedSessions(), logger),
   ];
@@ -246,6 +249,23 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   // Funding by bank transfer: the bank's signed TRANSFER_IN credits the named settlement account (or suspense).
   const funding = new FundingService({ db: store.db, clock, logger, ledger, config });
 
+  // Savings products (SPEC 7): wallet orders move money at once; card orders wait for the payment
+  // core's payment.final; jobs store status moves, expire unpaid orders and pay back matured holdings.
+  const products = new ProductsService({
+    db: store.db,
+    clock,
+    logger,
+    ledger,
+    assertUserCanMoveMoney: (userId, trx) => users.assertUserCanMoveMoney(userId, trx),
+    options: config.products,
+  });
+  relay.subscribe<PaymentFinalNotice>(PAYMENT_FINAL_TOPIC, 'products.payment-final', (message) => products.handlePaymentFinal(message.payload));
+  jobs.push(
+    startIntervalJob('products.statuses', config.products.jobIntervalMs, () => products.advanceProductStatuses(), logger),
+    startIntervalJob('products.expire-unpaid', config.products.jobIntervalMs, () => products.expireUnpaid(), logger),
+    startIntervalJob('products.maturity', config.products.jobIntervalMs, () => products.settleDueMaturities(), logger),
+  );
+
   return {
     modules: [
       ledgerHttpModule(ledger),
@@ -273,6 +293,8 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       reconciliationHttpModule(reconciliation),
       fundingHttpModule(funding, merchants),
       payoutBatchesHttpModule(payoutBatches),
+      productsHttpModule(products),
+      clockHttpModule(clock, config),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],
@@ -317,7 +339,7 @@ export async function startCoffer(
   try {
     await migrateToLatest(store, migrations);
     const metrics = createMetrics();
-    services = buildServices(config, store, logger, metrics, options);
+    services = buildServices(config, store, await SystemClock.load(store.db), logger, metrics, options);
     if (config.demoSeed && config.sandbox) await services.seedDemo();
     app = await serve(config, store, logger, services, metrics);
   } catch (err) {

@@ -131,6 +131,17 @@ export interface Config {
     /** Rows of approved batches handed to the payouts module at once, per process. */
     concurrency: number;
   };
+  /** Savings products and subscriptions (SPEC 7). */
+  products: {
+    /** A card subscription not paid within this many minutes is cancelled and its reservation released. */
+    unpaidExpiryMinutes: number;
+    /** A wallet subscription whose payment was cut short (a crash) is finished or undone after this. */
+    walletRecoveryAfterS: number;
+    /** How often the jobs run: product statuses, unpaid expiry, maturity (which also catches up on missed days). */
+    jobIntervalMs: number;
+  };
+  /** The business clock (sandbox test clock): how often a process re-reads the stored offset. */
+  clock: { refreshMs: number };
 }
 
 export { ConfigError } from './env.ts';
@@ -228,6 +239,12 @@ export function loadConfig(env: Env = process.env): Config {
     payoutBatches: {
       concurrency: int(env, 'PAYOUT_BATCH_CONCURRENCY', 16, 1, 256),
     },
+    products: {
+      unpaidExpiryMinutes: int(env, 'PRODUCT_UNPAID_EXPIRY_MINUTES', 15, 1, 24 * 60),
+      walletRecoveryAfterS: int(env, 'PRODUCT_WALLET_RECOVERY_AFTER_S', 60, 1, 86_400),
+      jobIntervalMs: int(env, 'PRODUCT_JOB_INTERVAL_MS', 5_000, 10, 3_600_000),
+    },
+    clock: { refreshMs: int(env, 'CLOCK_REFRESH_MS', 2_000, 10, 600_000) },
   };
 }
 

@@ -107,6 +107,20 @@ export const errorCatalogue = {
   PAYOUT_BATCH_CHECKER_REQUIRED: { status: 403, title: 'Only a checker (an API key or operator with the checker role) may approve or reject a batch' },
   PAYOUT_BATCH_OWN_BATCH: { status: 403, title: 'Whoever created a batch cannot approve or reject it' },
   PAYOUT_BATCH_NOT_AWAITING_APPROVAL: { status: 409, title: 'The batch is not awaiting approval' },
+  // Savings products and subscriptions (SPEC 7)
+  PRODUCT_NOT_FOUND: { status: 404, title: 'No such product (or it is not on the shelf)' },
+  PRODUCT_CODE_TAKEN: { status: 409, title: 'A product with this code exists already' },
+  PRODUCT_NOT_EDITABLE: { status: 409, title: 'The product can only be edited while nobody has bought into it and it has not ended' },
+  PRODUCT_VERSION_CONFLICT: { status: 409, title: 'The product was changed meanwhile: reload it and edit again' },
+  PRODUCT_OFF_SHELF: { status: 409, title: 'The product is not on the shelf' },
+  PRODUCT_NOT_ON_SALE: { status: 409, title: 'The product is not on sale yet (presale)' },
+  PRODUCT_ENDED: { status: 409, title: 'The product sale has ended' },
+  PRODUCT_SOLD_OUT: { status: 409, title: 'The product is sold out' },
+  PRODUCT_QUOTA_EXCEEDED: { status: 409, title: 'Less of the product is left than the amount asked for (remaining says how much)' },
+  AMOUNT_BELOW_MINIMUM: { status: 422, title: "The amount is below the product's minimum" },
+  AMOUNT_NOT_A_STEP_MULTIPLE: { status: 422, title: 'The amount must be the minimum plus a whole number of steps' },
+  PAY_METHOD_UNAVAILABLE: { status: 422, title: 'This payment method is not available' },
+  SUBSCRIPTION_NOT_FOUND: { status: 404, title: 'No such subscription of yours' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
