@@ -107,6 +107,23 @@ export const errorCatalogue = {
   PAYOUT_BATCH_CHECKER_REQUIRED: { status: 403, title: 'Only a checker (an API key or operator with the checker role) may approve or reject a batch' },
   PAYOUT_BATCH_OWN_BATCH: { status: 403, title: 'Whoever created a batch cannot approve or reject it' },
   PAYOUT_BATCH_NOT_AWAITING_APPROVAL: { status: 409, title: 'The batch is not awaiting approval' },
+  // Payment core (SPEC 8)
+  PAYMENT_NOT_FOUND: { status: 404, title: 'No such payment' },
+  PAYMENT_CONFLICT: { status: 409, title: 'The business order has a payment with other content (its payOrderNo is in payOrderNo)' },
+  PAYMENT_FINISHED: { status: 409, title: 'The payment is final already' },
+  PAYMENT_EXPIRED: { status: 409, title: 'The payment expired before it was confirmed' },
+  PAYMENT_IN_PROGRESS: { status: 409, title: 'The payment is being confirmed at a channel: look again in a moment' },
+  PAYMENT_SMS_NOT_SENT: { status: 409, title: 'Send the SMS code for this payment first' },
+  PAYMENT_CHANNEL_UNAVAILABLE: { status: 503, title: 'The payment channel could not take the payment now: send the SMS again' },
+  CARD_NUMBER_INVALID: { status: 400, title: 'The card number is not a valid card number (12-19 digits passing the Luhn check)' },
+  PAYMENT_CARD_NOT_FOUND: { status: 404, title: 'No such payment card' },
+  COUPON_NOT_FOUND: { status: 404, title: 'No such coupon' },
+  COUPON_NOT_AVAILABLE: { status: 409, title: 'The coupon is used or locked by another payment' },
+  COUPON_EXPIRED: { status: 422, title: 'The coupon has expired' },
+  COUPON_MIN_SPEND_NOT_MET: { status: 422, title: 'The payment is below the coupon\'s minimum spend' },
+  COUPON_CURRENCY_MISMATCH: { status: 422, title: 'The coupon is in another currency than the payment' },
+  CHANNEL_NOT_FOUND: { status: 404, title: 'No such payment channel' },
+  CHANNEL_VERSION_CONFLICT: { status: 409, title: 'The channel was changed meanwhile: reload it and edit again' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
