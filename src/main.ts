@@ -37,6 +37,10 @@ import {
   type PayoutFinalMessage,
   type WebhooksOptions,
 } from './modules/webhooks/index.ts';
+import { PaymentsService, paymentsHttpModule } from './modules/payments/index.ts';
+import { HttpChannelConnector } from './modules/payments/payments.connector.ts';
+import { ensureKeyPair } from './protocol/depository.ts';
+import { BankPublicKey } from './platform/bank-key.ts';
 import { PayoutBatchesService, payoutBatchesHttpModule, type PayoutFinalPayload as BatchPayoutFinal } from './modules/payout-batches/index.ts';
 import { auditHttpModule } from './platform/audit.ts';
 import { IdempotencyStore, idempotencyPlugin } from './platform/http/idempotency.ts';
@@ -60,6 +64,8 @@ export interface RunningCoffer {
   store: Store;
   /** Where the server listens, with the port actually bound (PORT=0 picks a free one). */
   url: string;
+  /** The payment core's in-process surface (business modules, and tests that play one). */
+  payments: PaymentsService;
   /** Stops taking requests, lets in-flight ones finish, then closes the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -85,6 +91,7 @@ interface Services {
   adminVerifiers: AdminVerifier[];
   relay: OutboxRelay;
   jobs: IntervalJob[];
+  payments: PaymentsService;
   seedDemo(): Promise<void>;
 }
 
@@ -243,6 +250,30 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   });
   relay.subscribe<PayoutFinalPayload>(PAYOUT_FINAL, 'reconciliation.payout-final', reconciliationConsumer(reconciliation));
   jobs.push(startIntervalJob('reconciliation.close-days', config.reconciliation.jobIntervalMs, () => reconciliation.closeDueDays(), logger));
+  // The payment core (SPEC 8): card payments for business modules through the simulated channels
+  // (signed with the platform key, at the bank's /channels/{code}); PAYMENT_FINAL on the outbox.
+  const payments = new PaymentsService({
+    db: store.db,
+    clock,
+    logger,
+    ledger,
+    sms,
+    connector: new HttpChannelConnector({
+      baseUrl: (code) => `${config.depository.bankUrl}/channels/${code}`,
+      platformNo: config.depository.platformNo,
+      platformPrivateKey: ensureKeyPair(config.depository.keysDir, 'platform').privateKey,
+      bankPublicKey: new BankPublicKey(config.depository.bankPublicKeyPath, logger),
+      timeoutMs: config.payments.channelTimeoutMs,
+    }),
+    cards: secretBox,
+    options: config.payments,
+    onFinal: () => relay.nudge(),
+  });
+  jobs.push(
+    startIntervalJob('payments.expire', config.payments.jobIntervalMs, () => payments.expireDue(), logger),
+    startIntervalJob('payments.recover', config.payments.jobIntervalMs, () => payments.recoverDue(), logger),
+    startIntervalJob('payments.release-coupon-locks', config.payments.jobIntervalMs, () => payments.releaseCouponLocks(), logger),
+  );
   // Funding by bank transfer: the bank's signed TRANSFER_IN credits the named settlement account (or suspense).
   const funding = new FundingService({ db: store.db, clock, logger, ledger, config });
 
@@ -273,11 +304,13 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       reconciliationHttpModule(reconciliation),
       fundingHttpModule(funding, merchants),
       payoutBatchesHttpModule(payoutBatches),
+      paymentsHttpModule(payments),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],
     relay,
     jobs,
+    payments,
     seedDemo: () => seedDemoPlatform({ merchants, operators, dataDir: config.dataDir, logger }),
   };
 }
@@ -338,7 +371,7 @@ export async function startCoffer(
     })();
     return closing;
   };
-  return { app, store, url, close };
+  return { app, store, url, payments: services.payments, close };
 }
 
 function exitOnSignals(coffer: RunningCoffer, logger: Logger): void {

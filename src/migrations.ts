@@ -13,6 +13,7 @@ import { payoutsMigrations } from './modules/payouts/index.ts';
 import { webhooksMigrations } from './modules/webhooks/index.ts';
 import { reconciliationMigrations } from './modules/reconciliation/index.ts';
 import { payoutBatchesMigrations } from './modules/payout-batches/index.ts';
+import { paymentsMigrations } from './modules/payments/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   ...reconciliationMigrations,
   ...fundingMigrations,
   ...payoutBatchesMigrations,
+  ...paymentsMigrations,
 };

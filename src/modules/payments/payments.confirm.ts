@@ -33,7 +33,7 @@ import { publish } from '../../platform/outbox/index.ts';
 import type { ChannelPaymentResult } from '../../protocol/payment-channel.ts';
 import type { AccountId, LedgerService, TransferRequest } from '../ledger/index.ts';
 import type { SmsService } from '../sms/index.ts';
-import type { ChannelCallOutcome, ChannelConnector } from './payments.channel-port.ts';
+import type { ChannelCallOutcome, ChannelConnector } from './payments.connector.ts';
 import type { ChannelRouter } from './payments.channels.ts';
 import type { Sealer } from './payments.cards.ts';
 import * as repo from './payments.repository.ts';
@@ -48,8 +48,8 @@ export const paymentTransferIds = {
   discount: (payOrderNo: string) => `payment:${payOrderNo}:discount`,
 };
 
-/** Channel error codes that are about the code the user typed: the user asks for a new code, the order goes on. */
-const CODE_ERRORS = new Set(['SMS_CODE_INVALID', 'SMS_CODE_EXPIRED', 'SMS_CODE_ATTEMPTS_EXCEEDED']);
+/** Channel error codes about the code the user typed: the order goes on (the user types again, or asks for a new code). */
+const CODE_ERRORS = new Set(['SMS_CODE_INVALID', 'SMS_CODE_EXPIRED']);
 
 export interface ConfirmDeps {
   db: repo.Executor;
@@ -133,15 +133,34 @@ export class ConfirmChain {
     await repo.updateAttempt(db, attemptNo, ['SMS_SENT'], { status: 'CALLING', operation: 'CONFIRM' }, clock.now());
     const outcome = await connector.confirm(channelCode, { attemptNo, smsCode });
     const result = await this.record(attemptNo, channelCode, outcome);
-    if (result.kind === 'fail' && (result.retryable || CODE_ERRORS.has(result.errorCode))) {
-      // The code was for this channel's attempt only: a new SMS (routed again) is the way on.
-      if (result.retryable) await router.failed(channelCode);
+    if (result.kind === 'fail' && CODE_ERRORS.has(result.errorCode)) return this.wrongCode(order, result.errorCode);
+    if (result.kind === 'fail' && result.retryable) {
+      // The code belongs to this channel's attempt: a new SMS (routed again) is the way on.
+      await router.failed(channelCode);
       await this.stepBack(order, 'CREATED', { smsAttemptNo: null, channelCode: null });
-      if (CODE_ERRORS.has(result.errorCode)) throw new DomainError(result.errorCode as 'SMS_CODE_INVALID', `${result.errorMessage ?? 'The channel refused the code'}: ask for a new code`);
       throw new DomainError('PAYMENT_CHANNEL_UNAVAILABLE', `${channelCode} could not take the payment now: send the SMS again`);
     }
     await this.circuit(channelCode, result);
     return result;
+  }
+
+  /**
+   * The quick-pay channel refused the code. While its attempt is still open
+   * (QUERY: PROCESSING) the user may type again; once the channel closed it
+   * (too many wrong codes, or expired) a new SMS is needed. Nothing moved.
+   */
+  private async wrongCode(order: Payment, errorCode: string): Promise<never> {
+    const { db, clock, connector } = this.deps;
+    const attemptNo = order.smsAttemptNo!;
+    const status = await connector.query(order.channelCode!, attemptNo);
+    if (status.kind === 'answered' && status.data.status === 'PROCESSING') {
+      await repo.updateAttempt(db, attemptNo, ['FAILED'], { status: 'SMS_SENT' }, clock.now());
+      await this.stepBack(order, 'SMS_SENT');
+      throw new DomainError('SMS_CODE_INVALID', 'The SMS code is wrong: type it again');
+    }
+    await this.stepBack(order, 'CREATED', { smsAttemptNo: null, channelCode: null });
+    if (errorCode === 'SMS_CODE_EXPIRED') throw new DomainError('SMS_CODE_EXPIRED', 'The SMS code expired: send the SMS again');
+    throw new DomainError('SMS_CODE_ATTEMPTS_EXCEEDED', 'Too many wrong SMS codes: send the SMS again');
   }
 
   /** Direct debit: routed now; a retryable failure goes on to the next channel, no answer stops everything (queried). */

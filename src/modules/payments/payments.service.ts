@@ -6,7 +6,7 @@ import { currencyCode, exponentOf, formatMinor, MAX_AMOUNT_MINOR, parseMoney } f
 import { channelKinds } from '../../protocol/payment-channel.ts';
 import { transferCodes, type LedgerService, type Page } from '../ledger/index.ts';
 import { maskMobile, normalizeSmsMobile, type SmsService } from '../sms/index.ts';
-import type { ChannelConnector } from './payments.channel-port.ts';
+import type { ChannelConnector } from './payments.connector.ts';
 import { ChannelRouter, type CircuitOptions } from './payments.channels.ts';
 import { normalizeCardNumber, type Sealer } from './payments.cards.ts';
 import { ConfirmChain, SMS_PURPOSE } from './payments.confirm.ts';
