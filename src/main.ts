@@ -39,6 +39,10 @@ import {
   type PayoutFinalMessage,
   type WebhooksOptions,
 } from './modules/webhooks/index.ts';
+import { PaymentsService, paymentsHttpModule } from './modules/payments/index.ts';
+import { HttpChannelConnector } from './modules/payments/payments.connector.ts';
+import { ensureKeyPair } from './protocol/depository.ts';
+import { BankPublicKey } from './platform/bank-key.ts';
 import { PayoutBatchesService, payoutBatchesHttpModule, type PayoutFinalPayload as BatchPayoutFinal } from './modules/payout-batches/index.ts';
 import { auditHttpModule } from './platform/audit.ts';
 import { IdempotencyStore, idempotencyPlugin } from './platform/http/idempotency.ts';
@@ -62,6 +66,8 @@ export interface RunningCoffer {
   store: Store;
   /** Where the server listens, with the port actually bound (PORT=0 picks a free one). */
   url: string;
+  /** The payment core's in-process surface (business modules, and tests that play one). */
+  payments: PaymentsService;
   /** Stops taking requests, lets in-flight ones finish, then closes the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -87,6 +93,7 @@ interface Services {
   adminVerifiers: AdminVerifier[];
   relay: OutboxRelay;
   jobs: IntervalJob[];
+  payments: PaymentsService;
   seedDemo(): Promise<void>;
 }
 
@@ -246,6 +253,30 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
   });
   relay.subscribe<PayoutFinalPayload>(PAYOUT_FINAL, 'reconciliation.payout-final', reconciliationConsumer(reconciliation));
   jobs.push(startIntervalJob('reconciliation.close-days', config.reconciliation.jobIntervalMs, () => reconciliation.closeDueDays(), logger));
+  // The payment core (SPEC 8): card payments for business modules through the simulated channels
+  // (signed with the platform key, at the bank's /channels/{code}); PAYMENT_FINAL on the outbox.
+  const payments = new PaymentsService({
+    db: store.db,
+    clock,
+    logger,
+    ledger,
+    sms,
+    connector: new HttpChannelConnector({
+      baseUrl: (code) => `${config.depository.bankUrl}/channels/${code}`,
+      platformNo: config.depository.platformNo,
+      platformPrivateKey: ensureKeyPair(config.depository.keysDir, 'platform').privateKey,
+      bankPublicKey: new BankPublicKey(config.depository.bankPublicKeyPath, logger),
+      timeoutMs: config.payments.channelTimeoutMs,
+    }),
+    cards: secretBox,
+    options: config.payments,
+    onFinal: () => relay.nudge(),
+  });
+  jobs.push(
+    startIntervalJob('payments.expire', config.payments.jobIntervalMs, () => payments.expireDue(), logger),
+    startIntervalJob('payments.recover', config.payments.jobIntervalMs, () => payments.recoverDue(), logger),
+    startIntervalJob('payments.release-coupon-locks', config.payments.jobIntervalMs, () => payments.releaseCouponLocks(), logger),
+  );
   // Funding by bank transfer: the bank's signed TRANSFER_IN credits the named settlement account (or suspense).
   const funding = new FundingService({ db: store.db, clock, logger, ledger, config });
 
@@ -257,6 +288,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
     logger,
     ledger,
     assertUserCanMoveMoney: (userId, trx) => users.assertUserCanMoveMoney(userId, trx),
+    payments,
     options: config.products,
   });
   relay.subscribe<PaymentFinalNotice>(PAYMENT_FINAL_TOPIC, 'products.payment-final', (message) => products.handlePaymentFinal(message.payload));
@@ -293,6 +325,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
       reconciliationHttpModule(reconciliation),
       fundingHttpModule(funding, merchants),
       payoutBatchesHttpModule(payoutBatches),
+      paymentsHttpModule(payments),
       productsHttpModule(products),
       clockHttpModule(clock, config),
     ],
@@ -300,6 +333,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
     adminVerifiers: [operatorAdminVerifier(operators)],
     relay,
     jobs,
+    payments,
     seedDemo: () => seedDemoPlatform({ merchants, operators, dataDir: config.dataDir, logger }),
   };
 }
@@ -360,7 +394,7 @@ export async function startCoffer(
     })();
     return closing;
   };
-  return { app, store, url, close };
+  return { app, store, url, payments: services.payments, close };
 }
 
 function exitOnSignals(coffer: RunningCoffer, logger: Logger): void {

@@ -13,6 +13,7 @@ import { payoutsMigrations } from './modules/payouts/index.ts';
 import { webhooksMigrations } from './modules/webhooks/index.ts';
 import { reconciliationMigrations } from './modules/reconciliation/index.ts';
 import { payoutBatchesMigrations } from './modules/payout-batches/index.ts';
+import { paymentsMigrations } from './modules/payments/index.ts';
 import { clockMigrations } from './platform/clock.ts';
 import { productsMigrations } from './modules/products/index.ts';
 
@@ -36,6 +37,7 @@ export const migrations: Record<string, Migration> = {
   ...reconciliationMigrations,
   ...fundingMigrations,
   ...payoutBatchesMigrations,
+  ...paymentsMigrations,
   ...clockMigrations,
   ...productsMigrations,
 };
