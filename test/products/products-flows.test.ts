@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { DepositoryServer } from '../depository/support.ts';
+import { newId } from '../../src/platform/ids.ts';
+import * as repo from '../../src/modules/products/products.repository.ts';
 import { testStoreKinds } from '../support/stores.ts';
 import {
   addCny,
@@ -14,6 +16,7 @@ import {
   advanceDays,
   assertProblem,
   businessDay,
+  businessNow,
   createProduct,
   DAY_MS,
   fundedUser,
@@ -167,6 +170,52 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal(await walletBalance(api, user), '400.00', 'only the two accepted orders were paid');
     });
 
+    test('an Idempotency-Key makes a retried purchase answer the first answer and pay once', async () => {
+      const { api } = server;
+      const user = await fundedUser(api, '1000.00');
+      const product = await createProduct(api);
+      const body = { productId: product.id, amount: '300.00', payWith: 'WALLET' };
+      const headers = { 'idempotency-key': `buy-${product.id}` };
+      const first = await api.request<HoldingView>('POST', '/my/subscriptions', { token: user.token, body, headers });
+      const again = await api.request<HoldingView>('POST', '/my/subscriptions', { token: user.token, body, headers });
+      assert.deepEqual([first.status, again.status, again.body.id], [201, 201, first.body.id]);
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+      assert.equal(await walletBalance(api, user), '700.00');
+    });
+
+    test('a wallet order a crash left AWAITING_PAYMENT (reserved, not paid) is finished by the unpaid job, or cancelled if the money is gone', async () => {
+      const { api, coffer } = server;
+      const user = await fundedUser(api, '1000.00');
+      const product = await createProduct(api, { totalAmount: '2000.00' });
+      const paid = (await subscribe(api, user, product.id, '100.00')).body;
+      // What POST /my/subscriptions commits before it moves the money, and nothing after: the crash state.
+      const now = await businessNow(api);
+      const crashed = async (amount: bigint) => {
+        const order = {
+          ...(await repo.findSubscription(coffer.store.db, paid.id))!,
+          id: newId('sub'),
+          amountMinor: amount,
+          status: 'AWAITING_PAYMENT' as const,
+          expiresAt: new Date(now.getTime() + 60_000),
+          paidAt: null,
+        };
+        assert.ok(await repo.reserve(coffer.store.db, product.id, amount, now));
+        await repo.insertSubscription(coffer.store.db, order);
+        return order.id;
+      };
+      const finished = await crashed(40_000n);
+      const unpayable = await crashed(100_000n); // more than the wallet ever held
+      assert.equal((await adminProduct(api, product.id)).reservedAmount, '1400.00');
+      assert.equal((await holding(api, user, finished)).status, 'AWAITING_PAYMENT');
+      await advanceDays(api, 1);
+      await waitForHolding(api, user, finished, 'PAID');
+      const cancelled = await waitForHolding(api, user, unpayable, 'CANCELLED');
+      assert.equal(cancelled.errorCode, 'INSUFFICIENT_FUNDS');
+      assert.equal(await walletBalance(api, user), '500.00', '100.00 + the finished 400.00; the 1000.00 one could not be paid');
+      const after = await adminProduct(api, product.id);
+      assert.deepEqual([after.raisedAmount, after.reservedAmount], ['500.00', '0.00']);
+    });
+
     test('admin edits: version-guarded, only before anyone bought; the shelf flag is the admin’s', async () => {
       const { api } = server;
       const product = await createProduct(api);
@@ -178,7 +227,8 @@ for (const { kind, skip } of await testStoreKinds()) {
       const user = await fundedUser(api, '1000.00');
       assert.equal((await subscribe(api, user, product.id, '100.00')).status, 201);
       assertProblem(await api.admin('PUT', `/admin/products/${product.id}`, { ...edit, version: edited.body.version }), 409, 'PRODUCT_NOT_EDITABLE');
-      assertProblem(await api.request('POST', '/admin/products', { body: { code: 'X' } }), 401, 'UNAUTHORIZED');
+      assertProblem(await api.request('GET', '/admin/products'), 401, 'UNAUTHORIZED');
+      assertProblem(await api.request('POST', `/admin/products/${product.id}/shelf`, { body: { onShelf: false } }), 401, 'UNAUTHORIZED');
     });
 
     test('status moves by time: PRESALE until saleStart, ON_SALE, then ENDED at saleEnd (test clock)', async () => {
