@@ -8,7 +8,7 @@ import { createLogger, type Logger } from './platform/log.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { SystemClock } from './platform/clock.ts';
 import { clockHttpModule } from './platform/clock.routes.ts';
-import { PAYMENT_FINAL_TOPIC, type PaymentFinalNotice, ProductsService, productsHttpModule } from './modules/products/index.ts';
+import { ProductsService, productsHttpModule } from './modules/products/index.ts';
 import { startIntervalJob, type IntervalJob } from './platform/jobs.ts';
 import { OutboxRelay } from './platform/outbox/index.ts';
 import { LedgerService } from './modules/ledger/index.ts';
@@ -39,7 +39,7 @@ import {
   type PayoutFinalMessage,
   type WebhooksOptions,
 } from './modules/webhooks/index.ts';
-import { PaymentsService, paymentsHttpModule } from './modules/payments/index.ts';
+import { PAYMENT_FINAL, type PaymentFinalEvent, PaymentsService, paymentsHttpModule } from './modules/payments/index.ts';
 import { HttpChannelConnector } from './modules/payments/payments.connector.ts';
 import { ensureKeyPair } from './protocol/depository.ts';
 import { BankPublicKey } from './platform/bank-key.ts';
@@ -291,7 +291,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
     payments,
     options: config.products,
   });
-  relay.subscribe<PaymentFinalNotice>(PAYMENT_FINAL_TOPIC, 'products.payment-final', (message) => products.handlePaymentFinal(message.payload));
+  relay.subscribe<PaymentFinalEvent>(PAYMENT_FINAL, 'products.payment-final', (message) => products.handlePaymentFinal(message.payload));
   jobs.push(
     startIntervalJob('products.statuses', config.products.jobIntervalMs, () => products.advanceProductStatuses(), logger),
     startIntervalJob('products.expire-unpaid', config.products.jobIntervalMs, () => products.expireUnpaid(), logger),

@@ -8,8 +8,9 @@ export { productsMigrations } from './products.migrations.ts';
 export { productView, holdingView, quoteView, type HoldingView } from './products.views.ts';
 export { interestMinor, earnedMinor, scheduleFor, formatRatePercent, parseRatePercent, dayCounts, type DayCount } from './products.interest.ts';
 export {
-  PAYMENT_FINAL_TOPIC,
   productStatuses,
+  productTransitions,
+  subscriptionTransitions,
   subscriptionStatuses,
   type PaymentFinalNotice,
   type PaymentsPort,

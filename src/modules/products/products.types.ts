@@ -2,6 +2,7 @@ import type { Id } from '../../platform/ids.ts';
 import type { CurrencyCode } from '../../platform/money/index.ts';
 import type { AccountId, TransferCode } from '../ledger/index.ts';
 import type { DayCount } from './products.interest.ts';
+import type { Executor } from './products.repository.ts';
 
 export type ProductId = Id<'prd'>;
 export type SubscriptionId = Id<'sub'>;
@@ -44,10 +45,6 @@ export const subscriptionTransitions: Readonly<Record<SubscriptionStatus, readon
 
 export function assertSubscriptionTransition(from: SubscriptionStatus, to: SubscriptionStatus): void {
   if (!subscriptionTransitions[from].includes(to)) throw new Error(`subscription transition ${from} -> ${to} is not in the table`);
-}
-
-export function assertProductTransition(from: ProductStatus, to: ProductStatus): void {
-  if (!productTransitions[from].includes(to)) throw new Error(`product transition ${from} -> ${to} is not in the table`);
 }
 
 /** Holdings the maturity job still owes money to. */
@@ -126,15 +123,13 @@ export interface PaymentsPort {
       description: string;
       expiresAt: Date;
     },
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    trx: any,
+    trx: Executor,
   ): Promise<{ payOrderNo: string }>;
   /** 'FAIL': cancelled (now or before); 'SUCCESS': too late, it was paid; 'DOING': ask again later. */
   cancel(payOrderNo: string, reason: string): Promise<'SUCCESS' | 'FAIL' | 'DOING'>;
 }
 
-/** The payment core's notice of a final payment (contract.md: topic `payment.final`). */
-export const PAYMENT_FINAL_TOPIC = 'payment.final';
+/** What products reads of the payment core's `payment.final` notice (main.ts subscribes it). */
 export interface PaymentFinalNotice {
   payOrderNo: string;
   businessType: string;
