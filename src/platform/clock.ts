@@ -49,7 +49,8 @@ export class SystemClock implements Clock {
   async refresh(): Promise<void> {
     if (!this.db) return;
     const { rows } = await sql<{ offsetMs: bigint | string }>`select offset_ms as "offsetMs" from business_clock where id = 1`.execute(this.db);
-    if (rows[0]) this.offsetMs = Number(rows[0].offsetMs);
+    // The stored offset only grows: a read that raced this process's own advance must not undo it.
+    if (rows[0]) this.offsetMs = Math.max(this.offsetMs, Number(rows[0].offsetMs));
   }
 
   /** Moves the stored clock forward for every process of this database; answers the new time. */

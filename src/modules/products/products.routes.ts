@@ -97,7 +97,11 @@ export function productsHttpModule(products: ProductsService): HttpModule {
         { ...mine, schema: { ...mySchema, summary: 'The contract of one of my orders (HTML page)', params: s.IdParams } },
         async (request, reply) => {
           const { view, party } = await contractOf(request);
-          return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(contractHtml(view, party));
+          return reply
+            .type('text/html; charset=utf-8')
+            .header('cache-control', 'no-store')
+            .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+            .send(contractHtml(view, party));
         },
       );
       app.get(

@@ -88,6 +88,7 @@ export class ProductsService {
   // ---- catalogue (admin) -----------------------------------------------------------------------
 
   async createProduct(input: ProductInput): Promise<Product> {
+    if (!CODE.test(input.code)) throw new DomainError('VALIDATION_FAILED', 'code is 1-32 letters, digits, _ or -, starting with a letter or digit');
     const now = this.deps.clock.now();
     const fields = validProduct(input, now);
     const product: Product = {
@@ -101,7 +102,6 @@ export class ProductsService {
       createdAt: now,
       updatedAt: now,
     };
-    if (!CODE.test(input.code)) throw new DomainError('VALIDATION_FAILED', 'code is 1-32 letters, digits, _ or -, starting with a letter or digit');
     if (!(await repo.insertProduct(this.deps.db, product))) throw new DomainError('PRODUCT_CODE_TAKEN', `A product with code ${input.code} exists already`);
     return product;
   }
