@@ -167,5 +167,26 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal(payment.body.status, 'FAIL', 'the payment was failed before the units were released');
       assert.equal((await holding(api, user, order.id)).earnedToDate, '0.00');
     });
+
+    test('card and wallet buyers racing for the last units: exactly the cap is taken; expired card orders give theirs back', async () => {
+      const product = await createProduct(api, { totalAmount: '1000.00', minAmount: '100.00', stepAmount: '100.00' });
+      const buyers = await Promise.all(Array.from({ length: 5 }, () => fundedUser(api, '1000.00')));
+      const tries = Array.from({ length: 20 }, (_, i) => ({ user: buyers[i % buyers.length]!, payWith: i % 2 === 0 ? 'CARD' : 'WALLET' }));
+      const replies = await Promise.all(tries.map(async (t) => ({ user: t.user, reply: await subscribe(api, t.user, product.id, '100.00', t.payWith) })));
+      const accepted = replies.filter((r) => r.reply.status === 201);
+      assert.equal(accepted.length, 10, 'ten units of 100.00, never more');
+      for (const { reply } of replies.filter((r) => r.reply.status !== 201)) {
+        assert.ok(['PRODUCT_SOLD_OUT', 'PRODUCT_QUOTA_EXCEEDED'].includes((reply.body as unknown as { code: string }).code), reply.text);
+      }
+      const byCard = accepted.filter((r) => r.reply.body.payWith === 'CARD');
+      const full = await adminProduct(api, product.id);
+      assert.deepEqual([full.raisedAmount, full.reservedAmount, full.status], [`${(10 - byCard.length) * 100}.00`, `${byCard.length * 100}.00`, 'SOLD_OUT']);
+
+      await advanceDays(api, 1);
+      for (const { user, reply } of byCard) await waitForHolding(api, user, reply.body.id, 'CANCELLED');
+      const after = await adminProduct(api, product.id);
+      assert.deepEqual([after.reservedAmount, after.raisedAmount], ['0.00', `${(10 - byCard.length) * 100}.00`]);
+      assert.equal(after.status, byCard.length > 0 ? 'ON_SALE' : 'SOLD_OUT');
+    });
   });
 }
