@@ -13,6 +13,10 @@ import type { RunningCoffer } from '../../src/main.ts';
 import type { PaymentView } from '../../src/modules/payments/index.ts';
 import type { AccountId } from '../../src/modules/ledger/index.ts';
 import { luhnValid } from '../../src/modules/payments/payments.cards.ts';
+import { HttpChannelConnector } from '../../src/modules/payments/payments.connector.ts';
+import { BankPublicKey } from '../../src/platform/bank-key.ts';
+import type { KeyPair } from '../../src/protocol/depository.ts';
+import { sql } from 'kysely';
 import { bankEnv, PLATFORM_NO, platformKeys, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
 import { type BankChild, FAST_USERS, startBankChild } from '../browser/support.ts';
 import { createBooks, type TestBooks } from '../ledger-http/support.ts';
@@ -52,16 +56,17 @@ export class PaymentsRig {
     readonly bank: BankChild,
     private readonly books: TestBooks,
     private readonly dir: string,
+    private readonly platform: KeyPair,
   ) {
     this.client = new Client(coffer.url);
   }
 
-  static async start(kind: TestBooks['kind'], env: Record<string, string> = {}): Promise<PaymentsRig> {
+  static async start(kind: TestBooks['kind'], env: Record<string, string> = {}, bankOverrides: Record<string, string> = {}): Promise<PaymentsRig> {
     const books = await createBooks(kind);
     const dir = tempDir('payments');
     const platform = platformKeys(dir);
     seedBankKeys(dir);
-    const bank = await startBankChild(bankEnv(dir, platform, { BANK_CHANNEL_HANG_MS: '20000' }));
+    const bank = await startBankChild(bankEnv(dir, platform, { BANK_CHANNEL_HANG_MS: '20000', ...bankOverrides }));
     try {
       const coffer = await startServer(books, FAST_USERS, {
         KEYS_DIR: path.dirname(platform.publicKeyPath),
@@ -72,7 +77,7 @@ export class PaymentsRig {
         ...PAYMENT_TEST_ENV,
         ...env,
       });
-      return new PaymentsRig(coffer, bank, books, dir);
+      return new PaymentsRig(coffer, bank, books, dir, platform);
     } catch (err) {
       await bank.stop();
       throw err;
@@ -167,6 +172,26 @@ export class PaymentsRig {
     const texted = await this.bankSandbox<{ channelCode: string; attemptNo: string; code: string }[]>('GET', `/sandbox/channel-sms?mobile=${mobile}`);
     assert.ok(texted.length > 0, `no channel SMS to ${mobile}`);
     return texted[0]!;
+  }
+
+  /** The code the channel texted for this payment's quick-pay attempt (several payments may text one mobile). */
+  async channelCodeFor(payOrderNo: string, mobile: string): Promise<string> {
+    const { rows } = await sql<{ attemptNo: string }>`select sms_attempt_no as "attemptNo" from payment_orders where pay_order_no = ${payOrderNo}`.execute(this.coffer.store.db);
+    const texted = await this.bankSandbox<{ attemptNo: string; code: string }[]>('GET', `/sandbox/channel-sms?mobile=${mobile}`);
+    const code = texted.find((t) => t.attemptNo === rows[0]?.attemptNo)?.code;
+    assert.ok(code, `no channel SMS for ${payOrderNo}`);
+    return code;
+  }
+
+  /** Coffer's own signed client of the channels, for a test that plays a Coffer process which crashed mid-call. */
+  connector(): HttpChannelConnector {
+    return new HttpChannelConnector({
+      baseUrl: (code) => `${this.bank.url}/channels/${code}`,
+      platformNo: PLATFORM_NO,
+      platformPrivateKey: this.platform.privateKey,
+      bankPublicKey: new BankPublicKey(path.join(this.dir, 'bank', 'keys', 'bank-public.pem'), { error: () => {} }),
+      timeoutMs: 5000,
+    });
   }
 
   /** The code Coffer's SMS module texted (its development sink), newest first. */
