@@ -11,11 +11,13 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunningCoffer } from '../../src/main.ts';
 import { ADMIN_TOKEN, type DepositoryServer, startServer } from '../depository/support.ts';
+import * as repo from '../../src/modules/products/products.repository.ts';
 import { testStoreKinds } from '../support/stores.ts';
 import {
   addCny,
   adminProduct,
   advanceDays,
+  businessNow,
   createProduct,
   fundedUser,
   holding,
@@ -137,6 +139,24 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal(racing[0] + racing[1], 1, 'settled once');
       assert.equal((await holding(api, user, crashed.id)).status, 'SETTLED');
       assert.equal(await walletBalance(api, user), afterCrash, 'the replayed transfers moved nothing');
+    });
+
+    test('a worker that claimed due holdings and died holds them only until its lease runs out', async () => {
+      const { api, coffer } = server;
+      const product = await createProduct(api, { termDays: 2, minAmount: '100.00', stepAmount: '100.00' });
+      const user = await fundedUser(api, '500.00');
+      const h = (await subscribe(api, user, product.id, '500.00')).body;
+      await advanceDays(api, 3);
+      // The dead worker's claim, exactly as the job takes it (SKIP LOCKED + a lease), and then nothing.
+      const now = await businessNow(api);
+      const claimed = await repo.claimDueMaturities(coffer.store.db, now.toISOString().slice(0, 10), now, new Date(now.getTime() + 60_000), 100);
+      assert.ok(claimed.some((c) => c.id === h.id));
+      assert.equal(await maturityRun(), 0, 'claimed by someone else: left alone');
+      assert.notEqual((await holding(api, user, h.id)).status, 'SETTLED');
+      await advanceDays(api, 1);
+      assert.equal(await maturityRun(), claimed.length, 'the lease ran out: the next run takes them');
+      assert.equal((await holding(api, user, h.id)).status, 'SETTLED');
+      assert.equal(await walletBalance(api, user), addCny('500.00', h.interest));
     });
   });
 }
