@@ -15,7 +15,7 @@ for (const { kind, skip } of await testStoreKinds()) {
     let rig: PaymentsRig;
 
     before(async () => {
-      rig = await PaymentsRig.start(kind);
+      rig = await PaymentsRig.start(kind, { SMS_RESEND_COOLDOWN_S: '60' });
     });
     after(async () => {
       await rig?.close();
@@ -83,6 +83,19 @@ for (const { kind, skip } of await testStoreKinds()) {
       ]);
       assert.equal(decisions[0]!.order.length, 2, 'both quick-pay channels were tried');
       await rig.assertInvariants();
+    });
+
+    test("fallback: a resend within Coffer's SMS cool-down is refused and the code already sent still pays", async () => {
+      await rig.editChannel('QP_ALPHA', { enabled: false });
+      await rig.editChannel('QP_BETA', { enabled: false });
+      const payer = await rig.payer();
+      const payOrderNo = await rig.createPayment(payer, 1_000n);
+      assert.equal((await rig.smsOk(payer, payOrderNo)).method, 'DIRECT_DEBIT');
+      const code = await rig.cofferCode(payer.mobile);
+      assertProblem(await rig.sms(payer, payOrderNo), 429, 'SMS_RESEND_TOO_SOON');
+      const still = await rig.payment(payer, payOrderNo);
+      assert.deepEqual([still.step, still.method, still.smsSentBy], ['SMS_SENT', 'DIRECT_DEBIT', 'COFFER']);
+      assert.equal((await rig.confirm(payer, payOrderNo, code)).body.status, 'SUCCESS');
     });
 
     test('fallback: no quick-pay channel can take the payment (disabled, over its limit) -> direct debit without asking a quick-pay channel', async () => {
