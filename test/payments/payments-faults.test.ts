@@ -166,6 +166,8 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.deepEqual([pending.status, pending.body.status, pending.body.step], [200, 'DOING', 'UNKNOWN_OUTCOME']);
       assertProblem(await rig.sms(payer, payOrderNo), 409, 'PAYMENT_IN_PROGRESS');
       assert.equal(await rig.coffer.payments.cancel(payOrderNo, 'impatient'), 'DOING', 'no cancel while the outcome is unknown');
+      const other = await rig.createPayment(payer, 10_000n);
+      assertProblem(await rig.sms(payer, other, { couponId: coupon.id }), 409, 'COUPON_NOT_AVAILABLE');
       const paid = await rig.waitForStatus(payer, payOrderNo, 'SUCCESS');
       assert.equal(paid.channel, sent.channel);
       assert.equal(await rig.balance(payer.holdingAccountId), '100.00');

@@ -227,7 +227,7 @@ export class PaymentsRig {
     for (const channel of await this.adminOk<{ code: string; version: number }[]>('GET', '/admin/channels')) {
       await this.adminOk('PUT', `/admin/channels/${channel.code}`, { ...seeded[channel.code], version: channel.version });
     }
-    await this.coffer.store.db.updateTable('payment_circuits' as never).set({ state: 'CLOSED', failures: 0, window_started_at: null, opened_at: null, retry_at: null, trial_until: null } as never).execute();
+    await sql`update payment_circuits set state = 'CLOSED', failures = 0, window_started_at = null, opened_at = null, retry_at = null, trial_until = null`.execute(this.coffer.store.db);
   }
 
   async editChannel(code: string, patch: Record<string, unknown>) {
