@@ -271,10 +271,13 @@ for (const { kind, skip } of await testStoreKinds()) {
     describe('crash recovery', () => {
       /** Plays the Coffer process that crashed: the order is left CONFIRMING past its lease, the attempt as given. */
       async function crashed(payOrderNo: string, attempt: 'CALLING' | 'SUCCESS' | 'SMS_SENT') {
-        await sql`update payment_orders set step = 'CONFIRMING', lease_until = now() - interval '1 second' where pay_order_no = ${payOrderNo}`.execute(db());
-        if (attempt !== 'SMS_SENT') {
-          await sql`update payment_attempts set status = ${attempt}, operation = 'CONFIRM' where pay_order_no = ${payOrderNo} and operation = 'SEND_SMS' and status = 'SMS_SENT'`.execute(db());
-        }
+        // One transaction: the recovery job (every 50 ms) must never see the order without its attempt.
+        await db().transaction().execute(async (trx) => {
+          if (attempt !== 'SMS_SENT') {
+            await sql`update payment_attempts set status = ${attempt}, operation = 'CONFIRM' where pay_order_no = ${payOrderNo} and operation = 'SEND_SMS' and status = 'SMS_SENT'`.execute(trx);
+          }
+          await sql`update payment_orders set step = 'CONFIRMING', lease_until = now() - interval '1 second' where pay_order_no = ${payOrderNo}`.execute(trx);
+        });
       }
 
       test('the CONFIRM reached the channel and the process died before the answer: queried, SUCCESS, accounted once, the coupon consumed', async () => {
