@@ -105,7 +105,7 @@ for (const { kind, skip } of await testStoreKinds()) {
     test('the same confirm twice at once: one claims the order and calls the channel, the other answers DOING; money moves once', async () => {
       const payer = await rig.payer();
       const { payOrderNo, sent, code } = await quickPayReady(payer);
-      await rig.setChannel(sent.channel!, { mode: 'SLOW', slowMs: 400 });
+      await rig.setChannel(sent.channel!, { mode: 'SLOW', slowMs: 1000 });
       const answers = await Promise.all([rig.confirm(payer, payOrderNo, code), rig.confirm(payer, payOrderNo, code)]);
       assert.deepEqual(answers.map((a) => a.status), [200, 200]);
       assert.deepEqual(answers.map((a) => a.body.status).sort(), ['DOING', 'SUCCESS']);
@@ -219,13 +219,13 @@ for (const { kind, skip } of await testStoreKinds()) {
       await rig.smsOk(payer, skipped);
       assert.deepEqual((await rig.decisions(skipped))[0]!.candidates.find((c) => c.code === 'QP_ALPHA'), { code: 'QP_ALPHA', eligible: false, reason: 'CIRCUIT_OPEN' });
 
-      await new Promise((r) => setTimeout(r, 1600));
+      await new Promise((r) => setTimeout(r, 3100));
       assert.equal((await rig.circuit('QP_ALPHA')).state, 'HALF_OPEN');
       const failedTrial = await rig.createPayment(payer, 1_000n);
       assert.equal((await rig.smsOk(payer, failedTrial)).method, 'DIRECT_DEBIT');
       assert.equal((await rig.circuit('QP_ALPHA')).state, 'OPEN', 'the trial failed: open again');
 
-      await new Promise((r) => setTimeout(r, 1600));
+      await new Promise((r) => setTimeout(r, 3100));
       await rig.setChannel('QP_ALPHA', { mode: 'UP' });
       const trial = await rig.createPayment(payer, 1_000n);
       assert.equal((await rig.smsOk(payer, trial)).channel, 'QP_ALPHA');
