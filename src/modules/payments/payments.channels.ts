@@ -39,6 +39,8 @@ export interface Decided {
   order: string[];
   /** The circuit state each channel of the order was routed in. */
   states: Map<string, CircuitState>;
+  /** Channels whose circuit was closed with no failures counted: a success there has nothing to reset. */
+  clean: Set<string>;
 }
 
 export class ChannelRouter {
@@ -70,7 +72,8 @@ export class ChannelRouter {
       rule: result.rule,
       createdAt: now,
     });
-    return { decisionId, order: result.order, states: new Map(routable.map((c) => [c.code, c.circuit])) };
+    const clean = new Set(rows.filter(({ circuit }) => !circuit || (circuit.state === 'CLOSED' && circuit.failures === 0)).map(({ channel }) => channel.code));
+    return { decisionId, order: result.order, states: new Map(routable.map((c) => [c.code, c.circuit])), clean };
   }
 
   /** Which channel finally took the step (null: none); FALLBACK when it was not the first of the order. */
@@ -86,8 +89,10 @@ export class ChannelRouter {
     return repo.takeTrial(this.deps.db, code, now, new Date(now.getTime() + this.deps.circuit.trialMs));
   }
 
-  succeeded(code: string): Promise<void> {
-    return repo.circuitSuccess(this.deps.db, code);
+  /** A success closes the circuit; skipped when the routing read just saw it clean (the happy path writes nothing). */
+  async succeeded(code: string, decided?: Decided): Promise<void> {
+    if (decided?.clean.has(code)) return;
+    await repo.circuitSuccess(this.deps.db, code);
   }
 
   failed(code: string): Promise<void> {

@@ -220,7 +220,7 @@ export class PaymentsService {
       });
       if (outcome.kind === 'answered' && outcome.data.status === 'SMS_SENT') {
         await repo.updateAttempt(db, attemptNo, ['SENDING'], { status: 'SMS_SENT' }, clock.now());
-        await this.router.succeeded(channelCode);
+        await this.router.succeeded(channelCode, decided);
         await this.router.settle(decided, channelCode);
         const sent = await repo.updateOrder(
           db,
