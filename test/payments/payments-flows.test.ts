@@ -219,6 +219,19 @@ for (const { kind, skip } of await testStoreKinds()) {
       assertProblem(await rig.admin('PUT', '/admin/channels/QP_ALPHA', { minAmount: '10.00', maxAmount: '5.00', version: alpha.version + 1 }), 400, 'VALIDATION_FAILED');
       assertProblem(await rig.admin('PUT', '/admin/channels/NOPE', { version: 1 }), 404, 'CHANNEL_NOT_FOUND');
       assert.equal((await rig.client.request('GET', '/admin/channels')).status, 401);
+      const catalogue = JSON.stringify((await rig.client.request('GET', '/errors')).body);
+      for (const code of ['PAYMENT_IN_PROGRESS', 'COUPON_NOT_AVAILABLE', 'CARD_NUMBER_INVALID', 'CHANNEL_VERSION_CONFLICT']) assert.ok(catalogue.includes(code), code);
+      const openapi = (await rig.client.request<{ paths: Record<string, unknown> }>('GET', '/openapi.json')).body;
+      for (const path of ['/my/payments/{payOrderNo}/sms', '/my/payments/{payOrderNo}/confirm', '/my/payment-cards', '/admin/routing-decisions']) assert.ok(openapi.paths[path], path);
+    });
+
+    test('a frozen user moves no money: /sms and /confirm are refused', async () => {
+      const payer = await rig.payer();
+      const payOrderNo = await rig.createPayment(payer, 1_000n);
+      await rig.adminOk('POST', `/admin/users/${payer.userId}/freeze`, {});
+      assertProblem(await rig.sms(payer, payOrderNo), 403, 'USER_FROZEN');
+      assertProblem(await rig.confirm(payer, payOrderNo, '123456'), 403, 'USER_FROZEN');
+      assert.equal((await rig.payment(payer, payOrderNo)).step, 'CREATED');
     });
   });
 }
