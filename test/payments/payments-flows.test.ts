@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { testStoreKinds } from '../support/stores.ts';
-import { assertProblem, cardEnding, PaymentsRig, type Payer } from './support.ts';
+import { assertProblem, cardEnding, PaymentsRig } from './support.ts';
 
 for (const { kind, skip } of await testStoreKinds()) {
   describe(`payments flows (${kind})`, { skip }, () => {
@@ -235,5 +235,3 @@ for (const { kind, skip } of await testStoreKinds()) {
     });
   });
 }
-
-export type { Payer };
