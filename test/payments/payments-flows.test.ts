@@ -60,6 +60,8 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.deepEqual(decision!.candidates.find((c) => c.code === 'DD_GAMMA'), { code: 'DD_GAMMA', eligible: false, reason: 'METHOD_NOT_SUPPORTED' });
       assert.equal(decision!.rule, 'WEIGHT', 'two quick-pay channels share the priority: the weights chose');
       assert.equal(decision!.chosen, sent.channel);
+      const metrics = await (await fetch(`${rig.coffer.url}/metrics`)).text();
+      assert.match(metrics, new RegExp(`coffer_payment_channel_calls_total\\{channel="${sent.channel}",operation="CONFIRM",outcome="answered:SUCCESS"\\} \\d`));
       await rig.assertInvariants();
     });
 

@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../../platform/clock.ts';
 import { newId } from '../../platform/ids.ts';
+import type { ChannelCallOutcome, ChannelConnector } from './payments.connector.ts';
 import * as repo from './payments.repository.ts';
 import { route, type RoutableChannel, type RouteRequest } from './payments.routing.ts';
 import type { Channel, Circuit, CircuitState, Payment } from './payments.types.ts';
@@ -99,4 +100,22 @@ export class ChannelRouter {
     const { failureThreshold, windowMs, coolDownMs } = this.deps.circuit;
     return repo.circuitFailure(this.deps.db, code, this.deps.clock.now(), { threshold: failureThreshold, windowMs, coolDownMs });
   }
+}
+
+/**
+ * The connector with every call's outcome reported (for metrics): `answered:<status>`, `unreachable` or `unknown`,
+ * by channel and operation. The calls themselves are unchanged.
+ */
+export function reportingConnector(connector: ChannelConnector, report: (channel: string, operation: string, outcome: string) => void): ChannelConnector {
+  const reported = <T extends { status: string }>(channel: string, operation: string, call: Promise<ChannelCallOutcome<T>>) =>
+    call.then((outcome) => {
+      report(channel, operation, outcome.kind === 'answered' ? `answered:${outcome.data.status}` : outcome.kind);
+      return outcome;
+    });
+  return {
+    sendSms: (channel, data) => reported(channel, 'SEND_SMS', connector.sendSms(channel, data)),
+    confirm: (channel, data) => reported(channel, 'CONFIRM', connector.confirm(channel, data)),
+    debit: (channel, data) => reported(channel, 'DEBIT', connector.debit(channel, data)),
+    query: (channel, attemptNo) => reported(channel, 'QUERY', connector.query(channel, attemptNo)),
+  };
 }
