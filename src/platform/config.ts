@@ -132,6 +132,8 @@ export interface Config {
   payoutBatches: {
     /** Rows of approved batches handed to the payouts module at once, per process. */
     concurrency: number;
+    /** How long a process holds the rows it claimed before another may take them over (it died). */
+    leaseMs: number;
   };
 }
 
@@ -230,6 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     payoutBatches: {
       concurrency: int(env, 'PAYOUT_BATCH_CONCURRENCY', 16, 1, 256),
+      leaseMs: int(env, 'PAYOUT_BATCH_LEASE_MS', 60_000, 100, 3_600_000),
     },
   };
 }

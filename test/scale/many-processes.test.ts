@@ -1,0 +1,315 @@
+/**
+ * Three Coffer server processes on one PostgreSQL database, behind a
+ * round-robin balancer, with the real bank simulator process: payouts,
+ * their webhooks and funding transfers (the bank's notifications) spread over
+ * all three happen exactly once; then one process is killed with SIGKILL in
+ * the middle of a burst and the others take its work over within the leases.
+ * PostgreSQL server only: the embedded store is one process by construction.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { bankEnv, platformKeys, PLATFORM_NO, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
+import { startBankChild, type BankChild } from '../browser/support.ts';
+import { ADMIN_TOKEN, Admin, type MerchantClient } from '../merchants/support.ts';
+import { assertInvariants, balanceOf, fundedMerchant, getPayout, type PayoutView } from '../payouts/support.ts';
+import { createServerDatabase, postgresUnavailable } from '../support/stores.ts';
+import { createEndpoint, deliveries, Receiver, waitFor } from '../webhooks/support.ts';
+import { type CofferChild, RoundRobinBalancer, startCofferChild } from './support.ts';
+
+const reason = await postgresUnavailable();
+if (reason && process.env.CI) throw new Error(`${reason}; CI must run the PostgreSQL suites`);
+if (reason) console.warn(`\n!!! SKIPPING the many-processes suite: ${reason}\n`);
+
+/** Short leases and intervals so a dead process's work comes round in seconds. */
+const LEASES = {
+  OUTBOX_LEASE_MS: '2000',
+  OUTBOX_POLL_INTERVAL_MS: '50',
+  IDEMPOTENCY_LEASE_MS: '2000',
+  PAYOUT_ORDER_TIMEOUT_MS: '1000', // dispatch lease: 2 x this
+  PAYOUT_QUERY_AFTER_MS: '500',
+  PAYOUT_JOB_INTERVAL_MS: '100',
+  PAYOUT_BATCH_LEASE_MS: '2000',
+  WEBHOOK_TIMEOUT_MS: '1000', // delivery lease: 2 x this + 5 s
+  WEBHOOK_POLL_INTERVAL_MS: '100',
+  WEBHOOK_RETRY_BASE_MS: '500',
+  // a hold placed by a process killed before it saved the payout is voided after this (swept every 2.5 s)
+  PAYOUT_ORPHAN_HOLD_AFTER_S: '5',
+};
+/** The longest lease above (a webhook delivery's, 7 s) plus time to finish the work. */
+const TAKEOVER_BOUND_MS = 20_000;
+const WEBHOOK_ANSWER_MS = 100;
+
+/** Sandbox beneficiaries (SPEC 5) and the status each ends in. */
+const BENEFICIARIES = [
+  { accountNo: '6222000011112222', final: 'SUCCEEDED', events: 1 },
+  { accountNo: '6222000011110002', final: 'FAILED', events: 1 },
+  { accountNo: '6222000011110003', final: 'REVERSED', events: 2 },
+  { accountNo: '6222000011110004', final: 'SUCCEEDED', events: 1 },
+] as const;
+
+describe('three Coffer processes on one PostgreSQL database', { skip: reason ? `SKIPPED: ${reason}` : false }, () => {
+  const receiver = new Receiver();
+  const processes: CofferChild[] = [];
+  const balancer = new RoundRobinBalancer(() => processes.filter((p) => p.alive()).map((p) => p.url));
+  /** Between Coffer and the bank: every order Coffer sends, with when it was out. */
+  const bankTap = new RoundRobinBalancer(() => [bank.url]);
+  let dir: string;
+  let bank: BankChild;
+  let database: Awaited<ReturnType<typeof createServerDatabase>>;
+  let sqlClient: pg.Client;
+  let admin: Admin;
+
+  before(async () => {
+    dir = tempDir('scale');
+    const platform = platformKeys(dir);
+    seedBankKeys(dir);
+    database = await createServerDatabase();
+    await receiver.start();
+    await balancer.start();
+    await bankTap.start();
+    bank = await startBankChild(
+      bankEnv(dir, platform, {
+        PUBLIC_URL: balancer.url, // the bank notifies the balancer, as it would a load-balanced Coffer
+        LOG_LEVEL: 'warn',
+        BANK_NOTIFY_POLL_MS: '20',
+        BANK_NOTIFY_SCALE: '1',
+        BANK_PAYOUT_DELAY_MS: '100',
+        BANK_PAYOUT_REVERSAL_MS: '500',
+        BANK_PAYOUT_HANG_MS: '1500',
+        BANK_PAYOUT_POLL_MS: '20',
+      }),
+    );
+    const env = {
+      DATABASE_URL: database.url,
+      DATABASE_POOL_SIZE: '5',
+      DATA_DIR: path.join(dir, 'coffer'),
+      PUBLIC_URL: balancer.url,
+      ADMIN_TOKEN,
+      PLATFORM_NO,
+      KEYS_DIR: path.dirname(platform.publicKeyPath),
+      BANK_URL: bankTap.url,
+      BANK_PUBLIC_URL: bank.url,
+      BANK_PUBLIC_KEY_PATH: path.join(dir, 'bank', 'keys', 'bank-public.pem'),
+      // one key for every process: each must open the webhook secrets another sealed
+      MERCHANT_SECRETS_KEY: randomBytes(32).toString('base64'),
+      LEDGER_MONITOR_INTERVAL_S: '0',
+      ...LEASES,
+    };
+    // All three at once: they also race to migrate the empty database.
+    processes.push(...(await Promise.all(['A', 'B', 'C'].map((name) => startCofferChild(name, env)))));
+    sqlClient = new pg.Client({ connectionString: database.url });
+    await sqlClient.connect();
+    admin = new Admin(balancer.url);
+  });
+
+  after(async () => {
+    await sqlClient?.end();
+    await Promise.all(processes.map((p) => p.stop()));
+    await bank?.stop();
+    await balancer.stop();
+    await bankTap.stop();
+    await receiver.stop();
+    await database?.drop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function merchantWithEndpointAndAccount(label: string) {
+    const made = await fundedMerchant(admin, '100000.00');
+    const hookPath = `/hooks/${label}`;
+    receiver.script(hookPath, [], { kind: 'slow', delayMs: WEBHOOK_ANSWER_MS, status: 200 });
+    await createEndpoint(made.client, receiver.url(hookPath));
+    const account = await admin.ok<{ accountNo: string }>('POST', `/admin/merchants/${made.merchant.merchantId}/settlement-accounts`, { currency: 'CNY' }, 200);
+    return { ...made, hookPath, accountNo: account.accountNo };
+  }
+
+  test('a burst spread over the three: each payout sent once, each webhook once, each transfer credited once', async () => {
+    const m = await merchantWithEndpointAndAccount('burst');
+    const [payouts, transferNos] = await Promise.all([payoutBurst(m.client, 'BURST', 24), wireBurst(bank.url, m.accountNo, 10)]);
+
+    const finals = await waitForFinals(m.client, payouts);
+    await assertExactlyOnce(m, finals, transferNos, false);
+  });
+
+  test('kill -9 of one process mid-burst: the others take its work over within the leases, exactly once', async () => {
+    const m = await merchantWithEndpointAndAccount('kill');
+    const victim = processes[1]!;
+    const burst = Promise.all([payoutBurst(m.client, 'KILL', 30), wireBurst(bank.url, m.accountNo, 10)]);
+    await waitFor('the burst under way on every process', () => payoutsSaved(m.merchant.merchantId, 6), 30_000);
+    const killedAt = Date.now();
+    await victim.kill();
+    const [payouts, transferNos] = await burst;
+
+    const finals = await waitForFinals(m.client, payouts);
+    await waitUntilQuiet(m.merchant.merchantId);
+    const takeoverMs = Date.now() - killedAt;
+    console.log(`[scale] killed ${victim.name}; every record final and every webhook delivered ${takeoverMs} ms later`);
+    assert.ok(takeoverMs < TAKEOVER_BOUND_MS, `taken over in ${takeoverMs} ms (bound ${TAKEOVER_BOUND_MS} ms)`);
+    await assertExactlyOnce(m, finals, transferNos, true);
+  });
+
+  /** Payouts sent at once through the balancer, the sandbox beneficiaries in turn; answers them as accepted. */
+  function payoutBurst(client: MerchantClient, prefix: string, count: number): Promise<{ id: string; expected: (typeof BENEFICIARIES)[number] }[]> {
+    return Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const expected = BENEFICIARIES[i % BENEFICIARIES.length]!;
+        const body = { merchantOrderNo: `${prefix}-${i}`, amount: '10.00', currency: 'CNY', beneficiary: { name: 'Li Lei', accountNo: expected.accountNo, bankCode: 'ICBC' } };
+        return { id: await acceptWithRetries(client, body), expected };
+      }),
+    );
+  }
+
+  async function waitForFinals(client: MerchantClient, payouts: { id: string; expected: { final: string } }[]): Promise<PayoutView[]> {
+    return Promise.all(
+      payouts.map(({ id, expected }) =>
+        waitFor(`payout ${id} ${expected.final}`, async () => {
+          const payout = await getPayout(client, id);
+          return payout.status === expected.final ? payout : undefined;
+        }, TAKEOVER_BOUND_MS + 10_000),
+      ),
+    );
+  }
+
+  async function payoutsSaved(merchantId: string, atLeast: number): Promise<boolean> {
+    const { rows } = await sqlClient.query<{ n: number }>('select count(*)::int4 as n from payouts where merchant_id = $1', [merchantId]);
+    return rows[0]!.n >= atLeast;
+  }
+
+  /** Nothing left to do: outbox drained, no delivery waiting, no payout hold open. */
+  async function waitUntilQuiet(merchantId: string): Promise<void> {
+    const open = async () => {
+      const { rows } = await sqlClient.query<{ outbox: number; deliveries: number; holds: number }>(
+        `select (select count(*)::int4 from outbox_messages where delivered_at is null) as outbox,
+                (select count(*)::int4 from webhook_deliveries where merchant_id = $1 and status <> 'DELIVERED') as deliveries,
+                (select count(*)::int4 from ledger_transfers where code = 'payout' and state = 'PENDING') as holds`,
+        [merchantId],
+      );
+      return rows[0]!;
+    };
+    await waitFor('every outbox message delivered, every webhook DELIVERED, every hold settled', async () => {
+      const left = await open();
+      return left.outbox === 0 && left.deliveries === 0 && left.holds === 0;
+    }, TAKEOVER_BOUND_MS + 10_000).catch(async (err: unknown) => {
+      throw new Error(`${(err as Error).message}: still open ${JSON.stringify(await open())}`);
+    });
+  }
+
+  async function assertExactlyOnce(
+    m: Awaited<ReturnType<typeof merchantWithEndpointAndAccount>>,
+    finals: PayoutView[],
+    transferNos: string[],
+    holderKilled: boolean,
+  ): Promise<void> {
+    await waitUntilQuiet(m.merchant.merchantId);
+    // the bank holds exactly one order per payout, in the status Coffer recorded
+    for (const payout of finals) {
+      const atBank = (await (await fetch(`${bank.url}/sandbox/payouts?payoutId=${payout.id}`)).json()) as { status: string }[];
+      assert.equal(atBank.length, 1, `one order at the bank for ${payout.id}`);
+    }
+    const { rows: made } = await sqlClient.query<{ n: number }>('select count(*)::int4 as n from payouts where merchant_id = $1', [m.merchant.merchantId]);
+    assert.equal(made[0]!.n, finals.length, 'no payout made twice');
+    assertOrdersNeverOverlap(finals);
+    await assertWebhooksAsScheduled(m.client, m.hookPath, finals, holderKilled);
+    // each wired transfer credited once
+    const { rows: credited } = await sqlClient.query<{ n: number }>('select count(*)::int4 as n from ledger_transfers where id = any($1::text[])', [
+      transferNos.map((no) => `funding:${no}`),
+    ]);
+    assert.equal(credited[0]!.n, transferNos.length, 'every transfer credited, once');
+    // the books: nothing held, the balance what the finals and transfers say
+    const spent = finals.filter((p) => p.status === 'SUCCEEDED').reduce((sum, p) => sum + cents(p.amount) + cents(p.fee), 0n);
+    const balance = await balanceOf(m.client);
+    assert.equal(balance.pendingDebits, '0.00', 'no hold left');
+    assert.equal(cents(balance.balance), cents('100000.00') + BigInt(transferNos.length) * cents('10.00') - spent);
+    await assertInvariants(admin);
+  }
+
+  /**
+   * Each payout's orders as the bank received them: at least one, and never two
+   * out at once (a second only after the first was answered or timed out: the
+   * outcome was unknown and a query found no order at the bank, or its holder died).
+   */
+  function assertOrdersNeverOverlap(finals: PayoutView[]): void {
+    const orders = new Map<string, { startedAtMs: number; endedAtMs: number }[]>();
+    for (const exchange of bankTap.exchanges.filter((e) => e.path === '/payouts')) {
+      const { payoutId } = JSON.parse((JSON.parse(exchange.body) as { reqData: string }).reqData) as { payoutId: string };
+      orders.set(payoutId, [...(orders.get(payoutId) ?? []), exchange]);
+    }
+    for (const payout of finals) {
+      const sent = (orders.get(payout.id) ?? []).sort((a, b) => a.startedAtMs - b.startedAtMs);
+      assert.ok(sent.length >= 1, `${payout.id} was sent`);
+      for (let i = 1; i < sent.length; i++) {
+        assert.ok(sent[i]!.startedAtMs >= sent[i - 1]!.endedAtMs, `${payout.id}: a second order while the first was out`);
+      }
+    }
+  }
+
+  /**
+   * A delivery per final status, each DELIVERED; the receiver got exactly the
+   * attempts Coffer recorded (a failed one, e.g. a time-out on a busy machine,
+   * is retried as the schedule says), plus at most the unrecorded attempt of a
+   * killed holder; and never a second attempt while one was under way.
+   */
+  async function assertWebhooksAsScheduled(client: MerchantClient, hookPath: string, finals: PayoutView[], holderKilled: boolean): Promise<void> {
+    const expectedEvents = finals.reduce((sum, p) => sum + BENEFICIARIES.find((b) => b.accountNo === p.beneficiary.accountNo)!.events, 0);
+    const recorded = await deliveries(client, '?limit=100');
+    assert.equal(recorded.length, expectedEvents, 'a delivery per final status');
+    const arrivals = new Map<string, number[]>();
+    for (const request of receiver.at(hookPath)) {
+      const id = request.headers['x-coffer-delivery'] as string;
+      arrivals.set(id, [...(arrivals.get(id) ?? []), request.atMs]);
+    }
+    for (const delivery of recorded) {
+      assert.equal(delivery.status, 'DELIVERED');
+      const received = arrivals.get(delivery.id) ?? [];
+      const failed = delivery.attempts.filter((a) => a.httpStatus !== 200).length;
+      assert.equal(delivery.attempts.length - failed, 1, `${delivery.id}: one successful attempt recorded`);
+      const allowed = holderKilled ? delivery.attemptCount : delivery.attempts.length;
+      assert.ok(received.length >= 1 && received.length <= allowed, `${delivery.id}: received ${received.length}, attempts ${JSON.stringify(delivery.attempts)}`);
+      for (let i = 1; i < received.length; i++) {
+        assert.ok(received[i]! - received[i - 1]! >= WEBHOOK_ANSWER_MS, `${delivery.id}: a second attempt while the first was under way`);
+      }
+    }
+  }
+
+});
+
+/**
+ * A careful merchant: POST with an Idempotency-Key, and again on a 5xx or a lost
+ * connection (the process it reached died); a duplicate order number names the
+ * payout an earlier try made. Answers the payout id.
+ */
+async function acceptWithRetries(client: MerchantClient, body: { merchantOrderNo: string }): Promise<string> {
+  const headers = { 'idempotency-key': `idem-${body.merchantOrderNo}` };
+  for (let attempt = 1; ; attempt++) {
+    const response = await client
+      .request<{ id?: string; code?: string; payoutId?: string }>('POST', '/v1/payouts', { body: JSON.stringify(body), headers })
+      .catch(() => undefined);
+    if (response?.status === 202) return response.body.id!;
+    if (response?.status === 409 && response.body.code === 'DUPLICATE_MERCHANT_ORDER_NO') return response.body.payoutId!;
+    assert.ok(attempt < 60, `payout ${body.merchantOrderNo}: ${response?.status} ${JSON.stringify(response?.body)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Someone wires 10.00 to the account `count` times at once; the bank notifies Coffer (through the balancer). */
+async function wireBurst(bankUrl: string, payeeAccountNo: string, count: number): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const response = await fetch(`${bankUrl}/sandbox/transfers-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ payeeAccountNo, amount: '10.00', currency: 'CNY', payerName: 'Acme Holdings' }),
+      });
+      assert.equal(response.status, 201);
+      return ((await response.json()) as { transferNo: string }).transferNo;
+    }),
+  );
+}
+
+function cents(amount: string): bigint {
+  const [units, fraction = ''] = amount.split('.');
+  return BigInt(units!) * 100n + BigInt(fraction.padEnd(2, '0'));
+}
