@@ -11,6 +11,7 @@ import { freePort } from '../browser/support.ts';
 
 export interface CofferChild {
   name: string;
+  pid: number;
   url: string;
   output(): string;
   /** kill -9: no shutdown hook runs, leases and in-flight work are left as they are. */
@@ -41,6 +42,7 @@ export async function startCofferChild(name: string, env: Record<string, string>
   const url = `http://127.0.0.1:${port}`;
   const coffer: CofferChild = {
     name,
+    pid: child.pid!,
     url,
     output: () => output,
     alive,
