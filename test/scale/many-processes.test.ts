@@ -13,11 +13,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { bankEnv, platformKeys, PLATFORM_NO, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
-import { startBankChild, type BankChild } from '../browser/support.ts';
+import type { GatewayRequest } from '../../src/protocol/depository.ts';
+import { atTheBank, bankEnv, newCardNumber, platformKeys, PLATFORM_NO, registrationFields, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
+import { newMobile, startBankChild, type BankChild } from '../browser/support.ts';
 import { ADMIN_TOKEN, Admin, type MerchantClient } from '../merchants/support.ts';
 import { assertInvariants, balanceOf, fundedMerchant, type PayoutView } from '../payouts/support.ts';
 import { createServerDatabase, postgresUnavailable } from '../support/stores.ts';
+import { callJson } from '../support/http.ts';
 import { batchMerchant, csvOf, decide, uploaded } from '../payout-batches/support.ts';
 import { createEndpoint, deliveries, Receiver, waitFor } from '../webhooks/support.ts';
 import { type CofferChild, RoundRobinBalancer, startCofferChild } from './support.ts';
@@ -137,6 +139,22 @@ describe('three Coffer processes on one PostgreSQL database', { skip: reason ? `
     await assertExactlyOnce(m, finals, transferNos, false);
   });
 
+  test('recharges confirmed at the bank, notified (some twice) through the balancer: each credited once, whichever process hears it', async () => {
+    await bankFaults({ duplicateNextNotifications: 4 });
+    const users = await Promise.all([1, 2, 3].map(() => depositoryUser()));
+    const requestNos = await Promise.all(users.map((user) => rechargeThrice(user)));
+    for (const [i, user] of users.entries()) {
+      await waitFor('the recharges credited', async () => (await user.call('GET', '/my/wallets')).body[0]?.balance === '30.00', 30_000);
+      const records = (await user.call('GET', '/my/recharge-records?limit=100')).body.data as { requestNo: string; status: string }[];
+      assert.deepEqual(records.map((r) => r.status), ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+      assert.deepEqual(new Set(records.map((r) => r.requestNo)), new Set(requestNos[i]));
+    }
+    const notified = balancer.exchanges.filter((e) => e.path.startsWith('/gateway?serviceName=RECHARGE'));
+    assert.ok(notified.length > 9, `every recharge notified, some twice (${notified.length})`);
+    assert.ok(new Set(notified.map((e) => e.backend)).size > 1, 'heard by more than one process');
+    await assertInvariants(admin);
+  });
+
   test('kill -9 of one process mid-burst: the others take its work over within the leases, exactly once', async () => {
     const m = await merchantWithEndpointAndAccount('kill');
     const victim = processes[1]!;
@@ -187,6 +205,33 @@ describe('three Coffer processes on one PostgreSQL database', { skip: reason ? `
     assert.equal((await balanceOf(m.maker)).pendingDebits, '0.00', 'no hold left');
     await assertInvariants(admin);
   });
+
+  async function bankFaults(faults: Record<string, unknown>): Promise<void> {
+    const response = await fetch(`${bank.url}/sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
+    assert.equal(response.status, 200, await response.text());
+  }
+
+  /** A user with an opened depository account (the bank's hosted page filled in), logged in through the balancer. */
+  async function depositoryUser(): Promise<UserClient> {
+    const mobile = newMobile();
+    const anonymous = new UserClient(balancer.url, '');
+    assert.equal((await anonymous.call('POST', '/auth/register', { mobile, password: USER_PASSWORD })).status, 201);
+    const user = new UserClient(balancer.url, (await anonymous.call('POST', '/auth/login', { mobile, password: USER_PASSWORD })).body.token);
+    const opening = (await user.call('POST', '/my/depository-accounts', { callbackUrl: CALLBACK_URL })).body as GatewayRequest;
+    await atTheBank(opening, registrationFields(newCardNumber()));
+    await waitFor('the wallet opened', async () => ((await user.call('GET', '/my/wallets')).body.length > 0 ? true : undefined), 30_000);
+    return user;
+  }
+
+  async function rechargeThrice(user: UserClient): Promise<string[]> {
+    const requestNos: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const gateway = (await user.call('POST', '/my/recharge-records', { amount: '10.00', callbackUrl: CALLBACK_URL })).body as GatewayRequest;
+      requestNos.push((JSON.parse(gateway.reqData) as { requestNo: string }).requestNo);
+      await atTheBank(gateway, { password: registrationFields('').password! });
+    }
+    return requestNos;
+  }
 
   /** What was under way when `coffer` was killed (for the log: where a kill lands is timing). */
   async function inFlightAt(coffer: CofferChild): Promise<{ outbox: number; deliveries: number; orders: number }> {
@@ -344,6 +389,21 @@ describe('three Coffer processes on one PostgreSQL database', { skip: reason ? `
   }
 
 });
+
+const USER_PASSWORD = 'Scale-pass-1';
+const CALLBACK_URL = 'http://localhost/ui/records';
+
+/** A wallet user's JSON calls with their bearer token (any process accepts it: sessions live in the database). */
+class UserClient {
+  constructor(
+    private readonly base: string,
+    private readonly token: string,
+  ) {}
+
+  call(method: string, route: string, body?: unknown) {
+    return callJson(`${this.base}${route}`, method, body, this.token || undefined);
+  }
+}
 
 /**
  * A careful merchant: POST with an Idempotency-Key, and again on a 5xx or a lost

@@ -82,6 +82,8 @@ async function waitUntilReady(url: string, alive: () => boolean, output: () => s
 
 /** One request that went through the balancer, with when it started and when its answer ended. */
 export interface Exchange {
+  /** The backend that answered (undefined when none did). */
+  backend: string | undefined;
   method: string;
   path: string;
   body: string;
@@ -124,15 +126,17 @@ export class RoundRobinBalancer {
 
   private async forward(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): Promise<void> {
     const startedAtMs = Date.now();
+    let answeredBy: string | undefined;
     // Ended when the answer is through or the client gave up waiting, whichever comes first.
     res.once('close', () => {
-      this.exchanges.push({ method: req.method ?? 'GET', path: req.url ?? '/', body: body.toString('utf8'), startedAtMs, endedAtMs: Date.now() });
+      this.exchanges.push({ backend: answeredBy, method: req.method ?? 'GET', path: req.url ?? '/', body: body.toString('utf8'), startedAtMs, endedAtMs: Date.now() });
     });
     const backends = this.backends();
     for (let tried = 0; tried < backends.length; tried++) {
-      const backend = backends[this.next++ % backends.length]!;
-      if ((await proxyOnce(backend, req, body, res)) !== 'refused') return;
+      answeredBy = backends[this.next++ % backends.length]!;
+      if ((await proxyOnce(answeredBy, req, body, res)) !== 'refused') return;
     }
+    answeredBy = undefined;
     res.writeHead(503).end('no backend');
   }
 }
