@@ -131,7 +131,7 @@ describe('three Coffer processes on one PostgreSQL database', { skip: reason ? `
     return { ...made, hookPath, accountNo: account.accountNo };
   }
 
-  test('a burst spread over the three: each payout sent once, each webhook once, each transfer credited once', async () => {
+  test('a burst spread over the three: one order per payout at the bank, each webhook as scheduled, each transfer credited once', async () => {
     const m = await merchantWithEndpointAndAccount('burst');
     const [payouts, transferNos] = await Promise.all([payoutBurst(m.client, 'BURST', 24), wireBurst(bank.url, m.accountNo, 10)]);
 
