@@ -69,7 +69,7 @@ const MAX_FIELD = 256;
 const MAX_REMEMBERED_ACCOUNTS = 100_000;
 /**
  * The lease `claimDispatch` took on a payout now claimed for the `attempts`-th time
- * (the claim pushes the next send time out by this much, on the database's clock).
+ * (the claim leases it for this long, on the database's clock).
  */
 function dispatchLeaseMs(backoff: { baseDelayMs: number; maxDelayMs: number }, attempts: number): number {
   return Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** Math.min(attempts - 1, 20));
