@@ -242,7 +242,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
     merchants,
     payouts,
     webhooks,
-    options: { concurrency: config.payoutBatches.concurrency },
+    options: { concurrency: config.payoutBatches.concurrency, leaseMs: config.payoutBatches.leaseMs },
   });
   relay.subscribe<BatchPayoutFinal>(PAYOUT_FINAL, 'payout-batches.payout-final', (message) => payoutBatches.handlePayoutFinal(message.payload));
   jobs.push(
