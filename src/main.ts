@@ -39,8 +39,7 @@ import {
   type PayoutFinalMessage,
   type WebhooksOptions,
 } from './modules/webhooks/index.ts';
-import { PAYMENT_FINAL, type PaymentFinalEvent, PaymentsService, paymentsHttpModule, reportingConnector } from './modules/payments/index.ts';
-import { HttpChannelConnector } from './modules/payments/payments.connector.ts';
+import { HttpChannelConnector, PAYMENT_FINAL, type PaymentFinalEvent, PaymentsService, paymentsHttpModule, reportingConnector } from './modules/payments/index.ts';
 import { ensureKeyPair } from './protocol/depository.ts';
 import { BankPublicKey } from './platform/bank-key.ts';
 import { PayoutBatchesService, payoutBatchesHttpModule, type PayoutFinalPayload as BatchPayoutFinal } from './modules/payout-batches/index.ts';
