@@ -349,7 +349,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
     relay,
     jobs,
     payments,
-    seedDemo: () => seedDemoPlatform({ merchants, operators, dataDir: config.dataDir, logger }),
+    seedDemo: () => seedDemoPlatform({ merchants, operators, products, dataDir: config.dataDir, logger }),
   };
 }
 
