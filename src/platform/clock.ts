@@ -10,6 +10,12 @@ export interface Clock {
 }
 
 /**
+ * Real time, never moved by the test clock: for what is about the outside
+ * world's clocks rather than business dates (a signed request's freshness).
+ */
+export const wallClock: Clock = { now: () => new Date() };
+
+/**
  * The wall clock plus an offset. Over a store (`SystemClock.load`) the offset is
  * the `business_clock` row, so a restart keeps it and every process of one
  * database follows an advance: the process that advances sees it at once, the

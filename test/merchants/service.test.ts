@@ -45,11 +45,29 @@ for (const { kind, skip } of storeKinds) {
     before(async () => {
       store = await openTestStore(kind);
       ledger = new CrashingLedger({ db: store.db, clock, writer: { mode: 'single', maxBatchSize: 10, concurrency: 1 } });
-      merchants = new MerchantsService({ db: store.db, clock, ledger, secrets: new SecretBox(randomBytes(32)) });
+      merchants = new MerchantsService({ db: store.db, clock, requestClock: clock, ledger, secrets: new SecretBox(randomBytes(32)) });
     });
 
     after(async () => {
       await store?.dispose();
+    });
+
+    test('signed requests are checked against real time, not the business clock the sandbox test clock moves', async () => {
+      const businessClock = new TestClock();
+      businessClock.offsetMs = 30 * 86_400_000;
+      const advanced = new MerchantsService({ db: store.db, clock: businessClock, ledger, secrets: new SecretBox(randomBytes(32)) });
+      const merchant = await advanced.createMerchant({ name: 'Signs in real time', products: ['PAYOUT_SINGLE'] }, ACTOR);
+      const { key, secret } = await advanced.createApiKey(merchant.id, undefined, ACTOR);
+      const signed = signMerchantRequest({ keyId: key.id, secret, method: 'GET', path: '/v1/merchant' });
+      const verified = await advanced.verifySignedRequest({
+        keyId: signed['x-coffer-key'],
+        timestamp: signed['x-coffer-timestamp'],
+        signature: signed['x-coffer-signature'],
+        method: 'GET',
+        url: '/v1/merchant',
+        body: Buffer.alloc(0),
+      });
+      assert.equal(verified.merchantId, merchant.id);
     });
 
     test('assertCanUse: only an ACTIVE merchant with the product enabled passes', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type JsonValue, type Principal, recordAudit } from '../../platform/audit.ts';
 import { Batcher, type BatcherOptions } from '../../platform/batcher.ts';
-import type { Clock } from '../../platform/clock.ts';
+import { type Clock, wallClock } from '../../platform/clock.ts';
 import { DomainError, isDomainError } from '../../platform/errors.ts';
 import { isId, newId } from '../../platform/ids.ts';
 import { currencyCode, type CurrencyCode, formatMinor, type Money, money, parseMoney } from '../../platform/money/index.ts';
@@ -47,6 +47,12 @@ export const DEFAULT_MERCHANTS_OPTIONS: MerchantsOptions = { signatureWindowS: 3
 export interface MerchantsDeps {
   db: repo.Executor;
   clock: Clock;
+  /**
+   * What a signed request's timestamp is checked against: real time by default,
+   * since merchants sign with their own clocks even while the sandbox test clock
+   * has moved business time on.
+   */
+  requestClock?: Clock;
   ledger: LedgerService;
   secrets: SecretBox;
   options?: Partial<MerchantsOptions>;
@@ -501,7 +507,7 @@ export class MerchantsService {
       throw new DomainError('MERCHANT_AUTH_REQUIRED', 'X-Coffer-Timestamp must be unix seconds');
     }
     const ts = Number(timestamp);
-    const nowS = Math.floor(this.deps.clock.now().getTime() / 1000);
+    const nowS = this.requestNowS();
     if (Math.abs(nowS - ts) > this.options.signatureWindowS) {
       throw new DomainError('TIMESTAMP_OUT_OF_WINDOW', `X-Coffer-Timestamp must be within ${this.options.signatureWindowS} s of the server's time`, { serverTime: nowS });
     }
@@ -526,8 +532,11 @@ export class MerchantsService {
    * window plus a minute of slack), so the replay guard's table stays small.
    */
   purgeSeenRequests(): Promise<number> {
-    const nowS = Math.floor(this.deps.clock.now().getTime() / 1000);
-    return repo.deleteNoncesBefore(this.deps.db, nowS - this.options.signatureWindowS - 60);
+    return repo.deleteNoncesBefore(this.deps.db, this.requestNowS() - this.options.signatureWindowS - 60);
+  }
+
+  private requestNowS(): number {
+    return Math.floor((this.deps.requestClock ?? wallClock).now().getTime() / 1000);
   }
 
   // ---- helpers --------------------------------------------------------------------------------
