@@ -35,6 +35,11 @@ import { adminRiskRulesPages } from './pages/admin/risk-rules.tsx';
 import { adminBlacklistPages } from './pages/admin/risk-blacklist.tsx';
 import { adminRiskDecisionsPages } from './pages/admin/risk-decisions.tsx';
 import { adminSmsPage } from './pages/admin/sms.tsx';
+import { adminProductsPages } from './pages/admin/products.tsx';
+import { adminChannelsPages } from './pages/admin/channels.tsx';
+import { adminRoutingPage } from './pages/admin/routing.tsx';
+import { adminCouponsPages } from './pages/admin/coupons.tsx';
+import { adminClockPages } from './pages/admin/clock.tsx';
 import { portalOverviewPage } from './pages/portal/overview.tsx';
 import { portalKeysPages } from './pages/portal/keys.tsx';
 import { portalPayoutsPages } from './pages/portal/payouts.tsx';
@@ -83,6 +88,11 @@ const PAGES: ((ctx: WebContext) => void)[] = [
   adminBlacklistPages,
   adminRiskDecisionsPages,
   adminSmsPage,
+  adminProductsPages,
+  adminChannelsPages,
+  adminRoutingPage,
+  adminCouponsPages,
+  adminClockPages,
   portalOverviewPage,
   portalKeysPages,
   portalPayoutsPages,
