@@ -138,7 +138,9 @@ export function formErrorsFrom(error: unknown): FormErrors {
     const field = violation.path.split('/').filter(Boolean).at(-1);
     if (field && !fields[field]) fields[field] = violation.message;
   }
-  return { code: failure.code, message: messageFor(failure.code, failure.detail), status: statusOf(failure.code), fields };
+  // A validation failure that names no field (a service's own rule, e.g. "a multiple of the step") says its sentence.
+  const unplaced = failure.code === 'VALIDATION_FAILED' && Object.keys(fields).length === 0 && failure.detail !== '';
+  return { code: failure.code, message: unplaced ? failure.detail : messageFor(failure.code, failure.detail), status: statusOf(failure.code), fields };
 }
 
 
