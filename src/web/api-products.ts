@@ -4,8 +4,8 @@
  * bearer token, like api-wallets.ts: the pages meet the same checks an app would.
  */
 import type { CofferApp } from '../platform/http/server.ts';
-import { callApi, rowsOf, type ApiMethod, type Json } from './api-client.ts';
-import type { UiHolding, UiProduct, UiProductPage, UiQuote, WebProducts } from './ports.ts';
+import { callApi, type ApiMethod, type Json } from './api-client.ts';
+import type { UiHolding, UiPage, UiProduct, UiProductPage, UiQuote, WebProducts } from './ports.ts';
 
 const productPath = (idOrCode: string) => `/products/${encodeURIComponent(idOrCode)}`;
 
@@ -25,8 +25,9 @@ export function apiProductsPort(app: CofferApp): WebProducts {
     async subscribe(session, order, idempotencyKey) {
       return (await call(session, 'POST', '/my/subscriptions', { ...order }, idempotencyKey ? { 'idempotency-key': idempotencyKey } : {})) as UiHolding;
     },
-    async holdings(session) {
-      return rowsOf(await call(session, 'GET', '/my/subscriptions')) as unknown as UiHolding[];
+    async holdings(session, page) {
+      const query = new URLSearchParams({ limit: String(page.limit), ...(page.startingAfter ? { startingAfter: page.startingAfter } : {}) });
+      return (await call(session, 'GET', `/my/subscriptions?${query}`)) as UiPage<UiHolding>;
     },
   };
 }

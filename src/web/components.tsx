@@ -221,7 +221,7 @@ export function StatusBadge(props: { status: string }) {
 }
 
 /** An ISO-8601 UTC time as people read it: "2026-11-22 05:07:55 UTC" (the exact value in the tooltip). */
-export function Time(props: { iso: string | undefined }) {
+export function Time(props: { iso: string | null | undefined }) {
   if (!props.iso) return null;
   const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(props.iso);
   return (

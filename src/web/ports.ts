@@ -279,15 +279,14 @@ export interface UiProduct {
   totalAmount: string;
   raisedAmount: string;
   status: string;
-  dayCount?: string | undefined;
-  acceptorBank?: string | undefined;
-  saleStart?: string | undefined;
-  saleEnd?: string | undefined;
-  valueDate?: string | undefined;
-  maturityDate?: string | undefined;
-  /** Admin views only. */
-  onShelf?: boolean | undefined;
-  version?: number | undefined;
+  /** What can still be bought (the total less paid and reserved orders). */
+  remainingAmount: string;
+  dayCount: string;
+  acceptorBank: string | null;
+  saleStart: string | null;
+  saleEnd: string | null;
+  onShelf: boolean;
+  version: number;
 }
 
 export interface UiProductPage {
@@ -325,6 +324,8 @@ export interface UiHolding {
   payWith: string;
   payOrderNo?: string | undefined;
   expiresAt?: string | undefined;
+  /** Why a card order was cancelled (its payment failed or expired). */
+  errorCode?: string | undefined;
   createdAt: string;
 }
 
@@ -336,7 +337,8 @@ export interface WebProducts {
   quote(session: string, idOrCode: string, amount: string): Promise<UiQuote>;
   /** WALLET: PAID at once; CARD: AWAITING_PAYMENT with its `payOrderNo`. */
   subscribe(session: string, order: { productId: string; amount: string; payWith: UiPayWith }, idempotencyKey?: string): Promise<UiHolding>;
-  holdings(session: string): Promise<UiHolding[]>;
+  /** Newest first. */
+  holdings(session: string, page: PageQuery): Promise<UiPage<UiHolding>>;
 }
 
 export interface UiPayment {

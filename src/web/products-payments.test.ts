@@ -28,8 +28,14 @@ const product: UiProduct = {
   stepAmount: '100.00',
   totalAmount: '100000.00',
   raisedAmount: '25000.00',
+  remainingAmount: '75000.00',
   status: 'ON_SALE',
   dayCount: 'ACT/365',
+  acceptorBank: 'ICBC',
+  saleStart: null,
+  saleEnd: null,
+  onShelf: true,
+  version: 1,
 };
 
 const holding = (status: string, extra: Partial<UiHolding> = {}): UiHolding => ({
@@ -81,7 +87,7 @@ describe('products, holdings and card payment pages (fake ports)', () => {
       return order.payWith === 'CARD' ? holding('AWAITING_PAYMENT', { payOrderNo: 'pay_1' }) : holding('PAID', { payWith: 'WALLET' });
     },
     async holdings() {
-      return [holding('AWAITING_PAYMENT', { payOrderNo: 'pay_1', expiresAt: '2026-12-03T10:15:00.000Z' }), holding('PAID')];
+      return { data: [holding('AWAITING_PAYMENT', { payOrderNo: 'pay_1', expiresAt: '2026-12-03T10:15:00.000Z' }), holding('PAID')], hasMore: false };
     },
   };
   let payment: UiPayment;

@@ -2,6 +2,7 @@ import { Money, StatusBadge, Time } from '../components.tsx';
 import { portOf, type WebContext } from '../context.tsx';
 import type { UiHolding } from '../ports.ts';
 import { currentSession } from '../session.ts';
+import { NextPageLink, pageQuery } from './paging.tsx';
 import { paymentPath } from './payment.tsx';
 import { productPath } from './products.tsx';
 
@@ -74,6 +75,7 @@ function HoldingTable(props: { holdings: UiHolding[] }) {
             </td>
             <td>
               <StatusBadge status={h.status} />
+              {h.errorCode ? <div class="muted small">{h.errorCode}</div> : null}
               {h.status === 'AWAITING_PAYMENT' && h.expiresAt ? (
                 <div class="muted small">
                   pay before <Time iso={h.expiresAt} />
@@ -97,17 +99,20 @@ function HoldingTable(props: { holdings: UiHolding[] }) {
  */
 export function holdingsPage(ctx: WebContext): void {
   ctx.app.get('/ui/holdings', { preHandler: ctx.requireUiUser }, async (request, reply) => {
-    const holdings = await portOf(ctx, 'products', 'Savings products').holdings(currentSession(request));
+    const page = await portOf(ctx, 'products', 'Savings products').holdings(currentSession(request), pageQuery(request));
     return ctx.render(request, reply, {
       title: 'Holdings',
       current: '/ui/holdings',
       children:
-        holdings.length === 0 ? (
+        page.data.length === 0 ? (
           <p class="card muted">
             Nothing held yet. <a href="/ui/products">See the products</a>
           </p>
         ) : (
-          <HoldingTable holdings={holdings} />
+          <>
+            <HoldingTable holdings={page.data} />
+            <NextPageLink path="/ui/holdings" hasMore={page.hasMore} lastId={page.data.at(-1)?.id} />
+          </>
         ),
     });
   });

@@ -4,6 +4,7 @@ import { formErrorsFrom, formField, idempotencyHeader, portOf, queryField, type 
 import type { UiPayWith, UiProduct, UiQuote } from '../ports.ts';
 import { redirectTo } from '../render.ts';
 import { currentSession } from '../session.ts';
+import { PagePager, pageNumber } from './paging.tsx';
 
 const PAGE_SIZE = 10;
 const PAY_WITH: { value: UiPayWith; label: string }[] = [
@@ -59,17 +60,6 @@ function ProductTable(props: { products: UiProduct[] }) {
         ))}
       </tbody>
     </table>
-  );
-}
-
-function Pager(props: { page: number; size: number; total: number }) {
-  const pages = Math.max(1, Math.ceil(props.total / props.size));
-  if (pages === 1) return null;
-  return (
-    <p class="pager">
-      {props.page > 1 ? <a href={`/ui/products?page=${props.page - 1}`}>Previous</a> : null} Page {props.page} of {pages}{' '}
-      {props.page < pages ? <a href={`/ui/products?page=${props.page + 1}`}>Next</a> : null}
-    </p>
   );
 }
 
@@ -176,8 +166,7 @@ export function productsPages(ctx: WebContext): void {
   const products = () => portOf(ctx, 'products', 'Savings products');
 
   ctx.app.get('/ui/products', guarded, async (request, reply) => {
-    const page = Math.max(1, Number.parseInt(queryField(request.query, 'page') ?? '1', 10) || 1);
-    const list = await products().list(currentSession(request), page, PAGE_SIZE);
+    const list = await products().list(currentSession(request), pageNumber(request), PAGE_SIZE);
     return ctx.render(request, reply, {
       title: 'Products',
       current: '/ui/products',
@@ -187,7 +176,7 @@ export function productsPages(ctx: WebContext): void {
         ) : (
           <>
             <ProductTable products={list.data} />
-            <Pager page={list.page} size={list.size} total={list.total} />
+            <PagePager path="/ui/products" page={list.page} size={list.size} total={list.total} />
           </>
         ),
     });

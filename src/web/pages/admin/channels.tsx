@@ -10,7 +10,8 @@ interface ChannelView {
   kind: string;
   provider: string;
   methods: string[];
-  banks: string[];
+  /** null (or empty): every bank. */
+  banks: string[] | null;
   currencies: string[];
   minAmount: string;
   maxAmount: string;
@@ -103,7 +104,7 @@ export function adminChannelsPages(ctx: WebContext): void {
                 </td>
                 <td>{c.methods.join(', ')}</td>
                 <td>
-                  {c.banks.join(', ') || 'any bank'}
+                  {c.banks?.join(', ') || 'any bank'}
                   <div class="muted small">{c.currencies.join(', ')}</div>
                 </td>
                 <td class="num">
@@ -151,7 +152,7 @@ export function adminChannelsPages(ctx: WebContext): void {
                 ))}
               </fieldset>
               <div class="row">
-                <Field name="banks" label="Banks (comma separated, empty: any)" value={channel.banks.join(', ')} error={f.banks} required={false} />
+                <Field name="banks" label="Banks (comma separated, empty: any)" value={channel.banks?.join(', ') ?? ''} error={f.banks} required={false} />
                 <Field name="currencies" label="Currencies" value={channel.currencies.join(', ')} error={f.currencies} />
               </div>
               <div class="row">
@@ -183,7 +184,7 @@ export function adminChannelsPages(ctx: WebContext): void {
     try {
       await ctx.adminApi(request).send('PUT', `/admin/channels/${encodeURIComponent(codeOf(request))}`, {
         methods: formList(request.body, 'methods'),
-        banks: listOf(field('banks')),
+        banks: listOf(field('banks')).length > 0 ? listOf(field('banks')) : null,
         currencies: listOf(field('currencies')),
         minAmount: field('minAmount').trim(),
         maxAmount: field('maxAmount').trim(),

@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { rowsOf } from '../../api-client.ts';
-import { Field, IdempotencyField, Money, PostForm, StatusBadge, Time } from '../../components.tsx';
-import { formErrorsFrom, formField, idempotencyHeader, queryField, type FormErrors, type WebContext } from '../../context.tsx';
-import type { UiCoupon } from '../../ports.ts';
+import { Field, Money, PostForm, StatusBadge, Time } from '../../components.tsx';
+import { formErrorsFrom, formField, queryField, type FormErrors, type WebContext } from '../../context.tsx';
+import type { UiCoupon, UiPage } from '../../ports.ts';
 import { redirectTo } from '../../render.ts';
+import { NextPageLink, pageQuery } from '../paging.tsx';
 
 const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const FIELDS = ['userId', 'amountOff', 'minSpend', 'currency', 'expiresAt'] as const;
@@ -19,7 +19,10 @@ export function adminCouponsPages(ctx: WebContext): void {
   async function listPage(request: FastifyRequest, reply: FastifyReply, failed?: { errors: FormErrors; values: Record<string, string> }) {
     const given = queryField(request.query, 'userId')?.trim();
     const userId = given && USER_ID.test(given) ? given : undefined;
-    const coupons = rowsOf(await ctx.adminApi(request).get<unknown>(`/admin/coupons${userId ? `?${new URLSearchParams({ userId })}` : ''}`)) as unknown as (UiCoupon & { userId?: string })[];
+    const query = pageQuery(request);
+    const search = new URLSearchParams({ limit: String(query.limit), ...(query.startingAfter ? { startingAfter: query.startingAfter } : {}), ...(userId ? { userId } : {}) });
+    const page = await ctx.adminApi(request).get<UiPage<UiCoupon & { userId: string }>>(`/admin/coupons?${search}`);
+    const coupons = page.data;
     const v = failed?.values ?? {};
     const f = failed?.errors.fields ?? {};
     const nextMonth = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
@@ -33,7 +36,6 @@ export function adminCouponsPages(ctx: WebContext): void {
           <div class="card">
             <h2>Issue a coupon</h2>
             <PostForm action="/ui/admin/coupons" csrf={ctx.csrf(request, reply)}>
-              <IdempotencyField />
               <div class="row">
                 <Field name="userId" label="User id" value={v.userId ?? userId} error={f.userId} placeholder="usr_..." />
                 <Field name="currency" label="Currency" value={v.currency ?? 'CNY'} error={f.currency} />
@@ -72,7 +74,7 @@ export function adminCouponsPages(ctx: WebContext): void {
                   <tr data-coupon={c.id}>
                     <td>
                       {c.id}
-                      {c.userId ? <div class="muted small">{c.userId}</div> : null}
+                      <div class="muted small">{c.userId}</div>
                     </td>
                     <td class="num">
                       <Money amount={c.amountOff} currency={c.currency} />
@@ -92,6 +94,7 @@ export function adminCouponsPages(ctx: WebContext): void {
               </tbody>
             </table>
           )}
+          <NextPageLink path="/ui/admin/coupons" hasMore={page.hasMore} lastId={coupons.at(-1)?.id} keep={{ userId }} />
         </>
       ),
     });
@@ -102,7 +105,7 @@ export function adminCouponsPages(ctx: WebContext): void {
   ctx.app.post('/ui/admin/coupons', guard, async (request, reply) => {
     const values = Object.fromEntries(FIELDS.map((name) => [name, formField(request.body, name).trim()]));
     try {
-      await ctx.adminApi(request).send('POST', '/admin/coupons', values, idempotencyHeader(request.body));
+      await ctx.adminApi(request).send('POST', '/admin/coupons', values);
     } catch (error) {
       return listPage(request, reply, { errors: formErrorsFrom(error), values });
     }

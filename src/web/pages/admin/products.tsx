@@ -1,29 +1,32 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { rowsOf } from '../../api-client.ts';
 import { ActionButton, Field, IdempotencyField, PostForm, Select, StatusBadge, Time } from '../../components.tsx';
 import { formErrorsFrom, formField, given, idempotencyHeader, type FormErrors, type WebContext } from '../../context.tsx';
-import type { UiProduct } from '../../ports.ts';
+import type { UiProduct, UiProductPage } from '../../ports.ts';
 import { redirectTo } from '../../render.ts';
+import { PagePager, pageNumber } from '../paging.tsx';
 import { Progress } from '../products.tsx';
 
 const DAY_COUNTS = ['ACT/365', 'ACT/360'];
+const LIST_SIZE = 20;
 /** The SPEC 7 fields an admin sets, as the form names them (the API's names). */
 const TEXT_FIELDS = ['code', 'name', 'currency', 'annualRate', 'termDays', 'minAmount', 'stepAmount', 'totalAmount', 'dayCount', 'acceptorBank', 'saleStart', 'saleEnd'] as const;
+const EDITABLE_FIELDS = TEXT_FIELDS.filter((name) => name !== 'code');
 
 /** The form as the API's body: empty optional fields left out, the term a number. */
-function productBody(body: unknown): Record<string, unknown> {
-  const fields = given(Object.fromEntries(TEXT_FIELDS.map((name) => [name, formField(body, name)])));
+function productBody(body: unknown, names: readonly (typeof TEXT_FIELDS)[number][] = TEXT_FIELDS): Record<string, unknown> {
+  const fields = given(Object.fromEntries(names.map((name) => [name, formField(body, name)])));
   const termDays = fields.termDays;
   return { ...fields, ...(termDays !== undefined ? { termDays: /^\d{1,6}$/.test(termDays) ? Number(termDays) : termDays } : {}) };
 }
 
-function ProductFields(props: { values: Partial<Record<(typeof TEXT_FIELDS)[number], string>>; errors?: FormErrors | undefined }) {
+/** The code names the product for good: it is set at creation only. */
+function ProductFields(props: { values: Partial<Record<(typeof TEXT_FIELDS)[number], string>>; errors?: FormErrors | undefined; withCode: boolean }) {
   const v = props.values;
   const f = props.errors?.fields ?? {};
   return (
     <>
       <div class="row">
-        <Field name="code" label="Code" value={v.code} error={f.code} />
+        {props.withCode ? <Field name="code" label="Code" value={v.code} error={f.code} /> : null}
         <Field name="name" label="Name" value={v.name} error={f.name} />
         <Field name="currency" label="Currency" value={v.currency ?? 'CNY'} error={f.currency} />
       </div>
@@ -47,7 +50,7 @@ function ProductFields(props: { values: Partial<Record<(typeof TEXT_FIELDS)[numb
 }
 
 function valuesOf(product: UiProduct): Partial<Record<(typeof TEXT_FIELDS)[number], string>> {
-  return { ...product, termDays: String(product.termDays) };
+  return Object.fromEntries(TEXT_FIELDS.map((name) => [name, product[name] === null ? undefined : String(product[name])]));
 }
 
 function ShelfButton(props: { product: UiProduct; csrf: string }) {
@@ -71,7 +74,7 @@ export function adminProductsPages(ctx: WebContext): void {
   const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 
   async function listPage(request: FastifyRequest, reply: FastifyReply, failed?: { errors: FormErrors; values: Record<string, string> }) {
-    const products = rowsOf(await ctx.adminApi(request).get<unknown>('/admin/products')) as unknown as UiProduct[];
+    const list = await ctx.adminApi(request).get<UiProductPage>(`/admin/products?page=${pageNumber(request)}&size=${LIST_SIZE}`);
     const csrf = ctx.csrf(request, reply);
     return ctx.render(request, reply, {
       status: failed?.errors.status,
@@ -92,7 +95,7 @@ export function adminProductsPages(ctx: WebContext): void {
               </tr>
             </thead>
             <tbody>
-              {products.map((p) => (
+              {list.data.map((p) => (
                 <tr data-product={p.code}>
                   <td>
                     <a href={`/ui/admin/products/${encodeURIComponent(p.id)}`}>{p.name}</a>
@@ -115,11 +118,12 @@ export function adminProductsPages(ctx: WebContext): void {
               ))}
             </tbody>
           </table>
+          <PagePager path="/ui/admin/products" page={list.page} size={list.size} total={list.total} />
           <div class="card">
             <h2>New product</h2>
             <PostForm action="/ui/admin/products" csrf={csrf}>
               <IdempotencyField />
-              <ProductFields values={failed?.values ?? {}} errors={failed?.errors} />
+              <ProductFields values={failed?.values ?? {}} errors={failed?.errors} withCode />
               <button type="submit">Create product</button>
             </PostForm>
           </div>
@@ -131,7 +135,8 @@ export function adminProductsPages(ctx: WebContext): void {
   async function editPage(request: FastifyRequest, reply: FastifyReply, failed?: FormErrors) {
     const product = await ctx.adminApi(request).get<UiProduct>(apiPath(idOf(request)));
     const csrf = ctx.csrf(request, reply);
-    const editable = product.status === 'PRESALE';
+    // The products module decides what may still change (nothing sold or reserved, not ended) and says why not.
+    const editable = product.status !== 'ENDED';
     return ctx.render(request, reply, {
       status: failed?.status,
       error: failed?.message,
@@ -147,7 +152,7 @@ export function adminProductsPages(ctx: WebContext): void {
             {editable ? (
               <PostForm action={`/ui/admin/products/${encodeURIComponent(product.id)}`} csrf={csrf}>
                 <input type="hidden" name="version" value={String(product.version ?? '')} />
-                <ProductFields values={valuesOf(product)} errors={failed} />
+                <ProductFields values={valuesOf(product)} errors={failed} withCode={false} />
                 <div class="actions">
                   <button type="submit">Save product</button>
                   <a href="/ui/admin/products">Cancel</a>
@@ -155,7 +160,7 @@ export function adminProductsPages(ctx: WebContext): void {
               </PostForm>
             ) : (
               <p class="muted">
-                Only a PRESALE product can be edited: this one has been on sale since <Time iso={product.saleStart} />.
+                The sale ended <Time iso={product.saleEnd} />: the product can no longer be edited.
               </p>
             )}
           </div>
@@ -181,7 +186,7 @@ export function adminProductsPages(ctx: WebContext): void {
   ctx.app.post('/ui/admin/products/:id', guard, async (request, reply) => {
     const version = Number(formField(request.body, 'version'));
     try {
-      await ctx.adminApi(request).send('PUT', apiPath(idOf(request)), { ...productBody(request.body), version });
+      await ctx.adminApi(request).send('PUT', apiPath(idOf(request)), { ...productBody(request.body, EDITABLE_FIELDS), version });
     } catch (error) {
       return editPage(request, reply, formErrorsFrom(error));
     }

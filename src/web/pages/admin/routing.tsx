@@ -8,6 +8,8 @@ interface RoutingDecisionView {
   method: string;
   step: string;
   candidates: { code: string; eligible: boolean; reason?: string }[];
+  /** The eligible channels in the order they were to be tried. */
+  order: string[];
   chosen?: string;
   rule: string;
   createdAt: string;
@@ -64,6 +66,7 @@ export function adminRoutingPage(ctx: WebContext): void {
                   <th>Payment</th>
                   <th>Method / step</th>
                   <th>Candidates</th>
+                  <th>Order</th>
                   <th>Rule</th>
                   <th>Chosen</th>
                 </tr>
@@ -84,6 +87,7 @@ export function adminRoutingPage(ctx: WebContext): void {
                     <td>
                       <Candidates decision={d} />
                     </td>
+                    <td>{d.order.join(' → ') || <span class="muted">none</span>}</td>
                     <td>{d.rule}</td>
                     <td>{d.chosen ? <StatusBadge status={d.chosen} /> : <span class="muted">none</span>}</td>
                   </tr>
