@@ -10,7 +10,9 @@
  *  - with both quick-pay channels DOWN the same purchase falls back to direct
  *    debit, visibly: the page says Coffer sent the code (read from Coffer's own
  *    SMS sink), the payment succeeds through DD_GAMMA, and the console's
- *    routing decisions show why the quick-pay channels were passed over.
+ *    routing decisions show why the quick-pay channels were passed over;
+ *  - the admin moves the test clock past maturity in the console: the holding
+ *    is SETTLED and the wallet holds principal and interest, ready to withdraw.
  * Screenshots of each step land in test-artifacts/browser/.
  */
 import assert from 'node:assert/strict';
@@ -64,6 +66,8 @@ describe('savings products bought by card in a browser', { skip }, () => {
   let server: TestCoffer;
   let browser: Browser;
   let base: string;
+  /** The person who bought with quick pay: their holding matures in the last test. */
+  let buyer: string;
 
   async function call(url: string, method = 'GET', body?: unknown): Promise<unknown> {
     const response = await fetch(url, {
@@ -99,7 +103,7 @@ describe('savings products bought by card in a browser', { skip }, () => {
     const port = await freePort();
     bank = await startBankChild({ DATA_DIR: dataDir, PLATFORM_NO, ADMIN_TOKEN, BANK_NOTIFY_POLL_MS: '50', BANK_NOTIFY_SCALE: '0.001' });
     server = await startTestCoffer(
-      { PORT: String(port), ADMIN_TOKEN, PLATFORM_NO, BANK_PUBLIC_URL: bank.url, BANK_URL: bank.url, OUTBOX_POLL_INTERVAL_MS: '25' },
+      { PORT: String(port), ADMIN_TOKEN, PLATFORM_NO, BANK_PUBLIC_URL: bank.url, BANK_URL: bank.url, OUTBOX_POLL_INTERVAL_MS: '25', PRODUCT_JOB_INTERVAL_MS: '200' },
       { ...FAST_USERS, operators: { scrypt: { ln: 10, r: 8, p: 1 } } },
       dataDir,
     );
@@ -208,6 +212,7 @@ describe('savings products bought by card in a browser', { skip }, () => {
     const { context, page, watch } = await newPage(browser, base);
     try {
       const mobile = await personWithAccount(page);
+      buyer = mobile;
       await page.goto('/ui/products');
       assert.match(await page.locator(`tr[data-product="${PRODUCT.code}"]`).innerText(), /3\.65%[\s\S]*90 days/);
       await screenshot(page, '63-products');
@@ -268,6 +273,35 @@ describe('savings products bought by card in a browser', { skip }, () => {
       assert.deepEqual(watch.pageErrors, []);
     } finally {
       await call(`${bank.url}/sandbox/channels/reset`, 'POST', {});
+      await context.close();
+    }
+  });
+
+  test('the admin moves the test clock past maturity: the holding is settled and the wallet holds principal and interest', async () => {
+    const { context, page, watch } = await newPage(browser, base);
+    try {
+      await adminLogIn(page);
+      await page.getByRole('link', { name: 'Test clock' }).click();
+      await page.waitForURL('**/ui/admin/clock');
+      const before = Date.parse((await page.getByTestId('business-time').locator('time').getAttribute('datetime'))!);
+      await page.locator('input[name="days"]').fill('92');
+      await page.getByRole('button', { name: 'Advance the clock' }).click();
+      // Sessions follow business time too: 92 days later the operator logs in again, and is sent back to the clock.
+      await page.waitForURL('**/ui/operator/login**');
+      await submitForm(page, ADMIN, 'Log in as operator');
+      await page.waitForURL('**/ui/admin/clock');
+      const after = Date.parse((await page.getByTestId('business-time').locator('time').getAttribute('datetime'))!);
+      assert.ok(after - before >= 92 * 86_400_000, `the clock moved 92 days: ${new Date(before).toISOString()} -> ${new Date(after).toISOString()}`);
+      await screenshot(page, '73-admin-test-clock');
+
+      await logIn(page, buyer);
+      await eventuallyOn(page, '/ui/holdings', async () => /SETTLED/.test(await page.getByTestId('holdings').innerText()), 'the holding to be settled');
+      await screenshot(page, '74-holdings-settled');
+      await page.goto('/ui/wallet');
+      assert.match(await page.getByTestId('wallets').locator('tbody tr').innerText(), /CNY\s+1009\.00\s+1009\.00/);
+      await screenshot(page, '75-wallet-after-maturity');
+      watch.assertClean();
+    } finally {
       await context.close();
     }
   });

@@ -77,7 +77,7 @@ function SendCodeForm(props: { payment: UiPayment; cards: UiPaymentCard[]; coupo
   const chosenCard = p.cardId ?? props.cards[0]?.id;
   return (
     <PostForm action={`${paymentPath(p.payOrderNo)}/sms`} csrf={props.csrf}>
-      <fieldset class="field" data-testid="payment-cards">
+      <fieldset class="field choices" data-testid="payment-cards">
         <legend>Pay with card</legend>
         {props.cards.map((card) => (
           <label>

@@ -141,7 +141,7 @@ function BuyForm(props: { product: UiProduct; csrf: string; amount: string | und
       <PostForm action={`${productPath(props.product.code)}/buy`} csrf={props.csrf}>
         <IdempotencyField />
         <Field name="amount" label="Amount" inputmode="decimal" value={props.amount} error={props.errors?.fields.amount} placeholder={props.product.minAmount} />
-        <fieldset class="field">
+        <fieldset class="field choices">
           <legend>Pay with</legend>
           {PAY_WITH.map((option) => (
             <label>

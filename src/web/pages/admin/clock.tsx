@@ -31,6 +31,10 @@ export function adminClockPages(ctx: WebContext): void {
             <p data-testid="business-time">
               Business time: <Time iso={now} />
             </p>
+            <p class="muted">
+              Sessions follow business time too: moving the clock past their expiry logs everyone out (you included), as
+              that much time passing would.
+            </p>
             <PostForm action="/ui/admin/clock" csrf={ctx.csrf(request, reply)}>
               <Field name="days" label="Advance by (days)" inputmode="numeric" value="1" error={failed?.fields.days} />
               <button type="submit">Advance the clock</button>

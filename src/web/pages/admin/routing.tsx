@@ -1,4 +1,4 @@
-import { StatusBadge, Time } from '../../components.tsx';
+import { Time } from '../../components.tsx';
 import { queryField, type WebContext } from '../../context.tsx';
 import { NextPageLink, pageQuery } from '../paging.tsx';
 
@@ -89,7 +89,7 @@ export function adminRoutingPage(ctx: WebContext): void {
                     </td>
                     <td>{d.order.join(' → ') || <span class="muted">none</span>}</td>
                     <td>{d.rule}</td>
-                    <td>{d.chosen ? <StatusBadge status={d.chosen} /> : <span class="muted">none</span>}</td>
+                    <td>{d.chosen ? <strong>{d.chosen}</strong> : <span class="muted">none</span>}</td>
                   </tr>
                 ))}
               </tbody>
