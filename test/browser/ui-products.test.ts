@@ -4,7 +4,7 @@
  * pages and its payment channels QP_ALPHA, QP_BETA, DD_GAMMA):
  *  - an admin creates a product in the console and puts it on shelf;
  *  - a person with an opened depository account finds it, quotes an amount,
- *    buys by card: adds a payment card, "Send code" (the quick-pay channel
+ *    buys by card with a coupon the admin issued: adds a payment card, "Send code" (the quick-pay channel
  *    texts it: read from the simulator's channel SMS sink), confirms, and sees
  *    the order PAID in the holdings with its contract;
  *  - with both quick-pay channels DOWN the same purchase falls back to direct
@@ -153,8 +153,8 @@ describe('savings products bought by card in a browser', { skip }, () => {
     return new URL(page.url()).pathname.split('/').at(-1)!;
   }
 
-  /** Adds a payment card on the payment page (the first time), then asks for the code. */
-  async function sendCode(page: Page, mobile: string, shots: string | undefined): Promise<void> {
+  /** Adds a payment card on the payment page (the first time), then asks for the code (with the first coupon offered, if asked). */
+  async function sendCode(page: Page, mobile: string, shots: string | undefined, withCoupon = false): Promise<void> {
     const cardNumber = page.locator('input[name="cardNumber"]');
     if (await page.getByTestId('payment-cards').count() === 0) {
       await cardNumber.fill(luhnCardNumber());
@@ -163,6 +163,7 @@ describe('savings products bought by card in a browser', { skip }, () => {
       await page.getByRole('button', { name: 'Add card' }).click();
       await page.getByTestId('payment-cards').waitFor();
     }
+    if (withCoupon) await page.locator('select[name="couponId"]').selectOption({ index: 1 });
     if (shots) await screenshot(page, `${shots}-payment-choose-card`);
     await page.getByRole('button', { name: 'Send code' }).click();
     await page.getByTestId('sms-sent-by').waitFor();
@@ -202,6 +203,22 @@ describe('savings products bought by card in a browser', { skip }, () => {
       for (const code of ['QP_ALPHA', 'QP_BETA', 'DD_GAMMA']) assert.match(channels, new RegExp(code));
       assert.match(channels, /CLOSED/);
       await screenshot(page, '62-admin-channels');
+
+      // A channel edit carries the version shown: one saved meanwhile (here through the API) is a message, not overwritten.
+      await page.getByRole('link', { name: 'QP_BETA' }).click();
+      await page.waitForURL('**/ui/admin/channels/QP_BETA');
+      const shown = (await call(`${base}/admin/channels`)) as { code: string; version: number; weight: number }[];
+      const beta = shown.find((c) => c.code === 'QP_BETA')!;
+      await call(`${base}/admin/channels/QP_BETA`, 'PUT', { weight: beta.weight + 5, version: beta.version });
+      await page.locator('input[name="weight"]').fill('40');
+      await page.getByRole('button', { name: 'Save channel' }).click();
+      await page.getByTestId('flash-error').waitFor();
+      await screenshot(page, '62b-admin-channel-stale-edit');
+      await page.goto('/ui/admin/channels/QP_BETA');
+      await page.locator('input[name="weight"]').fill('40');
+      await page.getByRole('button', { name: 'Save channel' }).click();
+      await page.waitForURL('**/ui/admin/channels?notice=channel-saved');
+      assert.match(await page.locator('tr[data-channel="QP_BETA"]').innerText(), /10 \/ 40/);
       watch.assertClean();
     } finally {
       await context.close();
@@ -213,17 +230,31 @@ describe('savings products bought by card in a browser', { skip }, () => {
     try {
       const mobile = await personWithAccount(page);
       buyer = mobile;
+
+      // The admin issues them a coupon in the console (by user id); it shows on their Coupons page.
+      const users = (await call(`${base}/admin/users?mobile=${mobile}`)) as { data: { userId: string }[] };
+      await adminLogIn(page);
+      await page.goto('/ui/admin/coupons');
+      await submitForm(page, { userId: users.data[0]!.userId, amountOff: '5.00', minSpend: '100.00' }, 'Issue coupon');
+      await page.waitForURL('**/ui/admin/coupons?**notice=coupon-issued');
+      assert.match(await page.getByTestId('admin-coupons').innerText(), /5\.00 CNY[\s\S]*AVAILABLE/);
+      await page.goto('/ui/coupons');
+      assert.match(await page.getByTestId('coupons').innerText(), /5\.00 CNY\s+100\.00[\s\S]*AVAILABLE/);
+
       await page.goto('/ui/products');
       assert.match(await page.locator(`tr[data-product="${PRODUCT.code}"]`).innerText(), /3\.65%[\s\S]*90 days/);
       await screenshot(page, '63-products');
       const payOrderNo = await buyByCard(page, '64');
-      await sendCode(page, mobile, '65');
+      await sendCode(page, mobile, '65', true);
       assert.equal(await page.getByTestId('sms-sent-by').getAttribute('data-sent-by'), 'CHANNEL');
+      assert.match(await page.getByTestId('payment-summary').innerText(), /Coupon\s+−5\.00[\s\S]*To pay\s+995\.00 CNY/);
       const texted = await channelCode(mobile);
       assert.match(await page.getByTestId('sms-sent-by').innerText(), new RegExp(`quick-pay channel ${texted.channelCode}`));
       await screenshot(page, '66-payment-code-by-channel');
       await confirmAndSucceed(page, texted.code);
       await screenshot(page, '67-payment-success');
+      await page.goto('/ui/coupons');
+      assert.match(await page.getByTestId('coupons').innerText(), new RegExp(`USED\\s+${payOrderNo}`));
 
       await eventuallyOn(page, '/ui/holdings', async () => /PAID|VALUE/.test(await page.getByTestId('holdings').innerText()), 'the order to be paid');
       const holding = page.getByTestId('holdings').locator('tbody tr').first();
