@@ -235,7 +235,11 @@ describe('savings products bought by card in a browser', { skip }, () => {
       const users = (await call(`${base}/admin/users?mobile=${mobile}`)) as { data: { userId: string }[] };
       await adminLogIn(page);
       await page.goto('/ui/admin/coupons');
-      await submitForm(page, { userId: users.data[0]!.userId, amountOff: '5.00', minSpend: '100.00' }, 'Issue coupon');
+      const issue = page.getByTestId('issue-coupon');
+      await issue.locator('input[name="userId"]').fill(users.data[0]!.userId);
+      await issue.locator('input[name="amountOff"]').fill('5.00');
+      await issue.locator('input[name="minSpend"]').fill('100.00');
+      await issue.getByRole('button', { name: 'Issue coupon' }).click();
       await page.waitForURL('**/ui/admin/coupons?**notice=coupon-issued');
       assert.match(await page.getByTestId('admin-coupons').innerText(), /5\.00 CNY[\s\S]*AVAILABLE/);
       await page.goto('/ui/coupons');

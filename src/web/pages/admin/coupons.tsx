@@ -33,7 +33,7 @@ export function adminCouponsPages(ctx: WebContext): void {
       current: '/ui/admin/coupons',
       children: (
         <>
-          <div class="card">
+          <div class="card" data-testid="issue-coupon">
             <h2>Issue a coupon</h2>
             <PostForm action="/ui/admin/coupons" csrf={ctx.csrf(request, reply)}>
               <div class="row">
