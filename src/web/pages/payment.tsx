@@ -40,10 +40,14 @@ function Summary(props: { payment: UiPayment }) {
       <dd>
         <StatusBadge status={p.status} /> {p.method ? <span class="muted small">{p.method === 'DIRECT_DEBIT' ? 'direct debit' : 'quick pay'}</span> : null}
       </dd>
-      <dt>Pay before</dt>
-      <dd>
-        <Time iso={p.expiresAt} />
-      </dd>
+      {p.status === 'DOING' ? (
+        <>
+          <dt>Pay before</dt>
+          <dd>
+            <Time iso={p.expiresAt} />
+          </dd>
+        </>
+      ) : null}
       <dt>Order</dt>
       <dd class="muted small">{p.payOrderNo}</dd>
     </dl>

@@ -137,9 +137,9 @@ export function adminChannelsPages(ctx: WebContext): void {
       current: '/ui/admin/channels',
       children: (
         <>
-          <p class="card">
+          <div class="card">
             {channel.provider} · {channel.kind} · version {channel.version} · circuit <Circuit circuit={channel.circuit} />
-          </p>
+          </div>
           <div class="card">
             <PostForm action={`/ui/admin/channels/${encodeURIComponent(channel.code)}`} csrf={ctx.csrf(request, reply)}>
               <input type="hidden" name="version" value={String(channel.version)} />
