@@ -11,6 +11,8 @@
  *    debit, visibly: the page says Coffer sent the code (read from Coffer's own
  *    SMS sink), the payment succeeds through DD_GAMMA, and the console's
  *    routing decisions show why the quick-pay channels were passed over;
+ *  - a channel that times out leaves the outcome unknown: the payment page
+ *    looks again by itself (htmx polling) until the query says SUCCESS;
  *  - the admin moves the test clock past maturity in the console: the holding
  *    is SETTLED and the wallet holds principal and interest, ready to withdraw.
  * Screenshots of each step land in test-artifacts/browser/.
@@ -103,7 +105,9 @@ describe('savings products bought by card in a browser', { skip }, () => {
     const port = await freePort();
     bank = await startBankChild({ DATA_DIR: dataDir, PLATFORM_NO, ADMIN_TOKEN, BANK_NOTIFY_POLL_MS: '50', BANK_NOTIFY_SCALE: '0.001' });
     server = await startTestCoffer(
-      { PORT: String(port), ADMIN_TOKEN, PLATFORM_NO, BANK_PUBLIC_URL: bank.url, BANK_URL: bank.url, OUTBOX_POLL_INTERVAL_MS: '25', PRODUCT_JOB_INTERVAL_MS: '200' },
+      { PORT: String(port), ADMIN_TOKEN, PLATFORM_NO, BANK_PUBLIC_URL: bank.url, BANK_URL: bank.url, OUTBOX_POLL_INTERVAL_MS: '25', PRODUCT_JOB_INTERVAL_MS: '200',
+        // A channel that holds its answer is given up on after 1 s; the payment is then queried every 1.5 s.
+        PAYMENT_CHANNEL_TIMEOUT_MS: '1000', PAYMENT_QUERY_RETRY_MS: '1500', PAYMENT_JOB_INTERVAL_MS: '200' },
       { ...FAST_USERS, operators: { scrypt: { ln: 10, r: 8, p: 1 } } },
       dataDir,
     );
@@ -304,6 +308,33 @@ describe('savings products bought by card in a browser', { skip }, () => {
       assert.match(decisions, /DIRECT_DEBIT/);
       assert.match(decisions, /DD_GAMMA/);
       await screenshot(page, '72-admin-routing-decisions');
+      assert.deepEqual(watch.cspViolations, []);
+      assert.deepEqual(watch.pageErrors, []);
+    } finally {
+      await call(`${bank.url}/sandbox/channels/reset`, 'POST', {});
+      await context.close();
+    }
+  });
+
+  test('when the channel times out the outcome is unknown: the page looks again by itself until the query says SUCCESS', async () => {
+    const { context, page, watch } = await newPage(browser, base);
+    try {
+      const mobile = await personWithAccount(page);
+      for (const code of ['QP_ALPHA', 'QP_BETA']) await call(`${bank.url}/sandbox/channels/${code}`, 'POST', { mode: 'TIMEOUT' });
+      await buyByCard(page, undefined);
+      await sendCode(page, mobile, undefined);
+      const paymentUrl = page.url();
+      await page.locator('input[name="smsCode"]').fill((await channelCode(mobile)).code);
+      await page.getByRole('button', { name: 'Confirm payment' }).click();
+      await page.getByTestId('payment-processing').waitFor();
+      assert.match(await page.getByTestId('payment-processing').innerText(), /asking it where the payment stands/);
+      await screenshot(page, '72b-payment-unknown-outcome');
+      // No reload by the test: htmx swaps in the page as it is now, every 2 s, until it is final.
+      const outcome = page.getByTestId('payment-outcome');
+      await outcome.waitFor({ timeout: 30_000 });
+      assert.equal(await outcome.getAttribute('data-status'), 'SUCCESS', await outcome.innerText());
+      assert.equal(page.url(), paymentUrl);
+      await screenshot(page, '72c-payment-unknown-then-success');
       assert.deepEqual(watch.cspViolations, []);
       assert.deepEqual(watch.pageErrors, []);
     } finally {
