@@ -130,7 +130,7 @@ function Processing(props: { payment: UiPayment }) {
     <div class="card" data-testid="payment-processing">
       <p>
         {props.payment.step === 'UNKNOWN_OUTCOME'
-          ? 'Your bank has not answered yet. We are asking it where the payment stands; nothing will be taken twice.'
+          ? 'The payment channel has not answered yet. We are asking it where the payment stands; nothing will be taken twice.'
           : 'Your payment is being processed.'}
       </p>
       <p class="muted small">
