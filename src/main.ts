@@ -9,7 +9,7 @@ import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { SystemClock } from './platform/clock.ts';
 import { startIntervalJob, type IntervalJob } from './platform/jobs.ts';
 import { OutboxRelay } from './platform/outbox/index.ts';
-import { LedgerService } from './modules/ledger/index.ts';
+import { LedgerMonitor, LedgerService } from './modules/ledger/index.ts';
 import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
 import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
 import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
@@ -39,6 +39,7 @@ import {
 } from './modules/webhooks/index.ts';
 import { PayoutBatchesService, payoutBatchesHttpModule, type PayoutFinalPayload as BatchPayoutFinal } from './modules/payout-batches/index.ts';
 import { auditHttpModule } from './platform/audit.ts';
+import { alertsHttpModule } from './platform/alerts.ts';
 import { IdempotencyStore, idempotencyPlugin } from './platform/http/idempotency.ts';
 import type { AdminVerifier } from './platform/http/auth.ts';
 import { Counter, Histogram } from 'prom-client';
@@ -114,6 +115,11 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     startIntervalJob('ledger.expire-pending', config.ledger.pendingExpiryIntervalMs, () => ledger.expireDuePendings(), logger),
     startIntervalJob('users.purge-ended-sessions', 60 * 60 * 1000, () => users.purgeEndedSessions(), logger),
   ];
+  // The books checked continuously: a break is a metric, an error log and an admin alert.
+  if (config.ledger.monitorIntervalMs > 0) {
+    const monitor = new LedgerMonitor({ ledger, db: store.db, clock, logger, registry: metrics.registry });
+    jobs.push(startIntervalJob('ledger.monitor', config.ledger.monitorIntervalMs, () => monitor.run(), logger));
+  }
 
   // Depository agent and user center (SPEC 3, 4): the agent settles bank results and
   // publishes DEPOSITORY_SETTLED; the user center hears them only through the outbox.
@@ -266,6 +272,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       walletsHttpModule(wallets),
       merchantsHttpModule(merchants, operators),
       auditHttpModule(store.db),
+      alertsHttpModule(store.db),
       smsHttpModule(sms, config),
       riskHttpModule(risk),
       payoutsHttpModule(payouts),

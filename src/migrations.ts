@@ -5,6 +5,7 @@ import { usersMigrations } from './modules/users/index.ts';
 import { depositoryMigrations } from './modules/depository/index.ts';
 import { walletsMigrations } from './modules/wallets/index.ts';
 import { auditMigrations } from './platform/audit.ts';
+import { alertsMigrations } from './platform/alerts.ts';
 import { idempotencyMigrations } from './platform/http/idempotency.ts';
 import { fundingMigrations, merchantsMigrations } from './modules/merchants/index.ts';
 import { smsMigrations } from './modules/sms/index.ts';
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   ...reconciliationMigrations,
   ...fundingMigrations,
   ...payoutBatchesMigrations,
+  ...alertsMigrations,
 };

@@ -29,6 +29,8 @@ import { TRANSFER_IN_NOTIFY_PATH } from '../protocol/transfer-in.ts';
  * | BANK_PAYOUT_REVERSAL_MS    | 3000 (a reversing beneficiary's delay)    |
  * | BANK_PAYOUT_HANG_MS        | 30000 (a timing-out order's silence)      |
  * | BANK_PAYOUT_POLL_MS        | 100                                       |
+ * | BANK_CHANNEL_SMS_TTL_MS    | 300000 (a card channel's SMS code lives 5 min) |
+ * | BANK_CHANNEL_HANG_MS       | 60000 (a TIMEOUT channel's silence)       |
  * | BANK_TRANSFER_IN_NOTIFY_URL| PUBLIC_URL (or http://localhost:PORT) + /channel/transfer-in-notifications |
  * | LOG_LEVEL                  | info                                      |
  */
@@ -60,6 +62,9 @@ export interface BankConfig {
   payoutReversalMs: number;
   payoutHangMs: number;
   payoutPollMs: number;
+  /** Card payment channels: how long a texted code is valid, how long a channel in TIMEOUT mode keeps a caller waiting. */
+  channelSmsTtlMs: number;
+  channelHangMs: number;
   /** Where incoming transfers are notified: the platform's address in its contract with the bank. */
   transferInNotifyUrl: string;
   logLevel: string;
@@ -133,6 +138,8 @@ export function loadBankConfig(env: Env = process.env): BankConfig {
     payoutReversalMs: int(env, 'BANK_PAYOUT_REVERSAL_MS', 3000, 0, 86_400_000),
     payoutHangMs: int(env, 'BANK_PAYOUT_HANG_MS', 30_000, 0, 600_000),
     payoutPollMs: int(env, 'BANK_PAYOUT_POLL_MS', 100, 5, 60_000),
+    channelSmsTtlMs: int(env, 'BANK_CHANNEL_SMS_TTL_MS', 300_000, 100, 3_600_000),
+    channelHangMs: int(env, 'BANK_CHANNEL_HANG_MS', 60_000, 0, 600_000),
     transferInNotifyUrl: absoluteUrl(
       'BANK_TRANSFER_IN_NOTIFY_URL',
       env.BANK_TRANSFER_IN_NOTIFY_URL || `${(env.PUBLIC_URL || `http://localhost:${env.PORT || 3000}`).replace(/\/$/, '')}${TRANSFER_IN_NOTIFY_PATH}`,

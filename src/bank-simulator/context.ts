@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { loadPublicKey } from '../protocol/depository.ts';
+import type { ChannelSandbox } from './channels.sandbox.ts';
 import type { BankConfig } from './config.ts';
 import type { Faults } from './faults.ts';
 import type { NotificationSender } from './notifier.ts';
@@ -17,6 +18,8 @@ export interface BankContext {
   faults: Faults;
   /** Scripted outcomes for the next payout orders (sandbox). */
   payoutFaults: PayoutFaults;
+  /** Each card payment channel's sandbox mode (up, down, slow, ...). */
+  channels: ChannelSandbox;
   sender: NotificationSender;
   log: Logger;
 }

@@ -10,6 +10,7 @@ import { type Kysely } from 'kysely';
 import { pino, type Logger } from 'pino';
 import { ensureKeyPair } from '../protocol/depository.ts';
 import { openStore } from '../platform/db/store.ts';
+import { ChannelSandbox } from './channels.sandbox.ts';
 import { type BankConfig, BankConfigError, loadBankConfig } from './config.ts';
 import { type BankContext, PlatformKey } from './context.ts';
 import { Faults } from './faults.ts';
@@ -56,6 +57,7 @@ export async function startBankSimulator(config: BankConfig, log: Logger = creat
     platformKey: new PlatformKey(config.platformPublicKeyPath),
     faults,
     payoutFaults: new PayoutFaults(),
+    channels: new ChannelSandbox(),
     sender,
     log,
   };

@@ -138,6 +138,48 @@ export const bankMigrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  /**
+   * The card payment channels (src/protocol/payment-channel.ts): one row per
+   * attempt at a channel (the channel's idempotency key), and the codes the
+   * quick-pay channels text (their own SMS sink; the newest code of an attempt
+   * is the one that counts).
+   */
+  bank_030_payment_channels: {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table bank_channel_attempts (
+          channel_code text not null,
+          attempt_no text not null,
+          amount_minor bigint not null check (amount_minor > 0),
+          currency text not null,
+          card_number text not null,
+          holder_name text not null,
+          mobile text not null,
+          bank_code text not null,
+          status text not null check (status in ('SMS_SENT', 'SUCCESS', 'FAIL')),
+          error_code text,
+          error_message text,
+          wrong_codes integer not null default 0 check (wrong_codes >= 0),
+          channel_ref text not null unique,
+          created_at timestamptz not null default now(),
+          updated_at timestamptz not null default now(),
+          primary key (channel_code, attempt_no)
+        )`.execute(db);
+      await sql`
+        create table bank_channel_sms (
+          id bigint generated always as identity primary key,
+          channel_code text not null,
+          attempt_no text not null,
+          mobile text not null,
+          code text not null,
+          sent_at timestamptz not null,
+          expires_at timestamptz not null,
+          foreign key (channel_code, attempt_no) references bank_channel_attempts (channel_code, attempt_no)
+        )`.execute(db);
+      await sql`create index bank_channel_sms_attempt on bank_channel_sms (channel_code, attempt_no, id)`.execute(db);
+      await sql`create index bank_channel_sms_mobile on bank_channel_sms (mobile, id)`.execute(db);
+    },
+  },
 };
 
 export async function migrateBankStore(store: Store): Promise<void> {

@@ -4,7 +4,8 @@ import { formatMinor } from '../platform/money/money.ts';
 import type { BankContext } from './context.ts';
 import * as payouts from './payouts.repository.ts';
 import type { PayoutRow } from './payouts.repository.ts';
-import { reversePayoutNow, type SignedMessage, takePayoutOrder } from './payouts.service.ts';
+import { HeldAnswers, type SignedMessage } from './envelope.ts';
+import { reversePayoutNow, takePayoutOrder } from './payouts.service.ts';
 import { sendProblem } from './problem.ts';
 import { listNotifications } from './repository.ts';
 import { jsonBody, sandboxGuard } from './sandbox.routes.ts';
@@ -30,29 +31,13 @@ function payoutView(row: PayoutRow) {
 /** The payout channel's server-to-server endpoint and its sandbox controls. */
 export function registerPayoutRoutes(app: FastifyInstance, ctx: BankContext): void {
   // Orders that "time out" are answered only after BANK_PAYOUT_HANG_MS, or never if the caller leaves or the bank stops.
-  const hanging = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const release of hanging) release();
-  });
+  const held = new HeldAnswers(app);
 
   app.post('/payouts', async (req, reply) => {
     const answer = await takePayoutOrder(ctx, (req.body ?? {}) as SignedMessage);
     if (!answer.ok) return sendProblem(reply, answer.status, answer.code, answer.detail);
-    if (answer.hangMs !== undefined) {
-      const finished = await new Promise<boolean>((resolve) => {
-        const release = () => {
-          clearTimeout(timer);
-          hanging.delete(release);
-          resolve(false);
-        };
-        const timer = setTimeout(() => {
-          hanging.delete(release);
-          resolve(true);
-        }, answer.hangMs);
-        hanging.add(release);
-        req.raw.socket.once('close', release);
-      });
-      if (!finished) return reply.code(503).header('connection', 'close').send();
+    if (answer.hangMs !== undefined && !(await held.hold(req, answer.hangMs))) {
+      return reply.code(503).header('connection', 'close').send();
     }
     return reply.header('cache-control', 'no-store').send(answer.body);
   });

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { signText, verifyText } from '../protocol/depository.ts';
+import { signText } from '../protocol/depository.ts';
 import {
   PAYOUT_NOTIFICATION,
   type PayoutOrderData,
@@ -17,47 +17,19 @@ import {
   type SandboxPayoutOutcome,
 } from '../protocol/payout-channel.ts';
 import { newId } from '../platform/ids.ts';
-import { type CurrencyCode, formatMinor, isCurrencyCode, parseMoney } from '../platform/money/money.ts';
+import { type CurrencyCode, formatMinor } from '../platform/money/money.ts';
 import { parseJsonOrUndefined } from '../platform/json.ts';
-import { type BankContext, PlatformKeyMissingError } from './context.ts';
+import type { BankContext } from './context.ts';
+import { type Refusal, refused, type SignedBody, type SignedMessage, signedByBank, verifiedPlatformMessage } from './envelope.ts';
 import * as payouts from './payouts.repository.ts';
 import type { PayoutRow } from './payouts.repository.ts';
 import { type BankTx, insertNotification } from './repository.ts';
+import { parseOrderAmount, REQUEST_NO } from './validation.ts';
 
-export interface SignedMessage {
-  platformNo?: unknown;
-  reqData?: unknown;
-  signature?: unknown;
-}
-
-export type ChannelAnswer =
-  | { ok: true; body: { reqData: string; signature: string }; hangMs?: number }
-  | { ok: false; status: 400 | 409 | 503; code: string; detail: string };
+export type ChannelAnswer = { ok: true; body: SignedBody; hangMs?: number } | Refusal;
 
 const DUE_BATCH = 50;
 const ACCOUNT_NO = /^[0-9A-Za-z-]{4,34}$/;
-const PAYOUT_ID = /^[0-9A-Za-z_.:-]{1,64}$/;
-
-function refused(status: 400 | 409 | 503, code: string, detail: string): ChannelAnswer {
-  return { ok: false, status, code, detail };
-}
-
-/** Checks platform number and signature of a server-to-server message; the text it covers, or why not. */
-export function verifiedPlatformMessage(ctx: BankContext, message: SignedMessage): { reqData: string } | Extract<ChannelAnswer, { ok: false }> {
-  if (message.platformNo !== ctx.config.platformNo) {
-    return { ok: false, status: 400, code: 'UNKNOWN_PLATFORM', detail: `The platform "${String(message.platformNo)}" has no contract with this bank.` };
-  }
-  if (typeof message.reqData !== 'string') return { ok: false, status: 400, code: 'VALIDATION_FAILED', detail: 'reqData must be the JSON text the signature covers.' };
-  try {
-    if (!verifyText(message.reqData, message.signature as string | undefined, ctx.platformKey.get())) {
-      return { ok: false, status: 400, code: 'INVALID_SIGNATURE', detail: "The signature does not match the platform's public key." };
-    }
-  } catch (err) {
-    if (err instanceof PlatformKeyMissingError) return { ok: false, status: 503, code: 'SERVICE_UNAVAILABLE', detail: err.message };
-    throw err;
-  }
-  return { reqData: message.reqData };
-}
 
 /** POST /payouts: takes an order once; the same order again answers where it stands. */
 export async function takePayoutOrder(ctx: BankContext, message: SignedMessage): Promise<ChannelAnswer> {
@@ -91,7 +63,7 @@ export async function takePayoutOrder(ctx: BankContext, message: SignedMessage):
   if (taken) ctx.log.info({ payoutId: order.payoutId, outcome }, 'payout order taken');
   // A timing-out order keeps its caller waiting past any sensible time-out, once and on every resend.
   const hangMs = row.status === 'PROCESSING' && row.outcome === 'timeout' ? ctx.config.payoutHangMs : undefined;
-  return { ok: true, body: signed(ctx, resultOf(row)), ...(hangMs !== undefined ? { hangMs } : {}) };
+  return { ok: true, body: signedByBank(ctx, resultOf(row)), ...(hangMs !== undefined ? { hangMs } : {}) };
 }
 
 /** QUERY_PAYOUT: where a payout stands; an order that "timed out" is decided now (it succeeds). */
@@ -99,11 +71,11 @@ export async function queryPayout(ctx: BankContext, reqData: string): Promise<Ch
   const query = parseJsonOrUndefined(reqData) as Partial<QueryPayoutData> | undefined;
   if (typeof query?.payoutId !== 'string' || query.payoutId.length === 0) return refused(400, 'VALIDATION_FAILED', 'reqData must be a JSON object with a string payoutId.');
   let row = await payouts.findPayout(ctx.db, ctx.config.platformNo, query.payoutId);
-  if (!row) return { ok: true, body: signed(ctx, { payoutId: query.payoutId, status: 'NOT_FOUND', timestamp: new Date().toISOString() }) };
+  if (!row) return { ok: true, body: signedByBank(ctx, { payoutId: query.payoutId, status: 'NOT_FOUND', timestamp: new Date().toISOString() }) };
   if (row.status === 'PROCESSING' && (row.outcome === 'timeout' || (row.decide_at && row.decide_at.getTime() <= Date.now()))) {
     row = (await decide(ctx, row)) ?? (await payouts.findPayout(ctx.db, ctx.config.platformNo, query.payoutId))!;
   }
-  return { ok: true, body: signed(ctx, resultOf(row)) };
+  return { ok: true, body: signedByBank(ctx, resultOf(row)) };
 }
 
 /** Sandbox: a SUCCEEDED payout is returned by the beneficiary's bank now. */
@@ -178,11 +150,6 @@ export function resultOf(row: PayoutRow): PayoutResultData {
   };
 }
 
-function signed(ctx: BankContext, result: PayoutResultData): { reqData: string; signature: string } {
-  const reqData = JSON.stringify(result);
-  return { reqData, signature: signText(reqData, ctx.bankPrivateKey) };
-}
-
 function failureMessage(code: string): string {
   return code === 'ACCOUNT_CLOSED' ? 'The beneficiary account is closed.' : `The beneficiary's bank refused the payment (${code}).`;
 }
@@ -201,14 +168,9 @@ function sameOrder(row: PayoutRow, order: PayoutOrderData, amountMinor: bigint, 
 function parseOrder(reqData: string): { order: PayoutOrderData; currency: CurrencyCode; amountMinor: bigint } | string {
   const data = parseJsonOrUndefined(reqData) as Partial<PayoutOrderData> | undefined;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'reqData must be a JSON object';
-  if (typeof data.payoutId !== 'string' || !PAYOUT_ID.test(data.payoutId)) return 'reqData.payoutId must be 1-64 letters, digits or _.:-';
-  if (typeof data.currency !== 'string' || !isCurrencyCode(data.currency)) return `reqData.currency "${String(data.currency)}" is not supported`;
-  let amountMinor: bigint;
-  try {
-    amountMinor = parseMoney(data.amount, data.currency).amountMinor;
-  } catch {
-    return `reqData.amount must be a decimal string such as "100.00" for ${data.currency}`;
-  }
+  if (typeof data.payoutId !== 'string' || !REQUEST_NO.test(data.payoutId)) return 'reqData.payoutId must be 1-64 letters, digits or _.:-';
+  const amount = parseOrderAmount(data);
+  if (typeof amount === 'string') return amount;
   const b = data.beneficiary;
   if (typeof b !== 'object' || b === null) return 'reqData.beneficiary is required';
   if (typeof b.name !== 'string' || b.name.trim().length === 0 || b.name.length > 128) return 'reqData.beneficiary.name must be 1-128 characters';
@@ -216,7 +178,7 @@ function parseOrder(reqData: string): { order: PayoutOrderData; currency: Curren
   if (typeof b.bankCode !== 'string' || b.bankCode.length === 0 || b.bankCode.length > 32) return 'reqData.beneficiary.bankCode must be 1-32 characters';
   if (typeof data.notifyUrl !== 'string' || !/^https?:\/\//.test(data.notifyUrl)) return 'reqData.notifyUrl must be an http(s) URL';
   if (typeof data.timestamp !== 'string') return 'reqData.timestamp is required';
-  return { order: data as PayoutOrderData, currency: data.currency, amountMinor };
+  return { order: data as PayoutOrderData, ...amount };
 }
 
 /** Sandbox: what the next payout orders do, whatever their beneficiary (POST /sandbox/payout-faults). */

@@ -2,7 +2,6 @@ import {
   QUERY_TRANSACTION,
   type QueryPendingData,
   type QueryRequestData,
-  signText,
   UNBIND_CARD,
   type UnbindCardData,
   type UnbindCardResultData,
@@ -10,7 +9,8 @@ import {
 import { QUERY_PAYOUT } from '../protocol/payout-channel.ts';
 import type { BankContext } from './context.ts';
 import { expireRequest, platformData, requestExpired } from './gateway.service.ts';
-import { queryPayout, verifiedPlatformMessage } from './payouts.service.ts';
+import { type Refusal, refused, type SignedBody, signedByBank, signedText, verifiedPlatformMessage } from './envelope.ts';
+import { queryPayout } from './payouts.service.ts';
 import { cardsOf, findRequest, unbindCard } from './repository.ts';
 import { maskCardNumber } from './validation.ts';
 
@@ -21,13 +21,7 @@ export interface ServiceCall {
   signature?: unknown;
 }
 
-export type ServiceAnswer =
-  | { ok: true; body: { reqData: string; signature: string } }
-  | { ok: false; status: 400 | 409 | 503; code: string; detail: string };
-
-function problem(status: 400 | 409 | 503, code: string, detail: string): ServiceAnswer {
-  return { ok: false, status, code, detail };
-}
+export type ServiceAnswer = { ok: true; body: SignedBody } | Refusal;
 
 /**
  * POST /service, server to server: QUERY_TRANSACTION answers a depository
@@ -37,25 +31,23 @@ function problem(status: 400 | 409 | 503, code: string, detail: string): Service
 export async function answerServiceCall(ctx: BankContext, call: ServiceCall): Promise<ServiceAnswer> {
   const offered = [QUERY_TRANSACTION, QUERY_PAYOUT, UNBIND_CARD];
   if (!offered.includes(call.serviceName as string)) {
-    if (call.platformNo !== ctx.config.platformNo) return problem(400, 'UNKNOWN_PLATFORM', `The platform "${String(call.platformNo)}" has no contract with this bank.`);
-    return problem(400, 'UNKNOWN_SERVICE', `Only ${offered.join(', ')} are offered server to server.`);
+    if (call.platformNo !== ctx.config.platformNo) return refused(400, 'UNKNOWN_PLATFORM', `The platform "${String(call.platformNo)}" has no contract with this bank.`);
+    return refused(400, 'UNKNOWN_SERVICE', `Only ${offered.join(', ')} are offered server to server.`);
   }
   const verified = verifiedPlatformMessage(ctx, call);
-  if ('ok' in verified) return problem(verified.status, verified.code, verified.detail);
+  if ('ok' in verified) return refused(verified.status, verified.code, verified.detail);
   if (call.serviceName === QUERY_PAYOUT) {
     const answer = await queryPayout(ctx, verified.reqData);
-    return answer.ok ? { ok: true, body: answer.body } : problem(answer.status, answer.code, answer.detail);
+    return answer.ok ? { ok: true, body: answer.body } : answer;
   }
   if (call.serviceName === UNBIND_CARD) {
     const unbind = parseUnbind(verified.reqData);
-    if (!unbind) return problem(400, 'VALIDATION_FAILED', 'reqData must be a JSON object with string requestNo, userNo and cardNumberMasked.');
-    const reqData = JSON.stringify(await unbindResult(ctx, unbind));
-    return { ok: true, body: { reqData, signature: signText(reqData, ctx.bankPrivateKey) } };
+    if (!unbind) return refused(400, 'VALIDATION_FAILED', 'reqData must be a JSON object with string requestNo, userNo and cardNumberMasked.');
+    return { ok: true, body: signedByBank(ctx, await unbindResult(ctx, unbind)) };
   }
   const query = parseQuery(verified.reqData);
-  if (!query) return problem(400, 'VALIDATION_FAILED', 'reqData must be a JSON object with a string requestNo.');
-  const reqData = await resultText(ctx, query.requestNo);
-  return { ok: true, body: { reqData, signature: signText(reqData, ctx.bankPrivateKey) } };
+  if (!query) return refused(400, 'VALIDATION_FAILED', 'reqData must be a JSON object with a string requestNo.');
+  return { ok: true, body: signedText(ctx, await resultText(ctx, query.requestNo)) };
 }
 
 function parseUnbind(text: string): UnbindCardData | undefined {

@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+import { registerChannelRoutes } from './channels.routes.ts';
 import type { BankContext } from './context.ts';
 import { registerGatewayRoutes } from './gateway.routes.ts';
 import { registerPayoutRoutes } from './payouts.routes.ts';
@@ -40,5 +41,6 @@ export async function buildBankServer(ctx: BankContext): Promise<FastifyInstance
   registerSandboxRoutes(app, ctx);
   registerPayoutRoutes(app, ctx);
   registerTransferInRoutes(app, ctx);
+  registerChannelRoutes(app, ctx);
   return app;
 }

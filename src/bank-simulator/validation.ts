@@ -13,7 +13,7 @@ export interface ParsedPlatformRequest {
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
-const REQUEST_NO = /^[A-Za-z0-9_.:-]{1,64}$/;
+export const REQUEST_NO = /^[A-Za-z0-9_.:-]{1,64}$/;
 const USER_NO = /^[A-Za-z0-9_.:@-]{1,64}$/;
 
 function httpUrl(value: unknown): value is string {
@@ -70,6 +70,17 @@ function parseAmounts(data: Record<string, unknown>, serviceName: ServiceName, c
   return { ok: true, value: { data: data as unknown as PlatformRequestData, currency, amountMinor, feeMinor } };
 }
 
+/** A channel order's `amount` in its `currency`: a supported currency and a positive decimal string in its scale. */
+export function parseOrderAmount(data: { amount?: unknown; currency?: unknown }): { currency: CurrencyCode; amountMinor: bigint } | string {
+  const { currency } = data;
+  if (typeof currency !== 'string' || !isCurrencyCode(currency)) return `reqData.currency "${String(currency)}" is not supported`;
+  try {
+    return { currency, amountMinor: parseMoney(data.amount, currency).amountMinor };
+  } catch {
+    return `reqData.amount must be a decimal string such as "100.00" for ${currency}`;
+  }
+}
+
 function minor(value: unknown, currency: CurrencyCode, allowZero: boolean): bigint | undefined {
   if (!isWireAmount(value)) return undefined;
   try {
@@ -94,9 +105,9 @@ export interface RegisterForm {
 export type FieldErrors = Partial<Record<keyof RegisterForm, string>>;
 
 const ID_NUMBER = /^\d{17}[\dX]$/;
-const CARD_NUMBER = /^\d{12,19}$/;
+export const CARD_NUMBER = /^\d{12,19}$/;
 const BANK_CODE = /^[\p{L}\p{N}_]{2,20}$/u;
-const MOBILE = /^\+?\d{6,15}$/;
+export const MOBILE = /^\+?\d{6,15}$/;
 export const PASSWORD_MIN = 6;
 const PASSWORD_MAX = 64;
 

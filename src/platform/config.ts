@@ -28,6 +28,8 @@ export interface Config {
     /** Group-commit batches in flight at once on a PostgreSQL server (the embedded store takes one). */
     batchConcurrency: number;
     pendingExpiryIntervalMs: number;
+    /** How often every invariant and the journal's hash chains are checked (0: never). */
+    monitorIntervalMs: number;
   };
   depository: {
     /** This platform's number at the bank depository. */
@@ -160,6 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxBatchSize: int(env, 'LEDGER_MAX_BATCH', 2000, 1, 100_000),
       batchConcurrency: int(env, 'LEDGER_BATCH_CONCURRENCY', 2, 1, 16),
       pendingExpiryIntervalMs: int(env, 'LEDGER_PENDING_EXPIRY_INTERVAL_MS', 1000, 10),
+      monitorIntervalMs: int(env, 'LEDGER_MONITOR_INTERVAL_S', 300, 0, 86_400) * 1000,
     },
     depository: {
       platformNo: env.PLATFORM_NO || 'coffer',

@@ -587,6 +587,7 @@ for (const { kind, skip } of storeKinds) {
         '/admin/ledger/transfers/{id}/void': ['post'],
         '/admin/ledger/transfers/{id}': ['get'],
         '/admin/ledger/invariants': ['get'],
+        '/admin/ledger/chain': ['get'],
       });
       assert.deepEqual(spec.paths['/admin/ledger/transfers']!.post!.security, [{ adminToken: [] }]);
     });

@@ -23,12 +23,12 @@ interface CheckRun {
   stderr: string;
 }
 
-/** Runs the ledger:check entry point with only the given Coffer settings. */
-function ledgerCheck(env: Record<string, string>): Promise<CheckRun> {
+/** Runs a ledger command's entry point (ledger:check by default) with only the given Coffer settings. */
+function ledgerCheck(env: Record<string, string>, script = 'src/cli/ledger-check.ts'): Promise<CheckRun> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent' };
   for (const name of ['DATABASE_URL', 'DATA_DIR', 'ADMIN_TOKEN', 'PUBLIC_URL', 'PORT']) delete childEnv[name];
   Object.assign(childEnv, env);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/ledger-check.ts'], { cwd: repoRoot, env: childEnv });
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, env: childEnv });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -200,6 +200,27 @@ describe('ledger:check on a PostgreSQL server', { skip: skipServer }, () => {
     assertBroken(await ledgerCheck({ DATABASE_URL: databaseUrl }), 'account_totals_match_entries', walletId);
     const report = await new AdminClient(coffer.url).invariants();
     assert.equal(report.checks.find((c) => c.name === 'account_totals_match_entries')!.ok, false, 'the admin endpoint sees it too');
+  });
+
+  test('ledger:verify-chain passes on the chained journal and names the first broken link once an entry is altered', async () => {
+    const verifyChain = () => ledgerCheck({ DATABASE_URL: databaseUrl }, 'src/cli/ledger-verify-chain.ts');
+    const sound = await verifyChain();
+    assert.equal(sound.exitCode, 0, sound.stdout + sound.stderr);
+    assert.match(sound.stdout, /The journal's hash chains are intact\./);
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      await client.query('begin');
+      await client.query('alter table ledger_entries disable trigger ledger_entries_no_change');
+      await client.query('update ledger_entries set balance_after = balance_after + 1 where account_id = $1 and seq = 2', [walletId]);
+      await client.query('alter table ledger_entries enable trigger ledger_entries_no_change');
+      await client.query('commit');
+    } finally {
+      await client.end();
+    }
+    const broken = await verifyChain();
+    assert.equal(broken.exitCode, 1, broken.stdout + broken.stderr);
+    assert.ok(broken.stdout.includes(`First: account ${walletId}, entry 2 (hash_mismatch)`), broken.stdout);
   });
 
   test('says it could not check when the database cannot be reached (exit 2)', async () => {

@@ -92,8 +92,7 @@ const m001: Migration = {
  * rows, and adds the plan's increments to the accounts, where the table's
  * check constraints refuse any overdraft.
  */
-const WRITE_BATCH_FUNCTION = `
-create function ledger_write_batch(
+const WRITE_BATCH_SIGNATURE = `ledger_write_batch(
   t_id text[], t_kind text[], t_debit text[], t_credit text[], t_amount int8[], t_currency text[], t_code text[],
   t_reference text[], t_metadata text[], t_pending_id text[], t_timeout_at timestamptz[], t_state text[],
   t_posted_amount int8[], t_linked_id text[],
@@ -103,12 +102,10 @@ create function ledger_write_batch(
   a_pending_credits int8[], a_entries int8[], a_available_needed int8[],
   at_time timestamptz
 ) returns void language plpgsql as $$
-declare
-  written int;
-  changed_status boolean;
-  short_of_funds boolean;
-begin
-  -- Before taking the account locks, so a hot account is held no longer than needed.
+`;
+
+/** Inserts the transfers, locks and checks the accounts, finishes the pending transfers. */
+const WRITE_BATCH_CHECKS = `  -- Before taking the account locks, so a hot account is held no longer than needed.
   insert into ledger_transfers (id, kind, debit_account_id, credit_account_id, amount, currency, code, reference,
                                 metadata, pending_id, timeout_at, state, posted_amount, linked_id, created_at)
   select v.*, at_time
@@ -148,7 +145,15 @@ begin
     raise exception 'ledger_stale: a pending transfer was already finished' using errcode = 'CF001';
   end if;
 
-  insert into ledger_entries (account_id, seq, transfer_id, direction, amount, balance_before, balance_after,
+`;
+
+const WRITE_BATCH_FUNCTION = `
+create function ${WRITE_BATCH_SIGNATURE}declare
+  written int;
+  changed_status boolean;
+  short_of_funds boolean;
+begin
+${WRITE_BATCH_CHECKS}  insert into ledger_entries (account_id, seq, transfer_id, direction, amount, balance_before, balance_after,
                               code, currency, created_at)
   select e.account_id,
          a.entry_seq + row_number() over w,
@@ -195,7 +200,132 @@ const m002: Migration = {
   },
 };
 
+/**
+ * The journal is hash-chained per account: each entry's hash covers the hash of
+ * the account's previous entry and every field of its own (ledger_entry_hash;
+ * ledger.chain.ts rebuilds the same text to verify a database offline). One
+ * chain per account rather than one for the whole journal because the account
+ * rows are locked anyway while their entries are written: a single chain head
+ * would be one more hot row that every transfer queues on. The account row
+ * keeps its chain's head (last_entry_hash), so a removed tail shows as well.
+ */
+const ENTRY_HASH_FUNCTION = `
+create function ledger_entry_hash(prev bytea, account_id text, seq int8, transfer_id text, direction text, amount int8,
+                                  balance_before int8, balance_after int8, code text, currency text, created_at timestamptz)
+returns bytea language sql immutable as $$
+  select sha256(convert_to(concat_ws('|', coalesce(encode(prev, 'hex'), ''), account_id, seq::text, transfer_id, direction,
+                                     amount::text, balance_before::text, balance_after::text, code, currency,
+                                     ((extract(epoch from created_at) * 1000000)::int8)::text), 'UTF8'))
+$$`;
+
+/** Numbers the entries and chains their hashes in one ordered pass, inserts them, and moves the accounts (with their chain heads). */
+const WRITE_BATCH_HASHED_ENTRIES = `
+  for r in
+    select e.account_id, a.entry_seq + row_number() over w as seq, e.transfer_id, e.direction, e.amount,
+           (a.posted_credits - a.posted_debits + sum(e.signed) over w - e.signed)::int8 as balance_before,
+           (a.posted_credits - a.posted_debits + sum(e.signed) over w)::int8 as balance_after,
+           e.code, e.currency, a.last_entry_hash
+    from (select u.*, case when u.direction = 'CREDIT' then u.amount else -u.amount end as signed
+          from unnest(e_account, e_transfer, e_direction, e_amount, e_code, e_currency)
+               with ordinality as u(account_id, transfer_id, direction, amount, code, currency, ord)) e
+    join ledger_accounts a on a.id = e.account_id
+    window w as (partition by e.account_id order by e.ord rows between unbounded preceding and current row)
+    order by e.account_id, e.ord
+  loop
+    if chain_account is distinct from r.account_id then
+      if chain_account is not null then
+        head_account := head_account || chain_account; head_hash := head_hash || chain_hash;
+      end if;
+      chain_account := r.account_id;
+      chain_hash := r.last_entry_hash;
+    end if;
+    chain_hash := ledger_entry_hash(chain_hash, r.account_id, r.seq, r.transfer_id, r.direction, r.amount,
+                                    r.balance_before, r.balance_after, r.code, r.currency, at_time);
+    n_account := n_account || r.account_id; n_seq := n_seq || r.seq; n_transfer := n_transfer || r.transfer_id;
+    n_direction := n_direction || r.direction; n_amount := n_amount || r.amount;
+    n_before := n_before || r.balance_before; n_after := n_after || r.balance_after;
+    n_code := n_code || r.code; n_currency := n_currency || r.currency; n_hash := n_hash || chain_hash;
+  end loop;
+  if chain_account is not null then
+    head_account := head_account || chain_account; head_hash := head_hash || chain_hash;
+  end if;
+
+  insert into ledger_entries (account_id, seq, transfer_id, direction, amount, balance_before, balance_after,
+                              code, currency, hash, created_at)
+  select v.*, at_time
+  from unnest(n_account, n_seq, n_transfer, n_direction, n_amount, n_before, n_after, n_code, n_currency, n_hash) as v;
+
+  -- As in m001, plus each account's new chain head: the hash of the last entry written for it.
+  update ledger_accounts a
+  set posted_debits = a.posted_debits + v.posted_debits, posted_credits = a.posted_credits + v.posted_credits,
+      pending_debits = a.pending_debits + v.pending_debits, pending_credits = a.pending_credits + v.pending_credits,
+      entry_seq = a.entry_seq + v.entries, updated_at = at_time, last_entry_hash = coalesce(h.hash, a.last_entry_hash)
+  from unnest(a_id, a_posted_debits, a_posted_credits, a_pending_debits, a_pending_credits, a_entries)
+       as v(id, posted_debits, posted_credits, pending_debits, pending_credits, entries)
+       left join unnest(head_account, head_hash) as h(account, hash) on h.account = v.id
+  where a.id = v.id;
+end $$`;
+
+const WRITE_BATCH_HASHED = `
+create or replace function ${WRITE_BATCH_SIGNATURE}declare
+  written int;
+  changed_status boolean;
+  short_of_funds boolean;
+  r record;
+  chain_account text;
+  chain_hash bytea;
+  n_account text[] := '{}'; n_seq int8[] := '{}'; n_transfer text[] := '{}'; n_direction text[] := '{}';
+  n_amount int8[] := '{}'; n_before int8[] := '{}'; n_after int8[] := '{}'; n_code text[] := '{}';
+  n_currency text[] := '{}'; n_hash bytea[] := '{}';
+  head_account text[] := '{}'; head_hash bytea[] := '{}';
+begin
+${WRITE_BATCH_CHECKS}${WRITE_BATCH_HASHED_ENTRIES}`;
+
+/** Chains the entries written before the chain existed, oldest first per account (the one time entries are updated). */
+const BACKFILL_CHAIN = `
+do $$
+declare
+  r record;
+  chain_account text;
+  chain_hash bytea;
+begin
+  for r in select * from ledger_entries order by account_id, seq loop
+    if chain_account is distinct from r.account_id then
+      chain_account := r.account_id;
+      chain_hash := null;
+    end if;
+    chain_hash := ledger_entry_hash(chain_hash, r.account_id, r.seq, r.transfer_id, r.direction, r.amount,
+                                    r.balance_before, r.balance_after, r.code, r.currency, r.created_at);
+    update ledger_entries set hash = chain_hash where account_id = r.account_id and seq = r.seq;
+  end loop;
+  update ledger_accounts a set last_entry_hash = e.hash
+  from (select distinct on (account_id) account_id, hash from ledger_entries order by account_id, seq desc) e
+  where a.id = e.account_id;
+end $$`;
+
+const m003: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`alter table ledger_entries add column hash bytea`.execute(db);
+    await sql`alter table ledger_accounts add column last_entry_hash bytea`.execute(db);
+    await sql.raw(ENTRY_HASH_FUNCTION).execute(db);
+    await sql`alter table ledger_entries disable trigger ledger_entries_no_change`.execute(db);
+    await sql.raw(BACKFILL_CHAIN).execute(db);
+    await sql`alter table ledger_entries enable trigger ledger_entries_no_change`.execute(db);
+    await sql`alter table ledger_entries alter column hash set not null`.execute(db);
+    await sql.raw(WRITE_BATCH_HASHED).execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql.raw(WRITE_BATCH_FUNCTION.replace('create function', 'create or replace function')).execute(db);
+    await sql`drop function ledger_entry_hash`.execute(db);
+    await sql`alter table ledger_accounts drop column last_entry_hash`.execute(db);
+    await sql`alter table ledger_entries disable trigger ledger_entries_no_change`.execute(db);
+    await sql`alter table ledger_entries drop column hash`.execute(db);
+    await sql`alter table ledger_entries enable trigger ledger_entries_no_change`.execute(db);
+  },
+};
+
 export const ledgerMigrations: Record<string, Migration> = {
   '2026_11_22_0100_ledger': m001,
   '2026_11_22_0710_ledger_open_by_code': m002,
+  '2026_12_04_0300_ledger_hash_chain': m003,
 };

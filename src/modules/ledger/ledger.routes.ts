@@ -138,6 +138,12 @@ export function ledgerHttpModule(ledger: LedgerService): HttpModule {
         { ...guarded, schema: { tags, security: adminSecurity, summary: 'Check every ledger invariant now', response: { 200: s.InvariantReportView, ...problems } } },
         async () => ledger.checkInvariants(),
       );
+
+      app.get(
+        '/admin/ledger/chain',
+        { ...guarded, schema: { tags, security: adminSecurity, summary: "Verify the journal's hash chains now and name the first broken link", response: { 200: s.ChainReportView, ...problems } } },
+        async () => ledger.verifyChain(),
+      );
     },
   };
 }

@@ -136,3 +136,21 @@ export const InvariantReportView = Type.Object({
     }),
   ),
 });
+
+export const ChainReportView = Type.Object({
+  ok: Type.Boolean(),
+  checkedAt: Type.String({ format: 'date-time' }),
+  accounts: Type.Integer(),
+  entries: Type.Integer(),
+  breaks: Type.Integer(),
+  firstBreak: Type.Union([
+    Type.Object({
+      accountId: Type.String(),
+      seq: Type.String(),
+      reason: Type.Union([Type.Literal('hash_mismatch'), Type.Literal('sequence_gap'), Type.Literal('head_mismatch')]),
+      expected: Type.Union([Type.String(), Type.Null()]),
+      found: Type.Union([Type.String(), Type.Null()]),
+    }),
+    Type.Null(),
+  ]),
+});

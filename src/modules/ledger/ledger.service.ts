@@ -4,6 +4,7 @@ import { DomainError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { currencyCode, type CurrencyCode, MAX_AMOUNT_MINOR } from '../../platform/money/index.ts';
 import { checkInvariants, type InvariantReport } from './ledger.invariants.ts';
+import { type ChainReport, verifyChain } from './ledger.chain.ts';
 import type { Unit } from './ledger.plan.ts';
 import * as repo from './ledger.repository.ts';
 import {
@@ -225,6 +226,11 @@ export class LedgerService {
 
   checkInvariants(): Promise<InvariantReport> {
     return checkInvariants(this.deps.db);
+  }
+
+  /** Re-hashes every account's chain of entries and names the first broken link. */
+  verifyChain(): Promise<ChainReport> {
+    return verifyChain(this.deps.db, this.deps.clock.now());
   }
 }
 
