@@ -83,6 +83,8 @@ export function PostForm(props: { action: string; csrf: string; children: Compon
 
 export interface FieldProps {
   name: string;
+  /** When two forms of a page share a field name; default `field-<name>`. */
+  id?: string;
   label: string;
   type?: 'text' | 'password' | 'tel' | 'email';
   value?: string | undefined;
@@ -94,7 +96,7 @@ export interface FieldProps {
 }
 
 export function Field(props: FieldProps) {
-  const id = `field-${props.name}`;
+  const id = props.id ?? `field-${props.name}`;
   return (
     <div class={props.error ? 'field field-invalid' : 'field'}>
       <label for={id}>{props.label}</label>

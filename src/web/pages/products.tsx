@@ -110,7 +110,7 @@ function QuoteCard(props: { product: UiProduct; amount: string | undefined; quot
     <div class="card" data-testid="quote">
       <h2>What you would earn</h2>
       <form method="get" action={productPath(props.product.code)} class="filters">
-        <Field name="amount" label="Amount" inputmode="decimal" value={props.amount} error={props.error} placeholder={props.product.minAmount} />
+        <Field name="amount" id="quote-amount" label="Amount" inputmode="decimal" value={props.amount} error={props.error} placeholder={props.product.minAmount} />
         <button type="submit">Quote</button>
       </form>
       {props.quote ? (
