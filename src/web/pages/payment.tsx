@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ComponentChildren } from 'preact';
 import { Field, Flash, Money, PostForm, StatusBadge, Time } from '../components.tsx';
 import { formErrorsFrom, formField, portOf, type FormErrors, type WebContext } from '../context.tsx';
 import { messageFor } from '../messages.ts';
@@ -175,42 +176,45 @@ export function paymentPages(ctx: WebContext): void {
   const payments = () => portOf(ctx, 'payments', 'Card payments');
   const payOrderNoOf = (request: FastifyRequest) => (request.params as { payOrderNo: string }).payOrderNo;
 
+  /** What the person can do now: pick card and coupon, type the code, wait, or read the outcome. */
+  async function nextStep(session: string, payment: UiPayment, csrf: string, failed: FormErrors | undefined): Promise<ComponentChildren> {
+    if (payment.status !== 'DOING') return <Outcome payment={payment} />;
+    if (payment.step === 'CONFIRMING' || payment.step === 'UNKNOWN_OUTCOME') return <Processing payment={payment} />;
+    const [cards, coupons] = await Promise.all([payments().cards(session), payments().coupons(session)]);
+    const back = paymentPath(payment.payOrderNo);
+    if (cards.length === 0) {
+      return (
+        <div class="card">
+          <p>Add the card you want to pay with.</p>
+          <AddPaymentCardForm csrf={csrf} back={back} />
+        </div>
+      );
+    }
+    const usable = coupons.filter((c) => c.currency === payment.currency && (c.status === 'AVAILABLE' || c.payOrderNo === payment.payOrderNo));
+    const codeSent = payment.step === 'SMS_SENT';
+    return (
+      <>
+        {codeSent ? (
+          <div class="card" data-testid="confirm">
+            <SmsSender payment={payment} />
+            <ConfirmForm payment={payment} csrf={csrf} errors={failed} />
+          </div>
+        ) : null}
+        <div class="card" data-testid="send-code">
+          <SendCodeForm payment={payment} cards={cards} coupons={usable} csrf={csrf} again={codeSent} />
+          <details>
+            <summary>Pay with another card</summary>
+            <AddPaymentCardForm csrf={csrf} back={back} />
+          </details>
+        </div>
+      </>
+    );
+  }
+
   async function paymentPage(request: FastifyRequest, reply: FastifyReply, failed?: FormErrors) {
     const session = currentSession(request);
     const payment = await payments().payment(session, payOrderNoOf(request));
-    const csrf = ctx.csrf(request, reply);
-    let body;
-    if (payment.status !== 'DOING') body = <Outcome payment={payment} />;
-    else if (payment.step === 'CONFIRMING' || payment.step === 'UNKNOWN_OUTCOME') body = <Processing payment={payment} />;
-    else {
-      const [cards, coupons] = await Promise.all([payments().cards(session), payments().coupons(session)]);
-      const usable = coupons.filter((c) => c.currency === payment.currency && (c.status === 'AVAILABLE' || c.payOrderNo === payment.payOrderNo));
-      const back = paymentPath(payment.payOrderNo);
-      const codeSent = payment.step === 'SMS_SENT';
-      body =
-        cards.length === 0 ? (
-          <div class="card">
-            <p>Add the card you want to pay with.</p>
-            <AddPaymentCardForm csrf={csrf} back={back} />
-          </div>
-        ) : (
-          <>
-            {codeSent ? (
-              <div class="card" data-testid="confirm">
-                <SmsSender payment={payment} />
-                <ConfirmForm payment={payment} csrf={csrf} errors={failed} />
-              </div>
-            ) : null}
-            <div class="card" data-testid="send-code">
-              <SendCodeForm payment={payment} cards={cards} coupons={usable} csrf={csrf} again={codeSent} />
-              <details>
-                <summary>Pay with another card</summary>
-                <AddPaymentCardForm csrf={csrf} back={back} />
-              </details>
-            </div>
-          </>
-        );
-    }
+    const step = await nextStep(session, payment, ctx.csrf(request, reply), failed);
     return ctx.render(request, reply, {
       status: failed?.status,
       error: failed?.message,
@@ -218,7 +222,7 @@ export function paymentPages(ctx: WebContext): void {
       children: (
         <>
           <Summary payment={payment} />
-          {body}
+          {step}
         </>
       ),
     });
