@@ -14,7 +14,8 @@
  *  - a channel that times out leaves the outcome unknown: the payment page
  *    looks again by itself (htmx polling) until the query says SUCCESS;
  *  - the admin moves the test clock past maturity in the console: the holding
- *    is SETTLED and the wallet holds principal and interest, ready to withdraw.
+ *    is SETTLED and the wallet holds principal and interest, which buy the
+ *    product again, from the wallet this time.
  * Screenshots of each step land in test-artifacts/browser/.
  */
 import assert from 'node:assert/strict';
@@ -263,6 +264,9 @@ describe('savings products bought by card in a browser', { skip }, () => {
       await screenshot(page, '67-payment-success');
       await page.goto('/ui/coupons');
       assert.match(await page.getByTestId('coupons').innerText(), new RegExp(`USED\\s+${payOrderNo}`));
+      await page.goto('/ui/payment-cards');
+      assert.match(await page.getByTestId('payment-card-list').innerText(), /ICBC\s+Zhang San/);
+      await screenshot(page, '67b-payment-cards');
 
       await eventuallyOn(page, '/ui/holdings', async () => /PAID|VALUE/.test(await page.getByTestId('holdings').innerText()), 'the order to be paid');
       const holding = page.getByTestId('holdings').locator('tbody tr').first();
@@ -343,7 +347,7 @@ describe('savings products bought by card in a browser', { skip }, () => {
     }
   });
 
-  test('the admin moves the test clock past maturity: the holding is settled and the wallet holds principal and interest', async () => {
+  test('the admin moves the test clock past maturity: the holding is settled, and principal and interest buy again from the wallet', async () => {
     const { context, page, watch } = await newPage(browser, base);
     try {
       await adminLogIn(page);
@@ -366,6 +370,17 @@ describe('savings products bought by card in a browser', { skip }, () => {
       await page.goto('/ui/wallet');
       assert.match(await page.getByTestId('wallets').locator('tbody tr').innerText(), /CNY\s+1009\.00\s+1009\.00/);
       await screenshot(page, '75-wallet-after-maturity');
+
+      // The proceeds buy again, this time from the wallet: PAID at once.
+      await page.goto(`/ui/products/${PRODUCT.code}`);
+      const buy = page.getByTestId('buy');
+      await buy.locator('input[name="amount"]').fill('1000.00');
+      await buy.getByRole('button', { name: 'Buy' }).click();
+      await page.waitForURL('**/ui/holdings?notice=subscribed');
+      assert.match(await page.getByTestId('holdings').locator('tbody tr').first().innerText(), /1000\.00 CNY[\s\S]*PAID/);
+      await screenshot(page, '76-holdings-bought-from-wallet');
+      await page.goto('/ui/wallet');
+      assert.match(await page.getByTestId('wallets').locator('tbody tr').innerText(), /CNY\s+9\.00\s+9\.00/);
       watch.assertClean();
     } finally {
       await context.close();
