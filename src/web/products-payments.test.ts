@@ -114,6 +114,7 @@ describe('products, holdings and card payment pages (fake ports)', () => {
       return payment;
     },
     async confirm(_session, _no, smsCode) {
+      if (smsCode === 'expired') throw new DomainError('SMS_CODE_EXPIRED', 'expired');
       if (smsCode !== '123456') throw new DomainError('SMS_CODE_INVALID', 'wrong code');
       return payment;
     },
@@ -215,6 +216,8 @@ describe('products, holdings and card payment pages (fake ports)', () => {
     const wrong = await post('/ui/payments/pay_1/confirm', { smsCode: '000000' });
     assert.equal(wrong.statusCode, 422);
     assert.match(wrong.body, /That code is not right/);
+    const expired = await post('/ui/payments/pay_1/confirm', { smsCode: 'expired' });
+    assert.match(expired.body, /press &quot;Send a new code&quot;/);
   });
 
   test('an unknown outcome looks again by itself; SUCCESS and FAIL say so', async () => {

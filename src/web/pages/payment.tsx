@@ -10,6 +10,17 @@ import { AddPaymentCardForm } from './payment-cards.tsx';
 
 export const paymentPath = (payOrderNo: string) => `/ui/payments/${encodeURIComponent(payOrderNo)}`;
 
+/** Where the shared sentences (messages.ts) would send the person elsewhere: here a new code is one button away. */
+const PAYMENT_MESSAGES: Record<string, string> = {
+  SMS_CODE_EXPIRED: 'That code has expired (or a newer one was sent). Use the newest code, or press "Send a new code".',
+  SMS_CODE_ATTEMPTS_EXCEEDED: 'Too many wrong codes. Press "Send a new code" for another.',
+};
+
+function paymentErrors(error: unknown): FormErrors {
+  const errors = formErrorsFrom(error);
+  return { ...errors, message: PAYMENT_MESSAGES[errors.code] ?? errors.message };
+}
+
 /** Seconds between two looks at a payment whose outcome is still coming. */
 const POLL_SECONDS = 2;
 
@@ -235,7 +246,7 @@ export function paymentPages(ctx: WebContext): void {
     try {
       await payments().sendSms(currentSession(request), payOrderNoOf(request), { cardId: formField(request.body, 'cardId'), ...(couponId ? { couponId } : {}) });
     } catch (error) {
-      return paymentPage(request, reply, formErrorsFrom(error));
+      return paymentPage(request, reply, paymentErrors(error));
     }
     return redirectTo(reply, paymentPath(payOrderNoOf(request)));
   });
@@ -244,7 +255,7 @@ export function paymentPages(ctx: WebContext): void {
     try {
       await payments().confirm(currentSession(request), payOrderNoOf(request), formField(request.body, 'smsCode').trim());
     } catch (error) {
-      return paymentPage(request, reply, formErrorsFrom(error));
+      return paymentPage(request, reply, paymentErrors(error));
     }
     return redirectTo(reply, paymentPath(payOrderNoOf(request)));
   });
