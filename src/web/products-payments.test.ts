@@ -232,7 +232,7 @@ describe('products, holdings and card payment pages (fake ports)', () => {
     assert.doesNotMatch(paid.body, /hx-trigger="every/);
     payment = { ...payment, status: 'FAIL', errorCode: 'CARD_DECLINED', errorMessage: 'The card was declined.' };
     const failed = await get('/ui/payments/pay_1');
-    assert.match(failed.body, /data-status="FAIL"[\s\S]*The card was declined\.[\s\S]*Nothing was taken\./);
+    assert.match(failed.body, /data-status="FAIL"[\s\S]*The payment did not go through: The card was declined\. Nothing was taken\./);
   });
 
   test('holdings: an unpaid card order links to its payment, a paid one to its contract and PDF', async () => {

@@ -153,6 +153,12 @@ function Processing(props: { payment: UiPayment }) {
   );
 }
 
+/** The reason as part of a sentence (no full stop of its own). */
+function failureReason(p: UiPayment): string {
+  const reason = p.errorCode ? messageFor(p.errorCode, p.errorMessage) : (p.errorMessage ?? 'it was cancelled or expired');
+  return reason.replace(/\.$/, '');
+}
+
 function Outcome(props: { payment: UiPayment }) {
   const p = props.payment;
   const next = p.businessType === 'SUBSCRIPTION' ? <a href="/ui/holdings">See your holdings</a> : <a href="/ui/wallet">Back to your wallet</a>;
@@ -169,7 +175,7 @@ function Outcome(props: { payment: UiPayment }) {
   }
   return (
     <div class="card" data-testid="payment-outcome" data-status="FAIL">
-      <Flash kind="error">The payment did not go through: {p.errorCode ? messageFor(p.errorCode, p.errorMessage) : (p.errorMessage ?? 'it was cancelled or expired')}. Nothing was taken.</Flash>
+      <Flash kind="error">The payment did not go through: {failureReason(p)}. Nothing was taken.</Flash>
       <p>{next}</p>
     </div>
   );
