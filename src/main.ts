@@ -8,7 +8,7 @@ import { createLogger, type Logger } from './platform/log.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { SystemClock } from './platform/clock.ts';
 import { startIntervalJob, type IntervalJob } from './platform/jobs.ts';
-import { OutboxRelay } from './platform/outbox/index.ts';
+import { createEventBus, type EventBus } from './platform/bus/index.ts';
 import { LedgerMonitor, LedgerService } from './modules/ledger/index.ts';
 import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
 import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
@@ -84,7 +84,7 @@ interface Services {
   plugins: HttpModule[];
   /** Ways besides ADMIN_TOKEN to be an admin (operator sessions with the admin role). */
   adminVerifiers: AdminVerifier[];
-  relay: OutboxRelay;
+  relay: EventBus;
   jobs: IntervalJob[];
   seedDemo(): Promise<void>;
 }
@@ -110,7 +110,7 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
     },
   });
   const users = new UsersService({ db: store.db, clock, options: { ...config.users, ...options.users } });
-  const relay = new OutboxRelay({ db: store.db, config: config.outbox, logger });
+  const relay = createEventBus(config, store.db, logger);
   const jobs = [
     startIntervalJob('ledger.expire-pending', config.ledger.pendingExpiryIntervalMs, () => ledger.expireDuePendings(), logger),
     startIntervalJob('users.purge-ended-sessions', 60 * 60 * 1000, () => users.purgeEndedSessions(), logger),

@@ -65,6 +65,14 @@ export interface Config {
     maxAttempts: number;
     leaseMs: number;
   };
+  /** Where outbox messages go after commit: the in-process relay, or NATS JetStream for many processes. */
+  eventBus: {
+    kind: 'outbox' | 'nats';
+    natsUrl: string;
+    natsStream: string;
+    /** Messages of topic T go to subject `<prefix>.T`. */
+    natsSubjectPrefix: string;
+  };
   merchants: {
     /**
      * AES-256-GCM key that encrypts merchants' API secrets at rest: base64 of 32 bytes
@@ -189,6 +197,12 @@ export function loadConfig(env: Env = process.env): Config {
       maxAttempts: int(env, 'OUTBOX_MAX_ATTEMPTS', 20, 1),
       leaseMs: int(env, 'OUTBOX_LEASE_MS', 30_000, 100),
     },
+    eventBus: {
+      kind: oneOf(env, 'EVENT_BUS', ['outbox', 'nats'], 'outbox'),
+      natsUrl: url(env, 'NATS_URL', 'nats://127.0.0.1:4222'),
+      natsStream: natsName(env, 'NATS_STREAM', 'COFFER_EVENTS', /^[A-Za-z0-9_-]+$/),
+      natsSubjectPrefix: natsName(env, 'NATS_SUBJECT_PREFIX', 'coffer.events', /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/),
+    },
     merchants: {
       secretsKey: secretsKey(env.MERCHANT_SECRETS_KEY),
       secretsKeyPath: path.resolve(
@@ -235,6 +249,12 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 /** MERCHANT_SECRETS_KEY, when set, must be base64 of exactly 32 bytes (an AES-256 key). */
+function natsName(env: Env, name: string, fallback: string, pattern: RegExp): string {
+  const value = env[name] || fallback;
+  if (!pattern.test(value)) throw new ConfigError(`${name} must match ${pattern.source}, got "${value}"`);
+  return value;
+}
+
 function secretsKey(value: string | undefined): string | undefined {
   if (!value) return undefined;
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || Buffer.from(value, 'base64').length !== 32) {

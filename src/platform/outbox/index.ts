@@ -7,11 +7,14 @@
  *   consumers must be idempotent.
  * - The inspection helpers serve the admin console and the CLI.
  */
-export { publish, publishMany, outboxRows, OutboxPayloadError, type OutboxMessageInput } from './outbox.publish.ts';
+export { publish, publishMany, outboxRows, toJsonPayload, OutboxPayloadError, type OutboxMessageInput } from './outbox.publish.ts';
 export {
   OutboxRelay,
   backoffDelayMs,
+  describeError,
   type OutboxRelayOptions,
+  type OutboxForwarder,
+  type OutboxBatchHandler,
   type OutboxMessage,
   type OutboxHandler,
   type OutboxLogger,
@@ -22,6 +25,9 @@ export {
   retryParked,
   findOutboxMessage,
   purgeDelivered,
+  parkBrokerMessage,
+  MAX_ERROR_LENGTH,
+  type ClaimedMessage,
   type OutboxExecutor,
   type OutboxStats,
   type OutboxRecord,

@@ -40,6 +40,21 @@ const m0050: Migration = {
   },
 };
 
+/**
+ * How often a message was parked. A broker de-duplicates publishes by message
+ * id; a message an operator retried after parking is published again under a
+ * new id (row id and this count), or the broker would drop it as a duplicate.
+ */
+const m0400: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`alter table outbox_messages add column parks int not null default 0 check (parks >= 0)`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`alter table outbox_messages drop column parks`.execute(db);
+  },
+};
+
 export const outboxMigrations: Record<string, Migration> = {
   '2026_11_22_0050_outbox': m0050,
+  '2026_12_04_0400_outbox_parks': m0400,
 };

@@ -8,6 +8,7 @@ import {
   extendLeases,
   type Lease,
   markDelivered,
+  MAX_ERROR_LENGTH,
   type OutboxExecutor,
   park,
   reschedule,
@@ -51,6 +52,20 @@ export interface OutboxRelayOptions {
   /** First retry delay; doubles per attempt, with jitter, up to `retryMaxMs`. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Hands every claimed message to this forwarder instead of to in-process subscribers. */
+  forwarder?: OutboxForwarder;
+  /** Attempts before a message is parked: `config.maxAttempts` unless given. */
+  parkAfterAttempts?: number;
+}
+
+/**
+ * Takes claimed messages elsewhere, e.g. publishes them to a broker, and
+ * answers each in order. A message is marked delivered only when its answer is ok.
+ */
+export interface OutboxForwarder {
+  /** Names the forwarder in a message's last error. */
+  name: string;
+  forward(messages: ClaimedMessage[]): Promise<ItemResult<void>[]>;
 }
 
 /**
@@ -73,10 +88,9 @@ interface Delivery {
   failures: string[];
 }
 
-const MAX_ERROR_LENGTH = 2000;
-
 /**
- * Delivers committed outbox messages to in-process subscribers, at least once.
+ * Delivers committed outbox messages to in-process subscribers (or hands them
+ * to one forwarder, e.g. a broker publisher), at least once.
  *
  * Each cycle leases a batch in one short statement, then runs the handlers
  * with no transaction open (the embedded store has a single connection, and
@@ -92,6 +106,8 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
+  private readonly forwarder: OutboxForwarder | undefined;
+  private readonly parkAfterAttempts: number;
   private readonly subscriptions = new Map<string, Subscription[]>();
   private readonly inFlight = new Set<Promise<number>>();
   private running = false;
@@ -107,6 +123,8 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 50;
     this.retryBaseMs = options.retryBaseMs ?? 1000;
     this.retryMaxMs = options.retryMaxMs ?? 10 * 60_000;
+    this.forwarder = options.forwarder;
+    this.parkAfterAttempts = options.parkAfterAttempts ?? this.config.maxAttempts;
   }
 
   /** Every subscriber of a topic gets each message, one after another in subscription order. */
@@ -120,6 +138,7 @@ export class OutboxRelay {
   }
 
   private addSubscription(topic: string, subscription: Subscription): void {
+    if (this.forwarder) throw new Error(`This relay forwards every message to ${this.forwarder.name}; subscribe there`);
     const subscribers = this.subscriptions.get(topic) ?? [];
     if (subscribers.some((s) => s.consumerName === subscription.consumerName)) {
       throw new Error(`Outbox consumer "${subscription.consumerName}" is already subscribed to "${topic}"`);
@@ -195,9 +214,8 @@ export class OutboxRelay {
     const stopRenewing = this.keepLeasesAlive(claimed.map((message) => this.leaseOf(message)));
     try {
       const deliveries = claimed.map((message) => ({ message, done: new Set(message.doneConsumers), failures: [] }));
-      for (const wave of deliveryWaves(deliveries)) {
-        await Promise.all([...byTopic(wave)].map(([topic, group]) => this.deliverGroup(topic, group)));
-      }
+      if (this.forwarder) await this.forwardAll(this.forwarder, deliveries);
+      else await this.deliverToSubscribers(deliveries);
       await this.settleAll(deliveries);
     } finally {
       stopRenewing();
@@ -218,6 +236,27 @@ export class OutboxRelay {
     }, Math.max(10, Math.floor(this.config.leaseMs / 3)));
     timer.unref();
     return () => clearInterval(timer);
+  }
+
+  private async deliverToSubscribers(deliveries: Delivery[]): Promise<void> {
+    for (const wave of deliveryWaves(deliveries)) {
+      await Promise.all([...byTopic(wave)].map(([topic, group]) => this.deliverGroup(topic, group)));
+    }
+  }
+
+  private async forwardAll(forwarder: OutboxForwarder, deliveries: Delivery[]): Promise<void> {
+    const results = await forwarder.forward(deliveries.map((delivery) => delivery.message)).catch((error: unknown) =>
+      deliveries.map((): ItemResult<void> => ({ ok: false, error })),
+    );
+    const failed = deliveries.filter((delivery, i) => {
+      const result = results[i];
+      if (result?.ok) return false;
+      delivery.failures.push(`${forwarder.name}: ${describeError(result ? result.error : 'no answer')}`);
+      return true;
+    });
+    if (failed.length > 0) {
+      this.logger.warn({ relayId: this.relayId, failed: failed.length, error: failed[0]!.failures[0] }, `outbox messages not taken by ${forwarder.name}; will retry`);
+    }
   }
 
   /** Messages of one topic and different keys: each subscriber in turn, a batch subscriber once for all. */
@@ -276,7 +315,7 @@ export class OutboxRelay {
     const lease = this.leaseOf(message);
     const doneConsumers = [...done];
     const error = failures.join('\n').slice(0, MAX_ERROR_LENGTH);
-    if (message.attempt >= this.config.maxAttempts) {
+    if (message.attempt >= this.parkAfterAttempts) {
       this.logger.error(
         { messageId: String(message.id), topic: message.topic, attempts: message.attempt, error },
         'outbox message parked after its last attempt',
@@ -309,7 +348,7 @@ export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, r
   return Math.round(exponential / 2 + (random() * exponential) / 2);
 }
 
-function describeError(err: unknown): string {
+export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);
 }

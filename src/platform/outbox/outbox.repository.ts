@@ -20,6 +20,7 @@ interface OutboxMessagesTable {
   delivered_at: Date | null;
   parked_at: Date | null;
   done_consumers: Generated<string[]>;
+  parks: Generated<number>;
 }
 
 interface OutboxDatabase {
@@ -42,6 +43,9 @@ function msFromNow(ms: number): RawBuilder<Date> {
 }
 
 const now = sql<Date>`now()`;
+
+/** A message's last error is kept to this many characters. */
+export const MAX_ERROR_LENGTH = 2000;
 
 export interface NewOutboxRow {
   topic: string;
@@ -68,6 +72,8 @@ export interface ClaimedMessage {
   createdAt: Date;
   attempt: number;
   doneConsumers: string[];
+  /** How often the message was parked before; a broker tells each re-publish after a retry apart by it. */
+  parks: number;
 }
 
 export interface Lease {
@@ -93,6 +99,7 @@ export async function claimBatch(
     created_at: Date;
     attempts: number;
     done_consumers: string[];
+    parks: number;
   }>`
     with ready as materialized (
       select id from outbox_messages
@@ -107,7 +114,7 @@ export async function claimBatch(
     set locked_until = ${msFromNow(claim.leaseMs)}, locked_by = ${claim.relayId}, attempts = m.attempts + 1
     from ready
     where m.id = ready.id
-    returning m.id, m.topic, m.key, m.payload, m.created_at, m.attempts, m.done_consumers`.execute(executor);
+    returning m.id, m.topic, m.key, m.payload, m.created_at, m.attempts, m.done_consumers, m.parks`.execute(executor);
   return result.rows
     .map((row) => ({
       id: row.id,
@@ -117,6 +124,7 @@ export async function claimBatch(
       createdAt: row.created_at,
       attempt: row.attempts,
       doneConsumers: row.done_consumers,
+      parks: row.parks,
     }))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
@@ -175,6 +183,7 @@ export async function park(
   const result = await settle(executor, lease)
     .set({
       parked_at: now,
+      parks: sql<number>`parks + 1`,
       last_error: failure.error,
       done_consumers: failure.doneConsumers,
       locked_until: null,
@@ -182,6 +191,45 @@ export async function park(
     })
     .executeTakeFirst();
   return updatedOne(result);
+}
+
+/** A message a broker delivered, as its consumer gives up on it. */
+export interface BrokerParking {
+  id: bigint;
+  topic: string;
+  key: string | null;
+  payloadJson: string;
+  createdAt: Date;
+  attempts: number;
+  consumerName: string;
+  error: string;
+  /** The topic's other consumers, which need not see the message again after a retry. */
+  otherConsumers: string[];
+}
+
+/**
+ * Parks a message that a broker consumer gave up on, in the same row (and so
+ * the same admin views and `retryParked`) as the relay's own parking. The row
+ * was marked delivered when the broker took it; if it was purged since, it is
+ * written again under its id. A second consumer parking the same message only
+ * drops itself from the consumers that are done.
+ */
+export async function parkBrokerMessage(executor: OutboxExecutor, parking: BrokerParking): Promise<void> {
+  await sql`
+    insert into outbox_messages as m
+      (id, topic, key, payload, created_at, attempts, parked_at, parks, last_error, done_consumers)
+    overriding system value
+    values (${parking.id}, ${parking.topic}, ${parking.key}, ${parking.payloadJson}::jsonb, ${parking.createdAt},
+            ${parking.attempts}, now(), 1, ${parking.error}, ${parking.otherConsumers}::text[])
+    on conflict (id) do update set
+      delivered_at = null, locked_until = null, locked_by = null,
+      attempts = excluded.attempts,
+      parked_at = coalesce(m.parked_at, now()),
+      parks = m.parks + (case when m.parked_at is null then 1 else 0 end),
+      last_error = case when m.parked_at is null then excluded.last_error
+                        else left(m.last_error || chr(10) || excluded.last_error, ${MAX_ERROR_LENGTH}) end,
+      done_consumers = case when m.parked_at is null then excluded.done_consumers
+                            else array_remove(m.done_consumers, ${parking.consumerName}) end`.execute(executor);
 }
 
 /** Keeps a live relay's leases from running out while a long batch is handled. */
