@@ -7,6 +7,8 @@ import { buildHttpServer, type CofferApp, type HttpModule } from './platform/htt
 import { createLogger, type Logger } from './platform/log.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { SystemClock } from './platform/clock.ts';
+import { clockHttpModule } from './platform/clock.routes.ts';
+import { ProductsService, productsHttpModule } from './modules/products/index.ts';
 import { startIntervalJob, type IntervalJob } from './platform/jobs.ts';
 import { createEventBus, type EventBus } from './platform/bus/index.ts';
 import { LedgerMonitor, LedgerService } from './modules/ledger/index.ts';
@@ -37,6 +39,10 @@ import {
   type PayoutFinalMessage,
   type WebhooksOptions,
 } from './modules/webhooks/index.ts';
+import { PAYMENT_FINAL, type PaymentFinalEvent, PaymentsService, paymentsHttpModule } from './modules/payments/index.ts';
+import { HttpChannelConnector } from './modules/payments/payments.connector.ts';
+import { ensureKeyPair } from './protocol/depository.ts';
+import { BankPublicKey } from './platform/bank-key.ts';
 import { PayoutBatchesService, payoutBatchesHttpModule, type PayoutFinalPayload as BatchPayoutFinal } from './modules/payout-batches/index.ts';
 import { auditHttpModule } from './platform/audit.ts';
 import { alertsHttpModule } from './platform/alerts.ts';
@@ -61,6 +67,8 @@ export interface RunningCoffer {
   store: Store;
   /** Where the server listens, with the port actually bound (PORT=0 picks a free one). */
   url: string;
+  /** The payment core's in-process surface (business modules, and tests that play one). */
+  payments: PaymentsService;
   /** Stops taking requests, lets in-flight ones finish, then closes the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -86,11 +94,11 @@ interface Services {
   adminVerifiers: AdminVerifier[];
   relay: EventBus;
   jobs: IntervalJob[];
+  payments: PaymentsService;
   seedDemo(): Promise<void>;
 }
 
-function buildServices(config: Config, store: Store, logger: Logger, metrics: Metrics, options: StartOptions = {}): Services {
-  const clock = new SystemClock();
+function buildServices(config: Config, store: Store, clock: SystemClock, logger: Logger, metrics: Metrics, options: StartOptions = {}): Services {
   const batchSize = new Histogram({
     name: 'coffer_ledger_batch_size',
     help: 'Ledger units written per database call (group commit)',
@@ -112,6 +120,8 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   const users = new UsersService({ db: store.db, clock, options: { ...config.users, ...options.users } });
   const relay = createEventBus(config, store.db, logger);
   const jobs = [
+    // The sandbox test clock: another process may have advanced the stored offset.
+    startIntervalJob('clock.refresh', config.clock.refreshMs, () => clock.refresh(), logger),
     startIntervalJob('ledger.expire-pending', config.ledger.pendingExpiryIntervalMs, () => ledger.expireDuePendings(), logger),
     startIntervalJob('users.purge-ended-sessions', 60 * 60 * 1000, () => users.purgeEndedSessions(), logger),
   ];
@@ -249,8 +259,50 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
   });
   relay.subscribe<PayoutFinalPayload>(PAYOUT_FINAL, 'reconciliation.payout-final', reconciliationConsumer(reconciliation));
   jobs.push(startIntervalJob('reconciliation.close-days', config.reconciliation.jobIntervalMs, () => reconciliation.closeDueDays(), logger));
+  // The payment core (SPEC 8): card payments for business modules through the simulated channels
+  // (signed with the platform key, at the bank's /channels/{code}); PAYMENT_FINAL on the outbox.
+  const payments = new PaymentsService({
+    db: store.db,
+    clock,
+    logger,
+    ledger,
+    sms,
+    connector: new HttpChannelConnector({
+      baseUrl: (code) => `${config.depository.bankUrl}/channels/${code}`,
+      platformNo: config.depository.platformNo,
+      platformPrivateKey: ensureKeyPair(config.depository.keysDir, 'platform').privateKey,
+      bankPublicKey: new BankPublicKey(config.depository.bankPublicKeyPath, logger),
+      timeoutMs: config.payments.channelTimeoutMs,
+    }),
+    cards: secretBox,
+    options: config.payments,
+    onFinal: () => relay.nudge(),
+  });
+  jobs.push(
+    startIntervalJob('payments.expire', config.payments.jobIntervalMs, () => payments.expireDue(), logger),
+    startIntervalJob('payments.recover', config.payments.jobIntervalMs, () => payments.recoverDue(), logger),
+    startIntervalJob('payments.release-coupon-locks', config.payments.jobIntervalMs, () => payments.releaseCouponLocks(), logger),
+  );
   // Funding by bank transfer: the bank's signed TRANSFER_IN credits the named settlement account (or suspense).
   const funding = new FundingService({ db: store.db, clock, logger, ledger, config });
+
+  // Savings products (SPEC 7): wallet orders move money at once; card orders wait for the payment
+  // core's payment.final; jobs store status moves, expire unpaid orders and pay back matured holdings.
+  const products = new ProductsService({
+    db: store.db,
+    clock,
+    logger,
+    ledger,
+    assertUserCanMoveMoney: (userId, trx) => users.assertUserCanMoveMoney(userId, trx),
+    payments,
+    options: config.products,
+  });
+  relay.subscribe<PaymentFinalEvent>(PAYMENT_FINAL, 'products.payment-final', (message) => products.handlePaymentFinal(message.payload));
+  jobs.push(
+    startIntervalJob('products.statuses', config.products.jobIntervalMs, () => products.advanceProductStatuses(), logger),
+    startIntervalJob('products.expire-unpaid', config.products.jobIntervalMs, () => products.expireUnpaid(), logger),
+    startIntervalJob('products.maturity', config.products.jobIntervalMs, () => products.settleDueMaturities(), logger),
+  );
 
   return {
     modules: [
@@ -280,11 +332,15 @@ function buildServices(config: Config, store: Store, logger: Logger, metrics: Me
       reconciliationHttpModule(reconciliation),
       fundingHttpModule(funding, merchants),
       payoutBatchesHttpModule(payoutBatches),
+      paymentsHttpModule(payments),
+      productsHttpModule(products),
+      clockHttpModule(clock, config),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],
     relay,
     jobs,
+    payments,
     seedDemo: () => seedDemoPlatform({ merchants, operators, dataDir: config.dataDir, logger }),
   };
 }
@@ -324,7 +380,7 @@ export async function startCoffer(
   try {
     await migrateToLatest(store, migrations);
     const metrics = createMetrics();
-    services = buildServices(config, store, logger, metrics, options);
+    services = buildServices(config, store, await SystemClock.load(store.db), logger, metrics, options);
     if (config.demoSeed && config.sandbox) await services.seedDemo();
     app = await serve(config, store, logger, services, metrics);
   } catch (err) {
@@ -345,7 +401,7 @@ export async function startCoffer(
     })();
     return closing;
   };
-  return { app, store, url, close };
+  return { app, store, url, payments: services.payments, close };
 }
 
 function exitOnSignals(coffer: RunningCoffer, logger: Logger): void {

@@ -14,6 +14,9 @@ import { payoutsMigrations } from './modules/payouts/index.ts';
 import { webhooksMigrations } from './modules/webhooks/index.ts';
 import { reconciliationMigrations } from './modules/reconciliation/index.ts';
 import { payoutBatchesMigrations } from './modules/payout-batches/index.ts';
+import { paymentsMigrations } from './modules/payments/index.ts';
+import { clockMigrations } from './platform/clock.ts';
+import { productsMigrations } from './modules/products/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -36,4 +39,7 @@ export const migrations: Record<string, Migration> = {
   ...fundingMigrations,
   ...payoutBatchesMigrations,
   ...alertsMigrations,
+  ...paymentsMigrations,
+  ...clockMigrations,
+  ...productsMigrations,
 };

@@ -141,6 +141,34 @@ export interface Config {
     /** Rows of approved batches handed to the payouts module at once, per process. */
     concurrency: number;
   };
+  /** The payment core (SPEC 8; channels at `${depository.bankUrl}/channels/{code}`, signed with the platform key). */
+  payments: {
+    /** How long a channel call may take before its outcome is unknown (then it is queried, never sent elsewhere). */
+    channelTimeoutMs: number;
+    /** How long one confirm owns its order (keep it above channelTimeoutMs); past it the recovery job settles the order. */
+    confirmLeaseMs: number;
+    /** How often a payment whose outcome is unknown is queried at its channel. */
+    queryRetryMs: number;
+    /** A coupon lock of a payment not in a channel call is released after this long (PAYMENT_COUPON_LOCK_TTL_S). */
+    couponLockTtlMs: number;
+    /** How often the expiry, recovery and coupon-lock jobs run. */
+    jobIntervalMs: number;
+    /** Circuit breaker per channel: opens after `failureThreshold` channel-side failures within `windowMs`, half-opens after `coolDownMs`. */
+    circuit: { failureThreshold: number; windowMs: number; coolDownMs: number; trialMs: number };
+    /** Seeds the weighted routing draw so a run replays; unset: random. */
+    routingSeed: number | undefined;
+  };
+  /** Savings products and subscriptions (SPEC 7). */
+  products: {
+    /** A card subscription not paid within this many minutes is cancelled and its reservation released. */
+    unpaidExpiryMinutes: number;
+    /** A wallet subscription whose payment was cut short (a crash) is finished or undone after this. */
+    walletRecoveryAfterS: number;
+    /** How often the jobs run: product statuses, unpaid expiry, maturity (which also catches up on missed days). */
+    jobIntervalMs: number;
+  };
+  /** The business clock (sandbox test clock): how often a process re-reads the stored offset. */
+  clock: { refreshMs: number };
 }
 
 export { ConfigError } from './env.ts';
@@ -245,6 +273,26 @@ export function loadConfig(env: Env = process.env): Config {
     payoutBatches: {
       concurrency: int(env, 'PAYOUT_BATCH_CONCURRENCY', 16, 1, 256),
     },
+    payments: {
+      channelTimeoutMs: int(env, 'PAYMENT_CHANNEL_TIMEOUT_MS', 10_000, 50, 120_000),
+      confirmLeaseMs: int(env, 'PAYMENT_CONFIRM_LEASE_MS', 30_000, 100, 3_600_000),
+      queryRetryMs: int(env, 'PAYMENT_QUERY_RETRY_MS', 5_000, 10, 3_600_000),
+      couponLockTtlMs: int(env, 'PAYMENT_COUPON_LOCK_TTL_S', 900, 1, 86_400) * 1000,
+      jobIntervalMs: int(env, 'PAYMENT_JOB_INTERVAL_MS', 1_000, 10, 3_600_000),
+      circuit: {
+        failureThreshold: int(env, 'PAYMENT_CIRCUIT_FAILURES', 5, 1, 1000),
+        windowMs: int(env, 'PAYMENT_CIRCUIT_WINDOW_MS', 60_000, 10, 86_400_000),
+        coolDownMs: int(env, 'PAYMENT_CIRCUIT_COOL_DOWN_MS', 30_000, 10, 86_400_000),
+        trialMs: int(env, 'PAYMENT_CIRCUIT_TRIAL_MS', 15_000, 10, 3_600_000),
+      },
+      routingSeed: env.PAYMENT_ROUTING_SEED ? int(env, 'PAYMENT_ROUTING_SEED', 0, 0, 2 ** 31 - 1) : undefined,
+    },
+    products: {
+      unpaidExpiryMinutes: int(env, 'PRODUCT_UNPAID_EXPIRY_MINUTES', 15, 1, 24 * 60),
+      walletRecoveryAfterS: int(env, 'PRODUCT_WALLET_RECOVERY_AFTER_S', 60, 1, 86_400),
+      jobIntervalMs: int(env, 'PRODUCT_JOB_INTERVAL_MS', 5_000, 10, 3_600_000),
+    },
+    clock: { refreshMs: int(env, 'CLOCK_REFRESH_MS', 2_000, 10, 600_000) },
   };
 }
 
