@@ -10,7 +10,8 @@
  * channel, ledger transfers, coupon consumed, PAYMENT_FINAL). CONCURRENCY
  * payments are in flight at once. Prints one JSON line per store: confirmed
  * payments per second, p50/p99 of a payment's own latency (sms + confirm, not
- * the code lookup, which stands in for the user reading a text), and the cost
+ * the code lookup, which stands in for the user reading a text), Coffer's
+ * statements per payment on the PostgreSQL server, and the cost
  * of one routing decision on the pure router (µs; 3 and 50 channels).
  * The clients run in this process too, so they share Coffer's event loop:
  * the figures are a floor. The embedded store always runs; the PostgreSQL
@@ -18,11 +19,20 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import pg from 'pg';
 import type { StoreKind } from '../src/platform/db/store.ts';
 import { type RoutableChannel, route, seededRandom } from '../src/modules/payments/payments.routing.ts';
 
 if (process.env.DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
 const { PaymentsRig } = await import('../test/payments/support.ts');
+
+// Statements this process sends to the PostgreSQL server (Coffer's pool; the simulator is another process).
+let statements = 0;
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  statements += 1;
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof query;
 
 const quick = process.argv.includes('--quick');
 const PAYMENTS = quick ? 200 : 1_000;
@@ -90,6 +100,7 @@ async function runStore(kind: StoreKind, routing: object): Promise<void> {
       work.push({ payer, couponId: coupon.id, payOrderNo: await rig.createPayment(payer, 10_000n) });
     }
     const latencies: number[] = [];
+    const statementsBefore = statements;
     const smsMs: number[] = [];
     const confirmMs: number[] = [];
     let next = 0;
@@ -114,6 +125,8 @@ async function runStore(kind: StoreKind, routing: object): Promise<void> {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    // The test client's own code lookups read one row each; everything else is Coffer's.
+    const statementsPerPayment = (statements - statementsBefore - PAYMENTS) / PAYMENTS;
     const byChannel = new Map<string, number>();
     for (const decision of (await rig.adminOk<{ data: { chosen?: string }[] }>('GET', '/admin/routing-decisions?limit=100')).data) {
       byChannel.set(decision.chosen ?? 'none', (byChannel.get(decision.chosen ?? 'none') ?? 0) + 1);
@@ -135,6 +148,7 @@ async function runStore(kind: StoreKind, routing: object): Promise<void> {
         paymentP99Ms: pct(99),
         smsP50Ms: pct(50, smsMs),
         confirmP50Ms: pct(50, confirmMs),
+        ...(kind === 'postgres' ? { statementsPerPayment: round(statementsPerPayment) } : {}),
         lastHundredRoutedTo: Object.fromEntries(byChannel),
         ...routing,
         loadAverage: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),

@@ -39,8 +39,7 @@ import {
   type PayoutFinalMessage,
   type WebhooksOptions,
 } from './modules/webhooks/index.ts';
-import { PAYMENT_FINAL, type PaymentFinalEvent, PaymentsService, paymentsHttpModule } from './modules/payments/index.ts';
-import { HttpChannelConnector } from './modules/payments/payments.connector.ts';
+import { HttpChannelConnector, PAYMENT_FINAL, type PaymentFinalEvent, PaymentsService, paymentsHttpModule, reportingConnector } from './modules/payments/index.ts';
 import { ensureKeyPair } from './protocol/depository.ts';
 import { BankPublicKey } from './platform/bank-key.ts';
 import { PayoutBatchesService, payoutBatchesHttpModule, type PayoutFinalPayload as BatchPayoutFinal } from './modules/payout-batches/index.ts';
@@ -242,7 +241,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
     merchants,
     payouts,
     webhooks,
-    options: { concurrency: config.payoutBatches.concurrency },
+    options: { concurrency: config.payoutBatches.concurrency, leaseMs: config.payoutBatches.leaseMs },
   });
   relay.subscribe<BatchPayoutFinal>(PAYOUT_FINAL, 'payout-batches.payout-final', (message) => payoutBatches.handlePayoutFinal(message.payload));
   jobs.push(
@@ -261,19 +260,28 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
   jobs.push(startIntervalJob('reconciliation.close-days', config.reconciliation.jobIntervalMs, () => reconciliation.closeDueDays(), logger));
   // The payment core (SPEC 8): card payments for business modules through the simulated channels
   // (signed with the platform key, at the bank's /channels/{code}); PAYMENT_FINAL on the outbox.
+  const channelCalls = new Counter({
+    name: 'coffer_payment_channel_calls_total',
+    help: 'Calls to card payment channels, by channel, operation and outcome (answered:<status>, unreachable, unknown)',
+    labelNames: ['channel', 'operation', 'outcome'] as const,
+    registers: [metrics.registry],
+  });
   const payments = new PaymentsService({
     db: store.db,
     clock,
     logger,
     ledger,
     sms,
-    connector: new HttpChannelConnector({
-      baseUrl: (code) => `${config.depository.bankUrl}/channels/${code}`,
-      platformNo: config.depository.platformNo,
-      platformPrivateKey: ensureKeyPair(config.depository.keysDir, 'platform').privateKey,
-      bankPublicKey: new BankPublicKey(config.depository.bankPublicKeyPath, logger),
-      timeoutMs: config.payments.channelTimeoutMs,
-    }),
+    connector: reportingConnector(
+      new HttpChannelConnector({
+        baseUrl: (code) => `${config.depository.bankUrl}/channels/${code}`,
+        platformNo: config.depository.platformNo,
+        platformPrivateKey: ensureKeyPair(config.depository.keysDir, 'platform').privateKey,
+        bankPublicKey: new BankPublicKey(config.depository.bankPublicKeyPath, logger),
+        timeoutMs: config.payments.channelTimeoutMs,
+      }),
+      (channel, operation, outcome) => channelCalls.labels({ channel, operation, outcome }).inc(),
+    ),
     cards: secretBox,
     options: config.payments,
     onFinal: () => relay.nudge(),
@@ -341,7 +349,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
     relay,
     jobs,
     payments,
-    seedDemo: () => seedDemoPlatform({ merchants, operators, dataDir: config.dataDir, logger }),
+    seedDemo: () => seedDemoPlatform({ merchants, operators, products, dataDir: config.dataDir, logger }),
   };
 }
 

@@ -140,6 +140,8 @@ export interface Config {
   payoutBatches: {
     /** Rows of approved batches handed to the payouts module at once, per process. */
     concurrency: number;
+    /** How long a process holds the rows it claimed before another may take them over (it died). */
+    leaseMs: number;
   };
   /** The payment core (SPEC 8; channels at `${depository.bankUrl}/channels/{code}`, signed with the platform key). */
   payments: {
@@ -272,6 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     payoutBatches: {
       concurrency: int(env, 'PAYOUT_BATCH_CONCURRENCY', 16, 1, 256),
+      leaseMs: int(env, 'PAYOUT_BATCH_LEASE_MS', 60_000, 100, 3_600_000),
     },
     payments: {
       channelTimeoutMs: int(env, 'PAYMENT_CHANNEL_TIMEOUT_MS', 10_000, 50, 120_000),

@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import {
   type BankResultData,
+  type GatewayRequest,
   ensureKeyPair,
   type KeyPair,
   loadPublicKey,
@@ -227,6 +228,17 @@ export async function postForm(url: string, fields: Record<string, string>): Pro
     redirect: 'manual',
   });
   return { status: response.status, html: await response.text(), location: response.headers.get('location'), headers: response.headers };
+}
+
+/** The browser's part: post the GatewayRequest to the bank, fill its one form, follow its redirect. */
+export async function atTheBank(gateway: GatewayRequest, typed: Record<string, string>): Promise<URL> {
+  const { serviceName, platformNo, reqData, signature } = gateway;
+  const page = await postForm(gateway.depositoryUrl, { serviceName, platformNo, reqData, signature });
+  assert.equal(page.status, 200, `the bank's page: ${page.html}`);
+  const form = parseForm(page.html);
+  const done = await postForm(new URL(form.action, gateway.depositoryUrl).toString(), { ...form.fields, ...typed });
+  assert.equal(done.status, 303, `the bank redirects back: ${done.html}`);
+  return new URL(done.location!);
 }
 
 export interface ParsedForm {

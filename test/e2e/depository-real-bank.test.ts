@@ -10,9 +10,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { GatewayRequest } from '../../src/protocol/depository.ts';
 import { ensureKeyPair } from '../../src/protocol/depository.ts';
-import { newCardNumber, parseForm, postForm, registrationFields } from '../bank-simulator/support.ts';
+import { atTheBank, newCardNumber, registrationFields } from '../bank-simulator/support.ts';
 import { freePort, newMobile, startBankChild, startTestCoffer, tempDataDir, type BankChild, type TestCoffer } from '../browser/support.ts';
 import { createServerDatabase, testStoreKinds } from '../support/stores.ts';
+import { callJson } from '../support/http.ts';
 
 const PLATFORM_NO = 'coffer-e2e';
 const ADMIN_TOKEN = 'e2e-admin-token';
@@ -60,25 +61,8 @@ for (const { kind, skip } of await testStoreKinds()) {
       await dropDatabase();
     });
 
-    async function api(method: string, route: string, body?: unknown, bearer = token): Promise<{ status: number; body: any }> {
-      const response = await fetch(`${server.coffer.url}${route}`, {
-        method,
-        headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await response.text();
-      return { status: response.status, body: text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
-    }
-
-    /** The browser's part: post the GatewayRequest to the bank, fill its one form, follow its redirect. */
-    async function atTheBank(gateway: GatewayRequest, typed: Record<string, string>): Promise<URL> {
-      const { serviceName, platformNo, reqData, signature } = gateway;
-      const page = await postForm(gateway.depositoryUrl, { serviceName, platformNo, reqData, signature });
-      assert.equal(page.status, 200, `the bank's page: ${page.html}`);
-      const form = parseForm(page.html);
-      const done = await postForm(new URL(form.action, gateway.depositoryUrl).toString(), { ...form.fields, ...typed });
-      assert.equal(done.status, 303, `the bank redirects back: ${done.html}`);
-      return new URL(done.location!);
+    function api(method: string, route: string, body?: unknown, bearer = token) {
+      return callJson(`${server.coffer.url}${route}`, method, body, bearer);
     }
 
     async function wallet(): Promise<{ balance: string; available: string; pending: string } | undefined> {

@@ -68,7 +68,7 @@ describe('the demo platform (DEMO_SEED=1, as `npm start` runs Coffer)', () => {
   after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
   const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', DEMO_SEED: '1' });
 
-  test('seeds operators who can log in and one funded ACTIVE merchant, and a restart adds nothing', async () => {
+  test('seeds operators who can log in, one funded ACTIVE merchant and two products on sale, and a restart adds nothing', async () => {
     for (let start = 0; start < 2; start++) {
       const coffer = await startCoffer(config);
       try {
@@ -92,6 +92,8 @@ describe('the demo platform (DEMO_SEED=1, as `npm start` runs Coffer)', () => {
         assert.deepEqual(body.settlementAccounts.map((a) => [a.currency, a.balance]), [['CNY', '100000.00']], 'funded once over two starts');
         const all = await fetch(`${coffer.url}/admin/merchants`, { headers: { authorization: `Bearer ${tokens[0]}` } });
         assert.equal(((await all.json()) as { data: unknown[] }).data.length, 1);
+        const products = (await (await fetch(`${coffer.url}/products?page=1&size=10`)).json()) as { data: { code: string; status: string }[]; total: number };
+        assert.deepEqual(products.data.map((p) => [p.code, p.status]).sort(), [['DEMO-30D', 'ON_SALE'], ['DEMO-90D', 'ON_SALE']], 'two products on sale, once');
       } finally {
         await coffer.close();
       }

@@ -105,7 +105,7 @@ for (const { kind, skip } of await testStoreKinds()) {
     test('the same confirm twice at once: one claims the order and calls the channel, the other answers DOING; money moves once', async () => {
       const payer = await rig.payer();
       const { payOrderNo, sent, code } = await quickPayReady(payer);
-      await rig.setChannel(sent.channel!, { mode: 'SLOW', slowMs: 400 });
+      await rig.setChannel(sent.channel!, { mode: 'SLOW', slowMs: 1000 });
       const answers = await Promise.all([rig.confirm(payer, payOrderNo, code), rig.confirm(payer, payOrderNo, code)]);
       assert.deepEqual(answers.map((a) => a.status), [200, 200]);
       assert.deepEqual(answers.map((a) => a.body.status).sort(), ['DOING', 'SUCCESS']);
@@ -166,6 +166,8 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.deepEqual([pending.status, pending.body.status, pending.body.step], [200, 'DOING', 'UNKNOWN_OUTCOME']);
       assertProblem(await rig.sms(payer, payOrderNo), 409, 'PAYMENT_IN_PROGRESS');
       assert.equal(await rig.coffer.payments.cancel(payOrderNo, 'impatient'), 'DOING', 'no cancel while the outcome is unknown');
+      const other = await rig.createPayment(payer, 10_000n);
+      assertProblem(await rig.sms(payer, other, { couponId: coupon.id }), 409, 'COUPON_NOT_AVAILABLE');
       const paid = await rig.waitForStatus(payer, payOrderNo, 'SUCCESS');
       assert.equal(paid.channel, sent.channel);
       assert.equal(await rig.balance(payer.holdingAccountId), '100.00');
@@ -217,13 +219,13 @@ for (const { kind, skip } of await testStoreKinds()) {
       await rig.smsOk(payer, skipped);
       assert.deepEqual((await rig.decisions(skipped))[0]!.candidates.find((c) => c.code === 'QP_ALPHA'), { code: 'QP_ALPHA', eligible: false, reason: 'CIRCUIT_OPEN' });
 
-      await new Promise((r) => setTimeout(r, 1600));
+      await new Promise((r) => setTimeout(r, 3100));
       assert.equal((await rig.circuit('QP_ALPHA')).state, 'HALF_OPEN');
       const failedTrial = await rig.createPayment(payer, 1_000n);
       assert.equal((await rig.smsOk(payer, failedTrial)).method, 'DIRECT_DEBIT');
       assert.equal((await rig.circuit('QP_ALPHA')).state, 'OPEN', 'the trial failed: open again');
 
-      await new Promise((r) => setTimeout(r, 1600));
+      await new Promise((r) => setTimeout(r, 3100));
       await rig.setChannel('QP_ALPHA', { mode: 'UP' });
       const trial = await rig.createPayment(payer, 1_000n);
       assert.equal((await rig.smsOk(payer, trial)).channel, 'QP_ALPHA');
@@ -269,10 +271,13 @@ for (const { kind, skip } of await testStoreKinds()) {
     describe('crash recovery', () => {
       /** Plays the Coffer process that crashed: the order is left CONFIRMING past its lease, the attempt as given. */
       async function crashed(payOrderNo: string, attempt: 'CALLING' | 'SUCCESS' | 'SMS_SENT') {
-        await sql`update payment_orders set step = 'CONFIRMING', lease_until = now() - interval '1 second' where pay_order_no = ${payOrderNo}`.execute(db());
-        if (attempt !== 'SMS_SENT') {
-          await sql`update payment_attempts set status = ${attempt}, operation = 'CONFIRM' where pay_order_no = ${payOrderNo} and operation = 'SEND_SMS' and status = 'SMS_SENT'`.execute(db());
-        }
+        // One transaction: the recovery job (every 50 ms) must never see the order without its attempt.
+        await db().transaction().execute(async (trx) => {
+          if (attempt !== 'SMS_SENT') {
+            await sql`update payment_attempts set status = ${attempt}, operation = 'CONFIRM' where pay_order_no = ${payOrderNo} and operation = 'SEND_SMS' and status = 'SMS_SENT'`.execute(trx);
+          }
+          await sql`update payment_orders set step = 'CONFIRMING', lease_until = now() - interval '1 second' where pay_order_no = ${payOrderNo}`.execute(trx);
+        });
       }
 
       test('the CONFIRM reached the channel and the process died before the answer: queried, SUCCESS, accounted once, the coupon consumed', async () => {

@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { testStoreKinds } from '../support/stores.ts';
-import { assertProblem, cardEnding, PaymentsRig, type Payer } from './support.ts';
+import { assertProblem, cardEnding, PaymentsRig } from './support.ts';
 
 for (const { kind, skip } of await testStoreKinds()) {
   describe(`payments flows (${kind})`, { skip }, () => {
     let rig: PaymentsRig;
 
     before(async () => {
-      rig = await PaymentsRig.start(kind);
+      rig = await PaymentsRig.start(kind, { SMS_RESEND_COOLDOWN_S: '60' });
     });
     after(async () => {
       await rig?.close();
@@ -60,6 +60,8 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.deepEqual(decision!.candidates.find((c) => c.code === 'DD_GAMMA'), { code: 'DD_GAMMA', eligible: false, reason: 'METHOD_NOT_SUPPORTED' });
       assert.equal(decision!.rule, 'WEIGHT', 'two quick-pay channels share the priority: the weights chose');
       assert.equal(decision!.chosen, sent.channel);
+      const metrics = await (await fetch(`${rig.coffer.url}/metrics`)).text();
+      assert.match(metrics, new RegExp(`coffer_payment_channel_calls_total\\{channel="${sent.channel}",operation="CONFIRM",outcome="answered:SUCCESS"\\} \\d`));
       await rig.assertInvariants();
     });
 
@@ -83,6 +85,19 @@ for (const { kind, skip } of await testStoreKinds()) {
       ]);
       assert.equal(decisions[0]!.order.length, 2, 'both quick-pay channels were tried');
       await rig.assertInvariants();
+    });
+
+    test("fallback: a resend within Coffer's SMS cool-down is refused and the code already sent still pays", async () => {
+      await rig.editChannel('QP_ALPHA', { enabled: false });
+      await rig.editChannel('QP_BETA', { enabled: false });
+      const payer = await rig.payer();
+      const payOrderNo = await rig.createPayment(payer, 1_000n);
+      assert.equal((await rig.smsOk(payer, payOrderNo)).method, 'DIRECT_DEBIT');
+      const code = await rig.cofferCode(payer.mobile);
+      assertProblem(await rig.sms(payer, payOrderNo), 429, 'SMS_RESEND_TOO_SOON');
+      const still = await rig.payment(payer, payOrderNo);
+      assert.deepEqual([still.step, still.method, still.smsSentBy], ['SMS_SENT', 'DIRECT_DEBIT', 'COFFER']);
+      assert.equal((await rig.confirm(payer, payOrderNo, code)).body.status, 'SUCCESS');
     });
 
     test('fallback: no quick-pay channel can take the payment (disabled, over its limit) -> direct debit without asking a quick-pay channel', async () => {
@@ -206,8 +221,19 @@ for (const { kind, skip } of await testStoreKinds()) {
       assertProblem(await rig.admin('PUT', '/admin/channels/QP_ALPHA', { minAmount: '10.00', maxAmount: '5.00', version: alpha.version + 1 }), 400, 'VALIDATION_FAILED');
       assertProblem(await rig.admin('PUT', '/admin/channels/NOPE', { version: 1 }), 404, 'CHANNEL_NOT_FOUND');
       assert.equal((await rig.client.request('GET', '/admin/channels')).status, 401);
+      const catalogue = JSON.stringify((await rig.client.request('GET', '/errors')).body);
+      for (const code of ['PAYMENT_IN_PROGRESS', 'COUPON_NOT_AVAILABLE', 'CARD_NUMBER_INVALID', 'CHANNEL_VERSION_CONFLICT']) assert.ok(catalogue.includes(code), code);
+      const openapi = (await rig.client.request<{ paths: Record<string, unknown> }>('GET', '/openapi.json')).body;
+      for (const path of ['/my/payments/{payOrderNo}/sms', '/my/payments/{payOrderNo}/confirm', '/my/payment-cards', '/admin/routing-decisions']) assert.ok(openapi.paths[path], path);
+    });
+
+    test('a frozen user moves no money: /sms and /confirm are refused', async () => {
+      const payer = await rig.payer();
+      const payOrderNo = await rig.createPayment(payer, 1_000n);
+      await rig.adminOk('POST', `/admin/users/${payer.userId}/freeze`, {});
+      assertProblem(await rig.sms(payer, payOrderNo), 403, 'USER_FROZEN');
+      assertProblem(await rig.confirm(payer, payOrderNo, '123456'), 403, 'USER_FROZEN');
+      assert.equal((await rig.payment(payer, payOrderNo)).step, 'CREATED');
     });
   });
 }
-
-export type { Payer };

@@ -34,7 +34,7 @@ export const PAYMENT_TEST_ENV: Record<string, string> = {
   PAYMENT_JOB_INTERVAL_MS: '50',
   PAYMENT_ROUTING_SEED: '7',
   PAYMENT_CIRCUIT_FAILURES: '3',
-  PAYMENT_CIRCUIT_COOL_DOWN_MS: '1500',
+  PAYMENT_CIRCUIT_COOL_DOWN_MS: '3000',
   SMS_RESEND_COOLDOWN_S: '0',
   OUTBOX_POLL_INTERVAL_MS: '25',
 };
@@ -227,7 +227,7 @@ export class PaymentsRig {
     for (const channel of await this.adminOk<{ code: string; version: number }[]>('GET', '/admin/channels')) {
       await this.adminOk('PUT', `/admin/channels/${channel.code}`, { ...seeded[channel.code], version: channel.version });
     }
-    await this.coffer.store.db.updateTable('payment_circuits' as never).set({ state: 'CLOSED', failures: 0, window_started_at: null, opened_at: null, retry_at: null, trial_until: null } as never).execute();
+    await sql`update payment_circuits set state = 'CLOSED', failures = 0, window_started_at = null, opened_at = null, retry_at = null, trial_until = null`.execute(this.coffer.store.db);
   }
 
   async editChannel(code: string, patch: Record<string, unknown>) {

@@ -46,9 +46,8 @@ for (const { kind, skip } of storeKinds) {
 
     test("a crashed holder's delivery is taken again after its lease, and its late result changes nothing", async () => {
       const delivery = await recordOne('mch_lease1', 'lease-1');
-      const now = new Date();
       // The "crashed process": claims attempt 1 with a short lease, then never sends nor records.
-      const [claimed] = await claimDue(store.db, { now, leaseUntil: new Date(now.getTime() + 300), limit: 10 });
+      const [claimed] = await claimDue(store.db, { now: new Date(), leaseMs: 300, limit: 10 });
       assert.equal(claimed!.id, delivery.id);
       assert.equal(claimed!.attempt, 1);
 

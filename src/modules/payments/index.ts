@@ -13,7 +13,8 @@ export { paymentsHttpModule } from './payments.routes.ts';
 export { paymentsMigrations } from './payments.migrations.ts';
 export { paymentView, type PaymentView } from './payments.views.ts';
 export { paymentTransferIds } from './payments.confirm.ts';
-export type { ChannelConnector, ChannelCallOutcome } from './payments.connector.ts';
+export { reportingConnector } from './payments.channels.ts';
+export { HttpChannelConnector, type ChannelConnector, type ChannelCallOutcome } from './payments.connector.ts';
 export type { Sealer } from './payments.cards.ts';
 export {
   PAYMENT_FINAL,

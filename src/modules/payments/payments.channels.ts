@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../../platform/clock.ts';
 import { newId } from '../../platform/ids.ts';
+import type { ChannelCallOutcome, ChannelConnector } from './payments.connector.ts';
 import * as repo from './payments.repository.ts';
 import { route, type RoutableChannel, type RouteRequest } from './payments.routing.ts';
 import type { Channel, Circuit, CircuitState, Payment } from './payments.types.ts';
@@ -39,6 +40,8 @@ export interface Decided {
   order: string[];
   /** The circuit state each channel of the order was routed in. */
   states: Map<string, CircuitState>;
+  /** Channels whose circuit was closed with no failures counted: a success there has nothing to reset. */
+  clean: Set<string>;
 }
 
 export class ChannelRouter {
@@ -70,7 +73,8 @@ export class ChannelRouter {
       rule: result.rule,
       createdAt: now,
     });
-    return { decisionId, order: result.order, states: new Map(routable.map((c) => [c.code, c.circuit])) };
+    const clean = new Set(rows.filter(({ circuit }) => !circuit || (circuit.state === 'CLOSED' && circuit.failures === 0)).map(({ channel }) => channel.code));
+    return { decisionId, order: result.order, states: new Map(routable.map((c) => [c.code, c.circuit])), clean };
   }
 
   /** Which channel finally took the step (null: none); FALLBACK when it was not the first of the order. */
@@ -86,12 +90,32 @@ export class ChannelRouter {
     return repo.takeTrial(this.deps.db, code, now, new Date(now.getTime() + this.deps.circuit.trialMs));
   }
 
-  succeeded(code: string): Promise<void> {
-    return repo.circuitSuccess(this.deps.db, code);
+  /** A success closes the circuit; skipped when the routing read just saw it clean (the happy path writes nothing). */
+  async succeeded(code: string, decided?: Decided): Promise<void> {
+    if (decided?.clean.has(code)) return;
+    await repo.circuitSuccess(this.deps.db, code);
   }
 
   failed(code: string): Promise<void> {
     const { failureThreshold, windowMs, coolDownMs } = this.deps.circuit;
     return repo.circuitFailure(this.deps.db, code, this.deps.clock.now(), { threshold: failureThreshold, windowMs, coolDownMs });
   }
+}
+
+/**
+ * The connector with every call's outcome reported (for metrics): `answered:<status>`, `unreachable` or `unknown`,
+ * by channel and operation. The calls themselves are unchanged.
+ */
+export function reportingConnector(connector: ChannelConnector, report: (channel: string, operation: string, outcome: string) => void): ChannelConnector {
+  const reported = <T extends { status: string }>(channel: string, operation: string, call: Promise<ChannelCallOutcome<T>>) =>
+    call.then((outcome) => {
+      report(channel, operation, outcome.kind === 'answered' ? `answered:${outcome.data.status}` : outcome.kind);
+      return outcome;
+    });
+  return {
+    sendSms: (channel, data) => reported(channel, 'SEND_SMS', connector.sendSms(channel, data)),
+    confirm: (channel, data) => reported(channel, 'CONFIRM', connector.confirm(channel, data)),
+    debit: (channel, data) => reported(channel, 'DEBIT', connector.debit(channel, data)),
+    query: (channel, attemptNo) => reported(channel, 'QUERY', connector.query(channel, attemptNo)),
+  };
 }

@@ -34,7 +34,7 @@ import type { ChannelPaymentResult } from '../../protocol/payment-channel.ts';
 import type { AccountId, LedgerService, TransferRequest } from '../ledger/index.ts';
 import type { SmsService } from '../sms/index.ts';
 import type { ChannelCallOutcome, ChannelConnector } from './payments.connector.ts';
-import type { ChannelRouter } from './payments.channels.ts';
+import type { ChannelRouter, Decided } from './payments.channels.ts';
 import type { Sealer } from './payments.cards.ts';
 import * as repo from './payments.repository.ts';
 import { paymentView } from './payments.views.ts';
@@ -182,7 +182,7 @@ export class ConfirmChain {
         card: { number, holderName: card.holderName, mobile: card.mobile, bankCode: card.bankCode },
       });
       const result = await this.record(attemptNo, channelCode, outcome);
-      await this.circuit(channelCode, result);
+      await this.circuit(channelCode, result, decided);
       if (result.kind === 'fail' && result.retryable) {
         last = result;
         continue;
@@ -221,8 +221,8 @@ export class ConfirmChain {
   }
 
   /** Only channel-side trouble counts against a channel: a declined card says nothing about its health. */
-  private async circuit(channelCode: string, result: CallResult): Promise<void> {
-    if (result.kind === 'success') await this.deps.router.succeeded(channelCode);
+  private async circuit(channelCode: string, result: CallResult, decided?: Decided): Promise<void> {
+    if (result.kind === 'success') await this.deps.router.succeeded(channelCode, decided);
     else if (result.kind === 'unknown' || result.retryable) await this.deps.router.failed(channelCode);
   }
 

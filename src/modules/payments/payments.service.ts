@@ -1,5 +1,5 @@
 import type { Clock } from '../../platform/clock.ts';
-import { DomainError } from '../../platform/errors.ts';
+import { DomainError, isDomainError } from '../../platform/errors.ts';
 import { isId, newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/log.ts';
 import { currencyCode, exponentOf, formatMinor, MAX_AMOUNT_MINOR, parseMoney } from '../../platform/money/index.ts';
@@ -160,7 +160,7 @@ export class PaymentsService {
    */
   async sendSms(userId: string, payOrderNo: string, input: { cardId: string; couponId?: string | undefined }): Promise<Payment> {
     const { db, clock } = this.deps;
-    let order = await this.idleOrder(userId, payOrderNo);
+    const order = await this.idleOrder(userId, payOrderNo);
     const card = await this.card(userId, input.cardId);
     const number = this.deps.cards.open(card.numberSealed, card.id);
     if (number === undefined) throw new Error(`card ${card.id} does not open with the configured key`);
@@ -187,11 +187,22 @@ export class PaymentsService {
       clock.now(),
     );
     if (!reset) throw inProgress(payOrderNo);
-    order = reset;
 
-    const sent = await this.quickPaySms(order, card, number);
+    const sent = await this.quickPaySms(reset, card, number);
     if (sent) return sent;
-    return this.fallBackToDirectDebit(order, card);
+    try {
+      return await this.fallBackToDirectDebit(reset, card);
+    } catch (err) {
+      // A resend within Coffer's SMS cool-down: the code sent before still stands, and so does the order as it was.
+      if (isDomainError(err, 'SMS_RESEND_TOO_SOON') && order.step === 'SMS_SENT' && order.method === 'DIRECT_DEBIT') await this.restore(order);
+      throw err;
+    }
+  }
+
+  private async restore(order: Payment): Promise<void> {
+    const { step, method, smsSentBy, cardId, couponId, discountMinor, payableMinor, channelCode, smsAttemptNo, smsChallengeId, mobileMasked } = order;
+    const change = { step, method, smsSentBy, cardId, couponId, discountMinor, payableMinor, channelCode, smsAttemptNo, smsChallengeId, mobileMasked };
+    await repo.updateOrder(this.deps.db, order.payOrderNo, ['CREATED'], change, this.deps.clock.now());
   }
 
   private async quickPaySms(order: Payment, card: PaymentCard, number: string): Promise<Payment | undefined> {
@@ -209,7 +220,7 @@ export class PaymentsService {
       });
       if (outcome.kind === 'answered' && outcome.data.status === 'SMS_SENT') {
         await repo.updateAttempt(db, attemptNo, ['SENDING'], { status: 'SMS_SENT' }, clock.now());
-        await this.router.succeeded(channelCode);
+        await this.router.succeeded(channelCode, decided);
         await this.router.settle(decided, channelCode);
         const sent = await repo.updateOrder(
           db,

@@ -181,15 +181,16 @@ export async function openRows(db: Executor, batchId: string): Promise<{ pending
  * Claims PENDING rows of APPROVED batches for release: a lease (`lease_until`)
  * taken under FOR UPDATE SKIP LOCKED, so several processes never hand one row
  * over at once, and a process that dies leaves its rows to the next claim.
+ * The lease is set and read on the database's clock, the one every process
+ * shares: a process whose clock runs ahead cannot cut another's lease short.
  */
 export async function claimRows(db: Executor, now: Date, limit: number, leaseMs: number): Promise<BatchRow[]> {
-  const until = new Date(now.getTime() + leaseMs);
   const { rows } = await sql<BatchRow>`
-    update payout_batch_rows r set lease_until = ${until}, attempts = r.attempts + 1, first_attempt_at = coalesce(r.first_attempt_at, ${now})
+    update payout_batch_rows r set lease_until = now() + ${leaseMs}::float8 * interval '1 millisecond', attempts = r.attempts + 1, first_attempt_at = coalesce(r.first_attempt_at, ${now})
     where (r.batch_id, r.line) in (
       select c.batch_id, c.line from payout_batch_rows c
       where c.batch_id in (select id from payout_batches where status = 'APPROVED')
-        and c.status = 'PENDING' and (c.lease_until is null or c.lease_until <= ${now})
+        and c.status = 'PENDING' and (c.lease_until is null or c.lease_until <= now())
       order by c.batch_id, c.line
       limit ${limit}
       for update of c skip locked)
@@ -236,13 +237,12 @@ export async function moveRow(
 export async function rowOfPayout(
   db: Executor,
   payout: { merchantId: string; merchantOrderNo: string; id: string },
-  now: Date,
 ): Promise<{ batchId: string; line: number; releasing: boolean } | undefined> {
   const { rows } = await sql<{ batchId: string; line: number; releasing: boolean }>`
     select batch_id as "batchId", line, payout_id is distinct from ${payout.id} as releasing from payout_batch_rows
     where payout_id = ${payout.id}
        or (merchant_id = ${payout.merchantId} and merchant_order_no = ${payout.merchantOrderNo} and holds_order_no
-           and status = 'PENDING' and lease_until > ${now})
+           and status = 'PENDING' and lease_until > now())
     order by releasing
     limit 1`.execute(db);
   return rows[0];

@@ -412,7 +412,7 @@ export class PayoutBatchesService {
    */
   async handlePayoutFinal(message: PayoutFinalPayload): Promise<void> {
     const now = this.deps.clock.now();
-    const row = await repo.rowOfPayout(this.deps.db, { ...message.payout, merchantId: message.merchantId }, now);
+    const row = await repo.rowOfPayout(this.deps.db, { ...message.payout, merchantId: message.merchantId });
     if (!row) return;
     if (row.releasing) throw new Error(`payout ${message.payout.id} is being saved on its batch row; try again`);
     await this.deps.db.transaction().execute(async (trx) => {

@@ -47,6 +47,22 @@ const m001: Migration = {
   },
 };
 
+/**
+ * The dispatch lease on its own column, on the database's clock: the send
+ * schedule (next_dispatch_at) follows the business clock, which sandbox mode
+ * moves, while a lease other processes read must not depend on their clocks
+ * agreeing.
+ */
+const m002: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`alter table payouts add column dispatch_leased_until timestamptz`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`alter table payouts drop column dispatch_leased_until`.execute(db);
+  },
+};
+
 export const payoutsMigrations: Record<string, Migration> = {
   '2026_11_22_0750_payouts': m001,
+  '2026_12_04_0500_payouts_dispatch_lease': m002,
 };

@@ -162,16 +162,21 @@ interface Backoff {
  * out (growing with its attempts) in the same statement: SKIP LOCKED keeps
  * concurrent processes off each other's rows, the pushed-out time keeps them
  * off afterwards (a lease: a process that dies mid-send is retried later).
+ * The same delay also leases the payout (dispatch_leased_until) on the
+ * database's clock, so a process whose clock runs ahead, which sees the send
+ * time come early, still cannot take an order that may be on its way.
  */
 export async function claimDispatch(db: Executor, b: Backoff): Promise<Payout[]> {
+  const delay = sql`least(${b.maxDelayMs}::float8, ${b.baseDelayMs}::float8 * power(2, least(p.dispatch_attempts, 20))) * interval '1 millisecond'`;
   const { rows } = await sql<Payout>`
     update payouts p
-    set next_dispatch_at = ${b.now}::timestamptz
-          + least(${b.maxDelayMs}::float8, ${b.baseDelayMs}::float8 * power(2, least(p.dispatch_attempts, 20))) * interval '1 millisecond',
+    set next_dispatch_at = ${b.now}::timestamptz + ${delay},
+        dispatch_leased_until = now() + ${delay},
         dispatch_attempts = p.dispatch_attempts + 1
     where p.id in (
       select id from payouts
       where status = 'ACCEPTED' and not review_pending and next_dispatch_at <= ${b.now}
+        and (dispatch_leased_until is null or dispatch_leased_until <= now())
       order by next_dispatch_at
       limit ${b.limit}
       for update skip locked)

@@ -67,6 +67,14 @@ const MAX_DELAY_MS = 60 * 60_000;
 const ORDER_NO = /^[A-Za-z0-9_\-.:]{1,64}$/;
 const MAX_FIELD = 256;
 const MAX_REMEMBERED_ACCOUNTS = 100_000;
+/**
+ * The lease `claimDispatch` took on a payout now claimed for the `attempts`-th time
+ * (the claim leases it for this long, on the database's clock).
+ */
+function dispatchLeaseMs(backoff: { baseDelayMs: number; maxDelayMs: number }, attempts: number): number {
+  return Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** Math.min(attempts - 1, 20));
+}
+
 /** Orders to the bank out at once, per process (the rest wait for a later claim). */
 const MAX_ORDERS_IN_FLIGHT = 256;
 
@@ -370,17 +378,18 @@ export class PayoutsService {
     const { config, clock } = this.deps;
     const room = MAX_ORDERS_IN_FLIGHT - this.ordersInFlight;
     if (this.stopped || room <= 0) return 0;
-    const due = await repo.claimDispatch(this.deps.db, {
-      now: clock.now(),
-      limit: Math.min(JOB_BATCH, room),
+    const backoff = {
       // The lease must outlast a whole order, or another process could send while one waits.
       baseDelayMs: Math.max(config.payouts.jobIntervalMs, 2 * config.payouts.orderTimeoutMs),
       maxDelayMs: MAX_DELAY_MS,
-    });
+    };
+    const claimedAtMs = performance.now();
+    const due = await repo.claimDispatch(this.deps.db, { ...backoff, now: clock.now(), limit: Math.min(JOB_BATCH, room) });
     for (const payout of due) {
       this.ordersInFlight += 1;
+      const leaseEndsAtMs = claimedAtMs + dispatchLeaseMs(backoff, payout.dispatchAttempts);
       this.track(
-        this.sendOrder(payout)
+        this.sendOrder(payout, leaseEndsAtMs)
           .catch((err: unknown) => this.deps.logger.warn({ err, payoutId: payout.id }, 'payout order failed; will try again'))
           .finally(() => (this.ordersInFlight -= 1)),
       );
@@ -449,7 +458,7 @@ export class PayoutsService {
    * outcome is unknown, the payout goes PROCESSING and is queried — never sent
    * elsewhere. A signed answer goes through `applyResult`.
    */
-  private async sendOrder(payout: Payout): Promise<void> {
+  private async sendOrder(payout: Payout, leaseEndsAtMs = Infinity): Promise<void> {
     const { config } = this.deps;
     const data: PayoutOrderData = {
       payoutId: payout.id,
@@ -463,6 +472,12 @@ export class PayoutsService {
     const signature = await this.sign(reqData);
     // Shut down while it waited to be signed: not sent, still ACCEPTED; its lease brings it round after a restart.
     if (this.shutdown.signal.aborted) return;
+    // Waited so long (a busy process) that the lease could run out while the order is out: another
+    // process may claim it then and send it too. Not sent; the next claim comes with a longer lease.
+    if (performance.now() + config.payouts.orderTimeoutMs > leaseEndsAtMs) {
+      this.deps.logger.warn({ payoutId: payout.id }, 'payout dispatch lease too short for an order now; left to the next claim');
+      return;
+    }
     let status: number;
     let body: string;
     try {

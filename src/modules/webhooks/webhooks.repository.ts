@@ -114,6 +114,11 @@ export interface ClaimedDelivery {
   giveUpAt: Date;
 }
 
+/** The end of a lease taken now, on the database's clock (the one clock every process shares). */
+function leaseEnd(leaseMs: number) {
+  return sql<Date>`now() + ${leaseMs}::float8 * interval '1 millisecond'`;
+}
+
 const claimedColumns = sql`d.id, d.endpoint_id as "endpointId", e.url, ev.body, d.attempt_count as attempt, d.give_up_at as "giveUpAt"`;
 
 /**
@@ -121,17 +126,19 @@ const claimedColumns = sql`d.id, d.endpoint_id as "endpointId", e.url, ev.body, 
  * LOCKED, so two processes never take the same one, and leased (leased_until),
  * so nobody takes it again while this attempt may still be under way. The
  * attempt number counted here fences the result: only the holder of this
- * attempt may record it.
+ * attempt may record it. The lease is set and read on the database's clock,
+ * so a process whose clock runs ahead cannot cut another's lease short; the
+ * schedule (next_attempt_at) stays on the business clock.
  */
-export async function claimDue(db: Executor, input: { now: Date; leaseUntil: Date; limit: number }): Promise<ClaimedDelivery[]> {
+export async function claimDue(db: Executor, input: { now: Date; leaseMs: number; limit: number }): Promise<ClaimedDelivery[]> {
   const { rows } = await sql<ClaimedDelivery>`
     with claimed as (
       update webhook_deliveries t
-      set attempt_count = t.attempt_count + 1, leased_until = ${input.leaseUntil}
+      set attempt_count = t.attempt_count + 1, leased_until = ${leaseEnd(input.leaseMs)}
       where t.id in (
         select id from webhook_deliveries
         where status = 'PENDING' and next_attempt_at <= ${input.now}
-          and (leased_until is null or leased_until <= ${input.now})
+          and (leased_until is null or leased_until <= now())
         order by next_attempt_at
         limit ${input.limit}
         for update skip locked)
@@ -145,16 +152,16 @@ export async function claimDue(db: Executor, input: { now: Date; leaseUntil: Dat
 /** Claims one delivery of a merchant now, whatever its schedule (a resend); undefined if an attempt is under way or it cannot be sent. */
 export async function claimForResend(
   db: Executor,
-  input: { merchantId: string; id: string; now: Date; leaseUntil: Date },
+  input: { merchantId: string; id: string; leaseMs: number },
 ): Promise<ClaimedDelivery | undefined> {
   const { rows } = await sql<ClaimedDelivery>`
     with claimed as (
       update webhook_deliveries t
-      set attempt_count = t.attempt_count + 1, leased_until = ${input.leaseUntil},
+      set attempt_count = t.attempt_count + 1, leased_until = ${leaseEnd(input.leaseMs)},
           status = case when t.status = 'DEAD' then 'PENDING' else t.status end
       where t.id = ${input.id} and t.merchant_id = ${input.merchantId}
         and t.status in ('PENDING', 'DEAD', 'DELIVERED')
-        and (t.leased_until is null or t.leased_until <= ${input.now})
+        and (t.leased_until is null or t.leased_until <= now())
       returning t.*)
     select ${claimedColumns}
     from claimed d join webhook_endpoints e on e.id = d.endpoint_id join webhook_events ev on ev.id = d.event_id`.execute(db);

@@ -177,12 +177,7 @@ export class WebhooksService {
   async deliverDue(): Promise<number> {
     let attempted = 0;
     for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch++) {
-      const now = this.clock.now();
-      const claimed = await repo.claimDue(this.db, {
-        now,
-        leaseUntil: new Date(now.getTime() + this.leaseMs()),
-        limit: this.options.claimBatch,
-      });
+      const claimed = await repo.claimDue(this.db, { now: this.clock.now(), leaseMs: this.leaseMs(), limit: this.options.claimBatch });
       await Promise.all(claimed.map((delivery) => this.attempt(delivery)));
       attempted += claimed.length;
       if (claimed.length < this.options.claimBatch) break;
@@ -195,8 +190,7 @@ export class WebhooksService {
     const [found] = await repo.listDeliveries(this.db, { merchantId, deliveryId: id, limit: 1 });
     if (!found) throw new DomainError('WEBHOOK_DELIVERY_NOT_FOUND');
     if (found.status === 'CANCELLED') throw new DomainError('WEBHOOK_DELIVERY_CANCELLED');
-    const now = this.clock.now();
-    const claimed = await repo.claimForResend(this.db, { merchantId, id, now, leaseUntil: new Date(now.getTime() + this.leaseMs()) });
+    const claimed = await repo.claimForResend(this.db, { merchantId, id, leaseMs: this.leaseMs() });
     if (!claimed) throw new DomainError('WEBHOOK_DELIVERY_IN_FLIGHT');
     await this.attempt(claimed);
     return (await this.getDelivery(merchantId, id))!;
