@@ -35,3 +35,14 @@ export async function callApi(
   }
   return parsed;
 }
+
+/** A JSON field as text (numbers too), or undefined: the ports map API rows leniently. */
+export function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+}
+
+/** A list answer, bare (`[...]`) or paged (`{data: [...]}`), as its rows. */
+export function rowsOf(body: unknown): Json[] {
+  const rows = Array.isArray(body) ? body : (body as { data?: unknown } | null)?.data;
+  return Array.isArray(rows) ? (rows as Json[]) : [];
+}

@@ -7,12 +7,8 @@
  */
 import type { GatewayRequest } from '../protocol/depository.ts';
 import type { CofferApp } from '../platform/http/server.ts';
-import { callApi, type ApiMethod, type Json } from './api-client.ts';
+import { callApi, rowsOf, str, type ApiMethod, type Json } from './api-client.ts';
 import type { PageQuery, UiCard, UiEntry, UiPage, UiRecord, UiWallet, UiWithdrawStep, WebWallets } from './ports.ts';
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
-}
 
 function recordOf(row: Json): UiRecord {
   return {
@@ -98,9 +94,7 @@ export function apiWalletsPort(app: CofferApp): WebWallets {
       return pageOf(await call(session, 'GET', `/my/entries?${pageQueryString(page)}`), entryOf);
     },
     async cards(session) {
-      const body = await call(session, 'GET', '/my/cards');
-      const rows = Array.isArray(body) ? body : ((body as { data?: unknown })?.data ?? []);
-      return (rows as Json[]).map(cardOf);
+      return rowsOf(await call(session, 'GET', '/my/cards')).map(cardOf);
     },
     async bindCard(session, callbackUrl) {
       return (await call(session, 'POST', '/my/cards', { callbackUrl })) as GatewayRequest;

@@ -2,6 +2,7 @@
  * Building blocks of every page. Everything renders through preact, which
  * escapes text and attribute values, so user data is always shown as text.
  */
+import { randomUUID } from 'node:crypto';
 import type { ComponentChildren } from 'preact';
 import { CSRF_FIELD } from './csrf.ts';
 import type { UiEntry, UiOperator, UiUser } from './ports.ts';
@@ -11,10 +12,7 @@ export interface NavItem {
   label: string;
 }
 
-/**
- * The wallet's sections. Products, the merchant portal and the admin console
- * join this list when their pages exist.
- */
+/** The wallet's sections. */
 export const WALLET_NAV: NavItem[] = [
   { href: '/ui/wallet', label: 'Wallet' },
   { href: '/ui/recharge', label: 'Recharge' },
@@ -22,6 +20,10 @@ export const WALLET_NAV: NavItem[] = [
   { href: '/ui/bill', label: 'Bill' },
   { href: '/ui/records', label: 'Records' },
   { href: '/ui/cards', label: 'Cards' },
+  { href: '/ui/products', label: 'Products' },
+  { href: '/ui/holdings', label: 'Holdings' },
+  { href: '/ui/coupons', label: 'Coupons' },
+  { href: '/ui/payment-cards', label: 'Payment cards' },
 ];
 
 /** The admin console's sections (admin operators). */
@@ -33,6 +35,11 @@ export const ADMIN_NAV: NavItem[] = [
   { href: '/ui/admin/risk/decisions', label: 'Decisions' },
   { href: '/ui/admin/risk/reviews', label: 'Reviews' },
   { href: '/ui/admin/sms', label: 'SMS sink' },
+  { href: '/ui/admin/products', label: 'Products' },
+  { href: '/ui/admin/channels', label: 'Channels' },
+  { href: '/ui/admin/routing', label: 'Routing' },
+  { href: '/ui/admin/coupons', label: 'Coupons' },
+  { href: '/ui/admin/clock', label: 'Test clock' },
 ];
 
 /** The merchant portal's sections (a merchant's maker, checker or viewer). */
@@ -76,6 +83,8 @@ export function PostForm(props: { action: string; csrf: string; children: Compon
 
 export interface FieldProps {
   name: string;
+  /** When two forms of a page share a field name; default `field-<name>`. */
+  id?: string;
   label: string;
   type?: 'text' | 'password' | 'tel' | 'email';
   value?: string | undefined;
@@ -87,7 +96,7 @@ export interface FieldProps {
 }
 
 export function Field(props: FieldProps) {
-  const id = `field-${props.name}`;
+  const id = props.id ?? `field-${props.name}`;
   return (
     <div class={props.error ? 'field field-invalid' : 'field'}>
       <label for={id}>{props.label}</label>
@@ -143,6 +152,15 @@ export function OperatorBar(props: { operator: UiOperator; csrf: string }) {
       </PostForm>
     </div>
   );
+}
+
+/**
+ * An Idempotency-Key made when a form is shown and sent back with it: a double
+ * submit (or a retry after a lost answer) then creates, funds or buys once.
+ * The page passes it on with `idempotencyHeader` (context.tsx).
+ */
+export function IdempotencyField() {
+  return <input type="hidden" name="idempotencyKey" value={randomUUID()} />;
 }
 
 /** A small form that is one button (approve, revoke, ...), with the CSRF token. */
@@ -205,7 +223,7 @@ export function StatusBadge(props: { status: string }) {
 }
 
 /** An ISO-8601 UTC time as people read it: "2026-11-22 05:07:55 UTC" (the exact value in the tooltip). */
-export function Time(props: { iso: string | undefined }) {
+export function Time(props: { iso: string | null | undefined }) {
   if (!props.iso) return null;
   const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(props.iso);
   return (

@@ -105,6 +105,17 @@ export function formList(body: unknown, name: string): string[] {
   return values.filter((v): v is string => typeof v === 'string' && v !== '');
 }
 
+/** The form's `idempotencyKey` (IdempotencyField) as the API's header, when it is one we made. */
+export function idempotencyHeader(body: unknown): Record<string, string> {
+  const key = formField(body, 'idempotencyKey');
+  return /^[0-9a-f-]{36}$/.test(key) ? { 'idempotency-key': key } : {};
+}
+
+/** Makes each field's value a string, leaving out the empty ones (the API's optional fields). */
+export function given(fields: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v.trim() !== '').map(([k, v]) => [k, v.trim()]));
+}
+
 export function queryField(query: unknown, name: string): string | undefined {
   const value = (query as Record<string, unknown> | null | undefined)?.[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -127,7 +138,9 @@ export function formErrorsFrom(error: unknown): FormErrors {
     const field = violation.path.split('/').filter(Boolean).at(-1);
     if (field && !fields[field]) fields[field] = violation.message;
   }
-  return { code: failure.code, message: messageFor(failure.code, failure.detail), status: statusOf(failure.code), fields };
+  // A validation failure that names no field (a service's own rule, e.g. "a multiple of the step") says its sentence.
+  const unplaced = failure.code === 'VALIDATION_FAILED' && Object.keys(fields).length === 0 && failure.detail !== '';
+  return { code: failure.code, message: unplaced ? failure.detail : messageFor(failure.code, failure.detail), status: statusOf(failure.code), fields };
 }
 
 

@@ -57,6 +57,15 @@ export const notices: Record<string, string> = {
   'batch-created': 'The batch was uploaded. It waits for a checker\'s approval; nothing moves before that.',
   'batch-approved': 'The batch was approved: its payouts are being made.',
   'batch-rejected': 'The batch was rejected: nothing was paid.',
+  subscribed: 'Bought: paid from your wallet. It starts earning on its value date.',
+  'payment-card-added': 'The card was added.',
+  'payment-card-removed': 'The card was removed.',
+  'product-created': 'The product was created. Put it on shelf when it should be sold.',
+  'product-saved': 'The product was saved.',
+  'product-shelved': 'The product\'s shelf state was changed.',
+  'channel-saved': 'The channel was saved.',
+  'coupon-issued': 'The coupon was issued.',
+  'clock-advanced': 'The business clock moved forward.',
 };
 
 export function messageFor(code: string, detail: string | undefined): string {

@@ -123,6 +123,10 @@ export interface WebPorts {
   /** Batch payouts and reconciliation files: absent, their pages answer 503 (e.g. in tests that wire only some ports). */
   batches?: WebBatches | undefined;
   reconciliation?: WebReconciliation | undefined;
+  /** Savings products and holdings (SPEC 7); absent, their pages answer 503. */
+  products?: WebProducts | undefined;
+  /** Card payments, payment cards and coupons (SPEC 8); absent, their pages answer 503. */
+  payments?: WebPayments | undefined;
 }
 
 // ---- operators: the admin console and the merchant portal ---------------------------------------
@@ -258,4 +262,142 @@ export interface UiReconciliationDay {
 export interface WebReconciliation {
   days(merchantId: string, query: { limit: number }): Promise<UiReconciliationDay[]>;
   file(merchantId: string, date: string): Promise<{ csv: string; closed: boolean; sha256?: string | undefined }>;
+}
+
+// ---- savings products and card payments (SPEC 7, 8) ---------------------------------------------
+
+/** A savings product; money as decimal strings, `annualRate` in percent ("3.65"). */
+export interface UiProduct {
+  id: string;
+  code: string;
+  name: string;
+  currency: string;
+  annualRate: string;
+  termDays: number;
+  minAmount: string;
+  stepAmount: string;
+  totalAmount: string;
+  raisedAmount: string;
+  status: string;
+  /** What can still be bought (the total less paid and reserved orders). */
+  remainingAmount: string;
+  dayCount: string;
+  acceptorBank: string | null;
+  saleStart: string | null;
+  saleEnd: string | null;
+  onShelf: boolean;
+  version: number;
+}
+
+export interface UiProductPage {
+  data: UiProduct[];
+  page: number;
+  size: number;
+  total: number;
+}
+
+export interface UiQuote {
+  amount: string;
+  interest: string;
+  valueDate: string;
+  maturityDate: string;
+  maturityAmount: string;
+}
+
+export type UiPayWith = 'WALLET' | 'CARD';
+
+/** One subscription order (a holding). */
+export interface UiHolding {
+  id: string;
+  productId: string;
+  productCode: string;
+  productName: string;
+  amount: string;
+  currency: string;
+  annualRate: string;
+  interest: string;
+  maturityAmount: string;
+  valueDate: string;
+  maturityDate: string;
+  earnedToDate: string;
+  status: string;
+  payWith: string;
+  payOrderNo?: string | undefined;
+  expiresAt?: string | undefined;
+  /** Why a card order was cancelled (its payment failed or expired). */
+  errorCode?: string | undefined;
+  createdAt: string;
+}
+
+export interface WebProducts {
+  /** On-shelf products, `page` from 1. */
+  list(session: string, page: number, size: number): Promise<UiProductPage>;
+  /** Throws NOT_FOUND (or the module's own code) for an unknown or off-shelf product. */
+  product(session: string, idOrCode: string): Promise<UiProduct>;
+  quote(session: string, idOrCode: string, amount: string): Promise<UiQuote>;
+  /** WALLET: PAID at once; CARD: AWAITING_PAYMENT with its `payOrderNo`. */
+  subscribe(session: string, order: { productId: string; amount: string; payWith: UiPayWith }, idempotencyKey?: string): Promise<UiHolding>;
+  /** Newest first. */
+  holdings(session: string, page: PageQuery): Promise<UiPage<UiHolding>>;
+}
+
+export interface UiPayment {
+  payOrderNo: string;
+  businessType: string;
+  businessOrderNo: string;
+  description: string;
+  amount: string;
+  discount: string;
+  payable: string;
+  currency: string;
+  method: string | null;
+  status: 'DOING' | 'SUCCESS' | 'FAIL' | string;
+  step: string;
+  /** CHANNEL: the quick-pay channel texted the code; COFFER: Coffer's own SMS, after the fallback to direct debit. */
+  smsSentBy: 'CHANNEL' | 'COFFER' | null;
+  mobileMasked?: string | undefined;
+  cardId?: string | undefined;
+  couponId?: string | undefined;
+  channel?: string | undefined;
+  errorCode?: string | undefined;
+  errorMessage?: string | undefined;
+  expiresAt: string;
+}
+
+/** A card the user pays with (quick pay, direct debit): never shown whole. */
+export interface UiPaymentCard {
+  id: string;
+  cardNumberMasked: string;
+  bankCode: string;
+  holderName: string;
+  mobileMasked: string;
+  createdAt?: string | undefined;
+}
+
+export interface UiNewPaymentCard {
+  cardNumber: string;
+  holderName: string;
+  mobile: string;
+  bankCode: string;
+}
+
+export interface UiCoupon {
+  id: string;
+  amountOff: string;
+  minSpend: string;
+  currency: string;
+  expiresAt: string;
+  status: string;
+  payOrderNo?: string | undefined;
+}
+
+export interface WebPayments {
+  payment(session: string, payOrderNo: string): Promise<UiPayment>;
+  cards(session: string): Promise<UiPaymentCard[]>;
+  addCard(session: string, card: UiNewPaymentCard): Promise<UiPaymentCard>;
+  removeCard(session: string, cardId: string): Promise<void>;
+  coupons(session: string, status?: string): Promise<UiCoupon[]>;
+  /** Sends (or re-sends) the code; the answer says who sent it. */
+  sendSms(session: string, payOrderNo: string, choice: { cardId: string; couponId?: string | undefined }): Promise<UiPayment>;
+  confirm(session: string, payOrderNo: string, smsCode: string): Promise<UiPayment>;
 }

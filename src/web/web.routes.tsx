@@ -3,6 +3,8 @@ import fastifyFormbody from '@fastify/formbody';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../platform/errors.ts';
 import type { CofferApp, HttpModule } from '../platform/http/server.ts';
+import { apiPaymentsPort } from './api-payments.ts';
+import { apiProductsPort } from './api-products.ts';
 import { apiWalletsPort } from './api-wallets.ts';
 import { registerAssets } from './assets.ts';
 import { createContext, formErrorsFrom, type WebContext } from './context.tsx';
@@ -21,6 +23,11 @@ import { recordsPage } from './pages/records.tsx';
 import { registerPage } from './pages/register.tsx';
 import { walletPage } from './pages/wallet.tsx';
 import { withdrawPage } from './pages/withdraw.tsx';
+import { productsPages } from './pages/products.tsx';
+import { paymentPages } from './pages/payment.tsx';
+import { holdingsPage } from './pages/holdings.tsx';
+import { couponsPage } from './pages/coupons.tsx';
+import { paymentCardsPages } from './pages/payment-cards.tsx';
 import { operatorLoginPage } from './pages/operator/login.tsx';
 import { adminMerchantsPages } from './pages/admin/merchants.tsx';
 import { adminOperatorsPages } from './pages/admin/operators.tsx';
@@ -28,6 +35,11 @@ import { adminRiskRulesPages } from './pages/admin/risk-rules.tsx';
 import { adminBlacklistPages } from './pages/admin/risk-blacklist.tsx';
 import { adminRiskDecisionsPages } from './pages/admin/risk-decisions.tsx';
 import { adminSmsPage } from './pages/admin/sms.tsx';
+import { adminProductsPages } from './pages/admin/products.tsx';
+import { adminChannelsPages } from './pages/admin/channels.tsx';
+import { adminRoutingPage } from './pages/admin/routing.tsx';
+import { adminCouponsPages } from './pages/admin/coupons.tsx';
+import { adminClockPages } from './pages/admin/clock.tsx';
 import { portalOverviewPage } from './pages/portal/overview.tsx';
 import { portalKeysPages } from './pages/portal/keys.tsx';
 import { portalPayoutsPages } from './pages/portal/payouts.tsx';
@@ -40,8 +52,9 @@ import { csrfBinding, optionalUiOperator, optionalUiUser, uiState } from './sess
 export interface WebOptions {
   ports: WebPorts;
   /**
-   * Without `ports.wallets`, the wallet pages use the user center's contract
-   * API in-process (api-wallets.ts) when this is true, or say they are unavailable.
+   * Without `ports.wallets` (`products`, `payments`), the wallet pages use the
+   * contract APIs in-process (api-wallets.ts, api-products.ts, api-payments.ts)
+   * when this is true, or say they are unavailable.
    */
   walletsOverApi?: boolean;
   /** PUBLIC_URL: cookies are Secure when it is https. */
@@ -63,6 +76,11 @@ const PAGES: ((ctx: WebContext) => void)[] = [
   billPage,
   recordsPage,
   cardsPage,
+  productsPages,
+  paymentPages,
+  holdingsPage,
+  couponsPage,
+  paymentCardsPages,
   operatorLoginPage,
   adminMerchantsPages,
   adminOperatorsPages,
@@ -70,6 +88,11 @@ const PAGES: ((ctx: WebContext) => void)[] = [
   adminBlacklistPages,
   adminRiskDecisionsPages,
   adminSmsPage,
+  adminProductsPages,
+  adminChannelsPages,
+  adminRoutingPage,
+  adminCouponsPages,
+  adminClockPages,
   portalOverviewPage,
   portalKeysPages,
   portalPayoutsPages,
@@ -146,6 +169,8 @@ export function webHttpModule(options: WebOptions): HttpModule {
       const ports: WebPorts = {
         ...options.ports,
         wallets: options.ports.wallets ?? (options.walletsOverApi ? apiWalletsPort(app) : undefined),
+        products: options.ports.products ?? (options.walletsOverApi ? apiProductsPort(app) : undefined),
+        payments: options.ports.payments ?? (options.walletsOverApi ? apiPaymentsPort(app) : undefined),
       };
       // Whoever holds a session cookie is known on every page (the layout shows their menus), not only on guarded ones.
       app.addHook('preHandler', async (request) => {

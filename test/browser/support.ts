@@ -225,3 +225,45 @@ export async function submitForm(page: Page, fields: Record<string, string>, but
   for (const [name, value] of Object.entries(fields)) await page.locator(`input[name="${name}"]`).fill(value);
   await page.getByRole('button', { name: button }).click();
 }
+
+/** Reloads `pagePath` until `ready` holds: notifications, payments and jobs land asynchronously. */
+export async function eventuallyOn(page: Page, pagePath: string, ready: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await page.goto(pagePath);
+    if (await ready()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} on ${pagePath}`);
+    await page.waitForTimeout(200);
+  }
+}
+
+/** On the bank's confirmation result: it either redirects at once or offers a button back. */
+export async function backFromBank(page: Page, base: string): Promise<void> {
+  const back = page.getByRole('button', { name: 'Return to the platform' });
+  await Promise.race([page.waitForURL(`${base}/**`), back.waitFor()]);
+  if (!page.url().startsWith(base)) await back.click();
+  await page.waitForURL(`${base}/**`);
+}
+
+export const TRANSACTION_PASSWORD = 'bank-pass-123';
+
+/**
+ * Opens the logged-in person's depository account the way they would: the
+ * wallet's button, the bank's hosted page (name, ID, a debit card, a
+ * transaction password), back to the wallet once the bank has told Coffer.
+ * (ui-bank.test.ts walks the same steps asserting each one.)
+ */
+export async function openDepositoryAccount(page: Page, base: string, mobile: string): Promise<void> {
+  await page.goto('/ui/wallet');
+  await page.getByRole('button', { name: 'Open depository account' }).click();
+  await page.getByRole('button', { name: 'Continue to your bank' }).click();
+  await page.waitForURL((url) => !url.href.startsWith(base));
+  const card = `6222${String(Date.now()).slice(-8)}${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}`;
+  await submitForm(
+    page,
+    { realName: 'Zhang San', idNumber: '11010119900307123X', cardNumber: card, bankCode: 'ICBC', mobile, password: TRANSACTION_PASSWORD, passwordConfirm: TRANSACTION_PASSWORD },
+    'Open account',
+  );
+  await backFromBank(page, base);
+  await eventuallyOn(page, '/ui/wallet', () => page.getByTestId('wallets').isVisible(), 'the opened wallet');
+}

@@ -12,7 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ensureKeyPair, loadPublicKey, verifyText, type PlatformRequestData } from '../../src/protocol/depository.ts';
 import {
+  backFromBank,
   browserSuiteSkip,
+  eventuallyOn,
   freePort,
   launchBrowser,
   logIn,
@@ -24,13 +26,13 @@ import {
   startTestCoffer,
   submitForm,
   tempDataDir,
+  TRANSACTION_PASSWORD,
   type BankChild,
   type TestCoffer,
 } from './support.ts';
 
 const skip = browserSuiteSkip();
 const PLATFORM_NO = 'coffer-browser';
-const TRANSACTION_PASSWORD = 'bank-pass-123';
 
 interface BankForm {
   action: string;
@@ -50,25 +52,6 @@ async function bankFormOn(page: Page): Promise<BankForm> {
   }
   assert.deepEqual(Object.keys(fields).sort(), ['platformNo', 'reqData', 'serviceName', 'signature']);
   return { action, fields, data: JSON.parse(fields.reqData!) as PlatformRequestData };
-}
-
-/** Reloads `path` until `ready` holds: the bank's notification reaches Coffer asynchronously. */
-async function eventuallyOn(page: Page, pagePath: string, ready: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    await page.goto(pagePath);
-    if (await ready()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} on ${pagePath}`);
-    await page.waitForTimeout(200);
-  }
-}
-
-/** On the bank's confirmation result: it either redirects at once or offers a button back. */
-async function backFromBank(page: Page, base: string): Promise<void> {
-  const back = page.getByRole('button', { name: 'Return to the platform' });
-  await Promise.race([page.waitForURL(`${base}/**`), back.waitFor()]);
-  if (!page.url().startsWith(base)) await back.click();
-  await page.waitForURL(`${base}/**`);
 }
 
 describe('wallet UI with the bank depository simulator', { skip }, () => {

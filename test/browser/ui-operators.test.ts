@@ -23,6 +23,7 @@ import { signMerchantRequest } from '../../src/modules/merchants/index.ts';
 import { ensureKeyPair } from '../../src/protocol/depository.ts';
 import {
   browserSuiteSkip,
+  eventuallyOn,
   FAST_USERS,
   freePort,
   launchBrowser,
@@ -49,17 +50,6 @@ async function operatorLogIn(page: Page, username: string): Promise<void> {
   await submitForm(page, { username, password: PASSWORD }, 'Log in as operator');
   await page.getByTestId('current-operator').waitFor();
   assert.equal(await page.getByTestId('current-operator').innerText(), username);
-}
-
-/** Reloads `pagePath` until `ready` holds: payouts and deliveries settle asynchronously. */
-async function eventuallyOn(page: Page, pagePath: string, ready: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    await page.goto(pagePath);
-    if (await ready()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} on ${pagePath}`);
-    await page.waitForTimeout(250);
-  }
 }
 
 describe('admin console and merchant portal in a browser', { skip }, () => {

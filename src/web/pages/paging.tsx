@@ -22,3 +22,20 @@ export function NextPageLink(props: { path: string; param?: string; hasMore: boo
     </p>
   );
 }
+
+/** `?page=` of a page-numbered list (the products lists, SPEC 7), from 1. */
+export function pageNumber(request: FastifyRequest): number {
+  return Math.max(1, Number.parseInt(queryField(request.query, 'page') ?? '1', 10) || 1);
+}
+
+/** Previous and next links of a page-numbered list. */
+export function PagePager(props: { path: string; page: number; size: number; total: number }) {
+  const pages = Math.max(1, Math.ceil(props.total / props.size));
+  if (pages === 1) return null;
+  return (
+    <p class="pager">
+      {props.page > 1 ? <a href={`${props.path}?page=${props.page - 1}`}>Previous</a> : null} Page {props.page} of {pages}{' '}
+      {props.page < pages ? <a href={`${props.path}?page=${props.page + 1}`}>Next</a> : null}
+    </p>
+  );
+}

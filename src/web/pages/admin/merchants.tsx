@@ -1,8 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../../platform/errors.ts';
-import { ActionButton, EntriesTable, Field, Money, PostForm, StatusBadge } from '../../components.tsx';
-import { formErrorsFrom, formField, formList, queryField, type FormErrors, type WebContext } from '../../context.tsx';
+import { ActionButton, EntriesTable, Field, IdempotencyField, Money, PostForm, StatusBadge } from '../../components.tsx';
+import { formErrorsFrom, formField, formList, given, idempotencyHeader, queryField, type FormErrors, type WebContext } from '../../context.tsx';
 import type { UiEntry } from '../../ports.ts';
 import { redirectTo } from '../../render.ts';
 import { NextPageLink, PAGE_SIZE, pageQuery } from '../paging.tsx';
@@ -36,24 +35,6 @@ interface SettlementAccount {
 }
 
 const PRODUCTS = ['PAYOUT_SINGLE', 'PAYOUT_BATCH'];
-
-/**
- * An Idempotency-Key made when a form is shown and sent back with it: a double
- * submit (or a retry after a lost answer) then creates or funds once.
- */
-function IdempotencyField() {
-  return <input type="hidden" name="idempotencyKey" value={randomUUID()} />;
-}
-
-function idempotencyHeader(body: unknown): Record<string, string> {
-  const key = formField(body, 'idempotencyKey');
-  return /^[0-9a-f-]{36}$/.test(key) ? { 'idempotency-key': key } : {};
-}
-
-/** Makes each field's value a string, leaving out the empty ones (the API's optional fields). */
-function given(fields: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v.trim() !== '').map(([k, v]) => [k, v.trim()]));
-}
 
 function CreateMerchantForm(props: { csrf: string; values?: Record<string, string> | undefined }) {
   const v = props.values ?? {};
