@@ -40,6 +40,7 @@ export const ADMIN_NAV: NavItem[] = [
   { href: '/ui/admin/routing', label: 'Routing' },
   { href: '/ui/admin/coupons', label: 'Coupons' },
   { href: '/ui/admin/clock', label: 'Test clock' },
+  { href: '/ui/admin/books', label: 'Books' },
 ];
 
 /** The merchant portal's sections (a merchant's maker, checker or viewer). */

@@ -35,6 +35,7 @@ import { adminRiskRulesPages } from './pages/admin/risk-rules.tsx';
 import { adminBlacklistPages } from './pages/admin/risk-blacklist.tsx';
 import { adminRiskDecisionsPages } from './pages/admin/risk-decisions.tsx';
 import { adminSmsPage } from './pages/admin/sms.tsx';
+import { adminBooksPage } from './pages/admin/books.tsx';
 import { adminProductsPages } from './pages/admin/products.tsx';
 import { adminChannelsPages } from './pages/admin/channels.tsx';
 import { adminRoutingPage } from './pages/admin/routing.tsx';
@@ -88,6 +89,7 @@ const PAGES: ((ctx: WebContext) => void)[] = [
   adminBlacklistPages,
   adminRiskDecisionsPages,
   adminSmsPage,
+  adminBooksPage,
   adminProductsPages,
   adminChannelsPages,
   adminRoutingPage,
