@@ -164,6 +164,17 @@ for (const { kind, skip } of await testStoreKinds()) {
       assertProblem(await rig.admin('POST', '/admin/coupons', { userId: payer.userId, amountOff: '10.00', minSpend: '5.00', currency: 'CNY', expiresAt: new Date(Date.now() + 60_000).toISOString() }), 400, 'VALIDATION_FAILED');
     });
 
+    test('coupons: issuing again with the same Idempotency-Key answers the first coupon and issues no second', async () => {
+      const payer = await rig.payer();
+      const body = { userId: payer.userId, amountOff: '3.00', minSpend: '10.00', currency: 'CNY', expiresAt: new Date(Date.now() + 3_600_000).toISOString() };
+      const key = { 'idempotency-key': `coupon-${payer.userId}` };
+      const first = await rig.admin<{ id: string }>('POST', '/admin/coupons', body, key);
+      const again = await rig.admin<{ id: string }>('POST', '/admin/coupons', body, key);
+      assert.deepEqual([first.status, again.status, again.body.id], [201, 201, first.body.id]);
+      assertProblem(await rig.admin('POST', '/admin/coupons', { ...body, amountOff: '4.00' }, key), 422, 'IDEMPOTENCY_KEY_REUSED');
+      assert.equal((await rig.as<unknown[]>(payer, 'GET', '/my/coupons')).body.length, 1);
+    });
+
     test('cards: Luhn-checked, stored sealed, shown masked, removable', async () => {
       const payer = await rig.payer();
       assertProblem(await rig.as(payer, 'POST', '/my/payment-cards', { cardNumber: '6222020000004320', holderName: 'Li Lei', mobile: payer.mobile, bankCode: 'ICBC' }), 400, 'CARD_NUMBER_INVALID');

@@ -93,8 +93,8 @@ export class PaymentsRig {
 
   // ---- arranging ------------------------------------------------------------------------------
 
-  async admin<T = any>(method: string, urlPath: string, body?: unknown): Promise<Reply<T>> {
-    return this.client.request<T>(method, urlPath, { token: ADMIN_TOKEN, ...(body !== undefined ? { body } : {}) });
+  async admin<T = any>(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>): Promise<Reply<T>> {
+    return this.client.request<T>(method, urlPath, { token: ADMIN_TOKEN, ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) });
   }
 
   async adminOk<T = any>(method: string, urlPath: string, body?: unknown, status = 200): Promise<T> {

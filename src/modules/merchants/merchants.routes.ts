@@ -1,5 +1,5 @@
+import { adminIdempotencyScope } from '../../platform/http/idempotency.ts';
 import type { FastifyRequest } from 'fastify';
-import { DomainError } from '../../platform/errors.ts';
 import { adminSecurity } from '../../platform/http/auth.ts';
 import { ProblemSchema } from '../../platform/http/problem.ts';
 import { keepRawBody } from '../../platform/http/raw-body.ts';
@@ -85,10 +85,6 @@ function operatorView(operator: Operator) {
 }
 
 /** Admin credentials' Idempotency-Keys are scoped per credential: two admins' keys never collide. */
-function adminScope(request: FastifyRequest): string {
-  if (!request.admin) throw new DomainError('UNAUTHORIZED', 'Send an admin credential');
-  return `admin:${request.admin.kind}:${request.admin.id}`;
-}
 
 /** Signed requests' Idempotency-Keys are scoped per merchant (SPEC 5). */
 export function merchantScope(request: FastifyRequest): string {
@@ -108,7 +104,7 @@ export function merchantsHttpModule(merchants: MerchantsService, operators: Oper
       const tags = ['merchants (admin)'];
       const admin = { preHandler: app.requireAdmin };
       const security = adminSecurity;
-      const adminIdempotency = app.idempotent(adminScope);
+      const adminIdempotency = app.idempotent(adminIdempotencyScope);
 
       app.post(
         '/admin/merchants',

@@ -1,3 +1,4 @@
+import { adminIdempotencyScope } from '../../platform/http/idempotency.ts';
 import { Type } from 'typebox';
 import { adminSecurity } from '../../platform/http/auth.ts';
 import { ProblemSchema } from '../../platform/http/problem.ts';
@@ -17,6 +18,7 @@ export function paymentsHttpModule(payments: PaymentsService): HttpModule {
       const mine = { preHandler: app.requireUser };
       const user = { tags: ['payments'], security: userSecurity };
       const guarded = { preHandler: app.requireAdmin };
+      const couponIdempotency = app.idempotent(adminIdempotencyScope);
       const admin = { tags: ['payments (admin)'], security: adminSecurity };
 
       // ---- cards
@@ -103,7 +105,17 @@ export function paymentsHttpModule(payments: PaymentsService): HttpModule {
       );
       app.post(
         '/admin/coupons',
-        { ...guarded, schema: { ...admin, summary: 'Issue a coupon to a user', body: s.IssueCouponBody, response: { 201: s.CouponView, ...problems } } },
+        {
+          preHandler: [app.requireAdmin, couponIdempotency.preHandler],
+          onSend: couponIdempotency.onSend,
+          schema: {
+            ...admin,
+            summary: 'Issue a coupon to a user',
+            description: 'Accepts an `Idempotency-Key` header: the same key and body again answers the first coupon, and issues no second one.',
+            body: s.IssueCouponBody,
+            response: { 201: s.CouponView, ...problems },
+          },
+        },
         async (request, reply) => {
           const by = request.admin ? `${request.admin.kind}:${request.admin.id}` : 'unknown';
           return reply.code(201).send(payments.couponView(await payments.issueCoupon(by, request.body)));

@@ -1,5 +1,5 @@
+import { adminIdempotencyScope } from '../../platform/http/idempotency.ts';
 import type { FastifyRequest } from 'fastify';
-import { DomainError } from '../../platform/errors.ts';
 import { adminSecurity } from '../../platform/http/auth.ts';
 import { ProblemSchema } from '../../platform/http/problem.ts';
 import type { HttpModule } from '../../platform/http/server.ts';
@@ -12,10 +12,6 @@ import { holdingView, productView, quoteView } from './products.views.ts';
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema };
 const retrySafe = 'Accepts an `Idempotency-Key` header: the same key and body again answers the first answer.';
 
-function adminScope(request: FastifyRequest): string {
-  if (!request.admin) throw new DomainError('UNAUTHORIZED', 'Send an admin credential');
-  return `admin:${request.admin.kind}:${request.admin.id}`;
-}
 
 /** Savings products (SPEC 7, a contract): the public catalogue, the user's subscriptions, the admin console's API. */
 export function productsHttpModule(products: ProductsService): HttpModule {
@@ -126,7 +122,7 @@ export function productsHttpModule(products: ProductsService): HttpModule {
       // ---- admin
       const admin = { preHandler: app.requireAdmin };
       const adminSchema = { tags: ['products (admin)'], security: adminSecurity };
-      const adminIdem = app.idempotent(adminScope);
+      const adminIdem = app.idempotent(adminIdempotencyScope);
       app.post(
         '/admin/products',
         {

@@ -261,6 +261,12 @@ export class IdempotencyStore {
   }
 }
 
+/** The replay scope of an admin route: the admin credential or operator that sent the request. */
+export function adminIdempotencyScope(request: FastifyRequest): string {
+  if (!request.admin) throw new DomainError('UNAUTHORIZED', 'Send an admin credential');
+  return `admin:${request.admin.kind}:${request.admin.id}`;
+}
+
 /** Root-level plugin: decorates `request.idempotencyClaim` and `app.idempotent(scopeOf)` for every module. */
 export function idempotencyPlugin(store: IdempotencyStore): HttpModule {
   return {

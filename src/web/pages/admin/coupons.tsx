@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Field, Money, PostForm, StatusBadge, Time } from '../../components.tsx';
-import { formErrorsFrom, formField, queryField, type FormErrors, type WebContext } from '../../context.tsx';
+import { Field, IdempotencyField, Money, PostForm, StatusBadge, Time } from '../../components.tsx';
+import { formErrorsFrom, formField, idempotencyHeader, queryField, type FormErrors, type WebContext } from '../../context.tsx';
 import type { UiCoupon, UiPage } from '../../ports.ts';
 import { redirectTo } from '../../render.ts';
 import { NextPageLink, pageQuery } from '../paging.tsx';
@@ -36,6 +36,7 @@ export function adminCouponsPages(ctx: WebContext): void {
           <div class="card" data-testid="issue-coupon">
             <h2>Issue a coupon</h2>
             <PostForm action="/ui/admin/coupons" csrf={ctx.csrf(request, reply)}>
+              <IdempotencyField />
               <div class="row">
                 <Field name="userId" label="User id" value={v.userId ?? userId} error={f.userId} placeholder="usr_..." />
                 <Field name="currency" label="Currency" value={v.currency ?? 'CNY'} error={f.currency} />
@@ -105,7 +106,7 @@ export function adminCouponsPages(ctx: WebContext): void {
   ctx.app.post('/ui/admin/coupons', guard, async (request, reply) => {
     const values = Object.fromEntries(FIELDS.map((name) => [name, formField(request.body, name).trim()]));
     try {
-      await ctx.adminApi(request).send('POST', '/admin/coupons', values);
+      await ctx.adminApi(request).send('POST', '/admin/coupons', values, idempotencyHeader(request.body));
     } catch (error) {
       return listPage(request, reply, { errors: formErrorsFrom(error), values });
     }
