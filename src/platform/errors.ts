@@ -24,7 +24,6 @@ export const errorCatalogue = {
   PENDING_TRANSFER_EXPIRED: { status: 409, title: 'The pending transfer timed out and was voided' },
   POST_EXCEEDS_PENDING: { status: 422, title: 'Posting more than the pending transfer holds' },
   BALANCE_OVERFLOW: { status: 422, title: 'The account total would exceed what the ledger can store' },
-  LINKED_TRANSFER_FAILED: { status: 409, title: 'Another transfer in the same linked group failed' },
   DUPLICATE_REQUEST: { status: 409, title: 'The request was already made' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'The service is not ready' },
   INTERNAL_ERROR: { status: 500, title: 'Something went wrong on our side' },
@@ -141,6 +140,52 @@ export const errorCatalogue = {
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
+
+/**
+ * The codes a record's `errorCode` field can hold once it failed (a recharge,
+ * withdrawal, payout, payment, subscription...). They are outcomes, not HTTP
+ * errors: the request that asked for the record succeeded, the money movement
+ * did not. `coffer` codes are Coffer's own; `bank` and `channel` codes are
+ * passed through as the bank depository, the payout channel or a payment
+ * channel sent them. A code that is also a problem code means the same thing.
+ */
+export const outcomeCatalogue = {
+  // Coffer's own
+  REQUEST_EXPIRED: { source: 'coffer', title: 'The request was not confirmed at the bank in time and expired' },
+  VERIFICATION_EXPIRED: { source: 'coffer', title: 'The SMS or review step was not completed in time' },
+  RISK_REJECTED: { source: 'coffer', title: 'Refused by risk control' },
+  RISK_REVIEW_REJECTED: { source: 'coffer', title: 'A risk reviewer rejected the request' },
+  CARD_NOT_FOUND: { source: 'coffer', title: 'The card was removed before the money moved' },
+  NO_CHANNEL_AVAILABLE: { source: 'coffer', title: 'No payment channel could take the payment' },
+  CHANNEL_UNREACHABLE: { source: 'coffer', title: 'The channel could not be reached; nothing was sent to it' },
+  CHANNEL_NOT_REACHED: { source: 'coffer', title: 'The channel confirmed it never received the payment' },
+  CHANNEL_NO_ANSWER: { source: 'coffer', title: 'The channel did not answer in time' },
+  CHANNEL_DECLINED: { source: 'coffer', title: 'The channel declined without giving a reason' },
+  CHANNEL_REJECTED: { source: 'coffer', title: 'The payout channel refused the order' },
+  PAYMENT_FAILED: { source: 'coffer', title: 'The payment for the order failed' },
+  FAILED: { source: 'coffer', title: 'The bank reported a failure without a code' },
+  // The bank depository (SPEC 4) and the payout channel (SPEC 5)
+  ACCOUNT_ALREADY_OPENED: { source: 'bank', title: 'The user already has a depository account' },
+  ACCOUNT_NOT_OPENED: { source: 'bank', title: 'The user has no depository account at the bank' },
+  ACCOUNT_CLOSED: { source: 'bank', title: "The beneficiary's account is closed" },
+  CARD_NOT_BOUND: { source: 'bank', title: 'No bound debit card matches the request' },
+  CARD_DECLINED: { source: 'bank', title: 'The card issuer declined the card' },
+  CURRENCY_MISMATCH: { source: 'bank', title: 'The virtual account holds another currency' },
+  INSUFFICIENT_BALANCE: { source: 'bank', title: 'The virtual account balance is too low' },
+  INSUFFICIENT_CARD_BALANCE: { source: 'bank', title: 'The debit card balance is too low' },
+  USER_LOCKED: { source: 'bank', title: 'Too many wrong transaction passwords: the bank locked the user' },
+  RETURNED_BY_BENEFICIARY_BANK: { source: 'bank', title: "The beneficiary's bank returned a paid payout (reversal)" },
+  // Payment channels (SPEC 8)
+  CHANNEL_UNAVAILABLE: { source: 'channel', title: 'The channel is unavailable; retryable on another channel' },
+  CHANNEL_BUSY: { source: 'channel', title: 'The channel is busy; retryable on another channel' },
+  SMS_SEND_FAILED: { source: 'channel', title: "The channel could not send its SMS code (Coffer falls back to direct debit)" },
+  SMS_CODE_INVALID: { source: 'channel', title: 'Too many wrong SMS codes at the channel' },
+  SMS_CODE_EXPIRED: { source: 'channel', title: "The channel's SMS code expired unconfirmed" },
+  INSUFFICIENT_FUNDS: { source: 'channel', title: 'The card has insufficient funds' },
+  ATTEMPT_FINISHED: { source: 'channel', title: 'The channel attempt was final already' },
+} as const satisfies Record<string, { source: 'coffer' | 'bank' | 'channel'; title: string }>;
+
+export type OutcomeCode = keyof typeof outcomeCatalogue;
 
 export class DomainError extends Error {
   constructor(

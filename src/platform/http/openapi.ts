@@ -2,12 +2,17 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import packageJson from '../../../package.json' with { type: 'json' };
 import type { Config } from '../config.ts';
-import { errorCatalogue } from '../errors.ts';
+import { errorCatalogue, outcomeCatalogue } from '../errors.ts';
 import type { CofferApp } from './server.ts';
 
 function catalogueAsMarkdown(): string {
   const rows = Object.entries(errorCatalogue).map(([code, { status, title }]) => `| \`${code}\` | ${status} | ${title} |`);
   return ['| code | status | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+function outcomesAsMarkdown(): string {
+  const rows = Object.entries(outcomeCatalogue).map(([code, { source, title }]) => `| \`${code}\` | ${source} | ${title} |`);
+  return ['| code | from | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }
 
 const DESCRIPTION = `Coffer: wallets and payments on one double-entry ledger.
@@ -16,7 +21,12 @@ Errors are \`application/problem+json\` (RFC 9457) with a stable \`code\` and th
 (also sent as the \`x-request-id\` header). Amounts are decimal strings in the currency's
 exponent, never JSON numbers. The catalogue below is also served as JSON at \`GET /errors\`.
 
-${catalogueAsMarkdown()}`;
+${catalogueAsMarkdown()}
+
+A record that failed (a recharge, withdrawal, payout, payment, subscription) says why in its
+\`errorCode\`, one of these outcome codes (also in \`GET /errors\`, with \`kind: "outcome"\`):
+
+${outcomesAsMarkdown()}`;
 
 /** Must run before any route is declared: @fastify/swagger learns routes as they are added. */
 export async function registerOpenApi(app: CofferApp, config: Pick<Config, 'publicUrl'>): Promise<void> {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { Store } from '../db/store.ts';
-import { DomainError, errorCatalogue, type ErrorCode } from '../errors.ts';
+import { DomainError, errorCatalogue, outcomeCatalogue } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { ProblemSchema } from './problem.ts';
 import type { CofferApp } from './server.ts';
@@ -12,14 +12,21 @@ const READINESS_TIMEOUT_MS = 2000;
 const StatusSchema = Type.Object({ status: Type.Literal('ok') });
 
 const CatalogueSchema = Type.Array(
-  Type.Object({ code: Type.String(), status: Type.Integer(), title: Type.String() }),
+  Type.Object({
+    code: Type.String(),
+    kind: Type.Union([Type.Literal('problem'), Type.Literal('outcome')], {
+      description: "problem: an HTTP error response's code; outcome: a failed record's errorCode",
+    }),
+    status: Type.Optional(Type.Integer({ description: 'The HTTP status (problems only)' })),
+    source: Type.Optional(Type.String({ description: 'Who decides the outcome: coffer, bank or channel (outcomes only)' })),
+    title: Type.String(),
+  }),
 );
 
-const catalogue = Object.entries(errorCatalogue).map(([code, { status, title }]) => ({
-  code: code as ErrorCode,
-  status,
-  title,
-}));
+const catalogue = [
+  ...Object.entries(errorCatalogue).map(([code, { status, title }]) => ({ code, kind: 'problem' as const, status, title })),
+  ...Object.entries(outcomeCatalogue).map(([code, { source, title }]) => ({ code, kind: 'outcome' as const, source, title })),
+];
 
 async function databaseAnswers(store: Store): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
