@@ -47,7 +47,7 @@ import { auditHttpModule } from './platform/audit.ts';
 import { alertsHttpModule } from './platform/alerts.ts';
 import { IdempotencyStore, idempotencyPlugin } from './platform/http/idempotency.ts';
 import type { AdminVerifier } from './platform/http/auth.ts';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { seedDemoPlatform } from './demo.ts';
 import type { Clock } from './platform/clock.ts';
 import {
@@ -118,6 +118,17 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
   });
   const users = new UsersService({ db: store.db, clock, options: { ...config.users, ...options.users } });
   const relay = createEventBus(config, store.db, logger);
+  new Gauge({
+    name: 'coffer_event_bus_connected',
+    help: '1 while the event bus reaches its broker (always 1 for the in-database relay); at 0, messages wait in the outbox',
+    labelNames: ['bus'] as const,
+    registers: [metrics.registry],
+    collect() {
+      const state = relay.state();
+      this.reset();
+      this.set({ bus: state.kind }, state.connected ? 1 : 0);
+    },
+  });
   const jobs = [
     // The sandbox test clock: another process may have advanced the stored offset.
     startIntervalJob('clock.refresh', config.clock.refreshMs, () => clock.refresh(), logger),
@@ -362,6 +373,7 @@ async function serve(config: Config, store: Store, logger: Logger, services: Ser
     modules: services.modules,
     plugins: services.plugins,
     adminVerifiers: services.adminVerifiers,
+    bus: services.relay,
   });
   try {
     await app.listen({ host: config.host, port: config.port });

@@ -136,16 +136,6 @@ describe('the HTTP platform', () => {
     assert.equal(asset.status, 200);
   });
 
-  test('/errors publishes the catalogue', async () => {
-    const response = await fetch(`${server.base}/errors`);
-    const catalogue = (await response.json()) as { code: string; status: number; title: string }[];
-    assert.deepEqual(
-      catalogue.find((entry) => entry.code === 'VALIDATION_FAILED'),
-      { code: 'VALIDATION_FAILED', status: 400, title: 'The request is not valid' },
-    );
-    assert.ok(catalogue.some((entry) => entry.code === 'MALFORMED_BODY' && entry.status === 400));
-  });
-
   test('/metrics counts requests by route pattern, not by raw URL', async () => {
     await fetch(`${server.base}/test/items/item-42`);
     const text = await (await fetch(`${server.base}/metrics`)).text();

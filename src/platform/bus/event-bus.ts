@@ -17,6 +17,18 @@ export interface EventBus {
   start(): void;
   /** Resolves once every handler already running has finished. */
   stop(): Promise<void>;
+  /** What /readyz reports: which bus, and whether it reaches its broker now. */
+  state(): BusState;
+}
+
+/**
+ * `connected: false` (the broker is away) leaves the process ready: modules
+ * still commit their messages to the outbox, which holds them until the
+ * broker is back.
+ */
+export interface BusState {
+  kind: 'outbox' | 'nats';
+  connected: boolean;
 }
 
 /** The in-process relay unless `EVENT_BUS=nats`. */

@@ -3,5 +3,5 @@
  * in-process `OutboxRelay` by default, `NatsEventBus` (JetStream) with
  * `EVENT_BUS=nats`; both take the same subscriptions.
  */
-export { createEventBus, type EventBus } from './event-bus.ts';
+export { createEventBus, type BusState, type EventBus } from './event-bus.ts';
 export { NatsEventBus, type NatsEventBusOptions } from './nats-event-bus.ts';

@@ -29,7 +29,7 @@ import {
   OutboxRelay,
   parkBrokerMessage,
 } from '../outbox/index.ts';
-import type { EventBus } from './event-bus.ts';
+import type { BusState, EventBus } from './event-bus.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { decodeMessage, dedupIdOf, durableNameOf, encodeMessage, keyOf, type ReceivedMessage, subjectOf } from './nats-wire.ts';
 
@@ -149,6 +149,10 @@ export class NatsEventBus implements EventBus {
   /** Whether the connection to NATS is up now. */
   isConnected(): boolean {
     return this.connected;
+  }
+
+  state(): BusState {
+    return { kind: 'nats', connected: this.connected };
   }
 
   async stop(): Promise<void> {

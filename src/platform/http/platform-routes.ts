@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { Type } from 'typebox';
+import type { EventBus } from '../bus/index.ts';
 import type { Store } from '../db/store.ts';
 import { DomainError, errorCatalogue, outcomeCatalogue } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
@@ -10,6 +11,16 @@ import type { CofferApp } from './server.ts';
 const READINESS_TIMEOUT_MS = 2000;
 
 const StatusSchema = Type.Object({ status: Type.Literal('ok') });
+
+const ReadinessSchema = Type.Object({
+  status: Type.Literal('ok'),
+  bus: Type.Optional(
+    Type.Object(
+      { kind: Type.Union([Type.Literal('outbox'), Type.Literal('nats')]), connected: Type.Boolean() },
+      { description: 'The event bus. connected: false still serves: messages wait in the outbox until the broker is back' },
+    ),
+  ),
+});
 
 const CatalogueSchema = Type.Array(
   Type.Object({
@@ -40,7 +51,7 @@ async function databaseAnswers(store: Store): Promise<void> {
   }
 }
 
-export function registerPlatformRoutes(app: CofferApp, deps: { store: Store; metrics: Metrics }): void {
+export function registerPlatformRoutes(app: CofferApp, deps: { store: Store; metrics: Metrics; bus?: Pick<EventBus, 'state'> }): void {
   app.get(
     '/healthz',
     { schema: { tags: ['platform'], summary: 'The process is up', response: { 200: StatusSchema } } },
@@ -52,8 +63,8 @@ export function registerPlatformRoutes(app: CofferApp, deps: { store: Store; met
     {
       schema: {
         tags: ['platform'],
-        summary: 'The database answers, so requests can be served',
-        response: { 200: StatusSchema, 503: ProblemSchema },
+        summary: 'The database answers, so requests can be served (and how the event bus is)',
+        response: { 200: ReadinessSchema, 503: ProblemSchema },
       },
     },
     async (request) => {
@@ -63,7 +74,9 @@ export function registerPlatformRoutes(app: CofferApp, deps: { store: Store; met
         request.log.warn({ err }, 'readiness check: database not answering');
         throw new DomainError('SERVICE_UNAVAILABLE', 'The database is not answering');
       }
-      return { status: 'ok' as const };
+      const bus = deps.bus?.state();
+      if (bus && !bus.connected) request.log.warn({ bus: bus.kind }, 'readiness check: event broker away; messages wait in the outbox');
+      return { status: 'ok' as const, ...(bus ? { bus } : {}) };
     },
   );
 

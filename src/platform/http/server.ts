@@ -1,4 +1,5 @@
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { EventBus } from '../bus/index.ts';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -53,6 +54,8 @@ export interface HttpServerDeps {
   plugins?: HttpModule[];
   /** Ways to recognise an admin besides ADMIN_TOKEN (operator sessions, later). */
   adminVerifiers?: AdminVerifier[];
+  /** The event bus, whose state /readyz reports. */
+  bus?: Pick<EventBus, 'state'>;
 }
 
 const BODY_LIMIT_BYTES = 1024 * 1024;

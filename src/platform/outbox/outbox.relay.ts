@@ -161,6 +161,11 @@ export class OutboxRelay {
     await Promise.allSettled([...this.inFlight]);
   }
 
+  /** The in-database relay has no broker to lose: its messages wait in the table it polls. */
+  state(): { kind: 'outbox'; connected: true } {
+    return { kind: 'outbox', connected: true };
+  }
+
   /** Polls now instead of at the next interval, e.g. right after a commit that published. */
   nudge(): void {
     if (this.wakeSleeper) this.wakeSleeper();
