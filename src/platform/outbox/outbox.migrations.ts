@@ -54,7 +54,20 @@ const m0400: Migration = {
   },
 };
 
+/** Finds an unfinished earlier message of the same key, which holds a message back (claimBatch). */
+const m0100: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`
+      create index outbox_messages_key_order on outbox_messages (key, id)
+      where delivered_at is null and parked_at is null and key is not null`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop index outbox_messages_key_order`.execute(db);
+  },
+};
+
 export const outboxMigrations: Record<string, Migration> = {
   '2026_11_22_0050_outbox': m0050,
   '2026_12_04_0400_outbox_parks': m0400,
+  '2026_12_05_0100_outbox_key_order': m0100,
 };

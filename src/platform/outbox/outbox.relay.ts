@@ -188,8 +188,9 @@ export class OutboxRelay {
       } catch (err) {
         this.logger.error({ err, relayId: this.relayId }, 'outbox relay cycle failed; will retry');
       }
-      // A full batch suggests more is waiting: go again without sleeping.
-      if (this.running && leased < this.batchSize) await this.sleep(this.config.pollIntervalMs);
+      // Something was delivered: more may be waiting (a full batch, or a key's next message,
+      // which is held back until the one before it is delivered). Go again without sleeping.
+      if (this.running && leased === 0) await this.sleep(this.config.pollIntervalMs);
     }
   }
 

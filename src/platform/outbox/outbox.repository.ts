@@ -85,7 +85,11 @@ export interface Lease {
 /**
  * Leases up to `limit` ready messages to `relayId` in one statement (its own
  * short transaction). SKIP LOCKED lets concurrent relays take disjoint rows;
- * a row whose lease has run out (its relay died) is ready again.
+ * a row whose lease has run out (its relay died) is ready again. A message
+ * with a key is ready only once every earlier message of its key was
+ * delivered or parked, so one key's messages reach consumers in order even
+ * when several processes relay (a failing message holds back the later ones
+ * of its key until it is delivered or parked; other keys flow).
  */
 export async function claimBatch(
   executor: OutboxExecutor,
@@ -106,6 +110,10 @@ export async function claimBatch(
       where delivered_at is null and parked_at is null
         and available_at <= now()
         and (locked_until is null or locked_until < now())
+        and (key is null or not exists (
+          select 1 from outbox_messages earlier
+          where earlier.key = outbox_messages.key and earlier.id < outbox_messages.id
+            and earlier.delivered_at is null and earlier.parked_at is null))
       order by id
       limit ${claim.limit}
       for update skip locked

@@ -56,7 +56,7 @@ for (const { kind, skip } of await testStoreKinds()) {
       return shared;
     }
 
-    test('a batch consumer gets one wave of different keys at once; a key\'s next message waits for the next wave; one failure fails only its message', async () => {
+    test("a batch consumer gets one message per key at a time; a key's next message waits until the earlier one is delivered; a failure holds back only its own key", async () => {
       const store = await freshStore();
       await publishMany(store.db, [
         { topic: 'settled', key: 'a', payload: 'a1' },
@@ -64,8 +64,9 @@ for (const { kind, skip } of await testStoreKinds()) {
         { topic: 'settled', key: 'a', payload: 'a2' },
         { topic: 'settled', key: 'poison', payload: 'p1' },
         { topic: 'settled', key: 'b', payload: 'b2' },
+        { topic: 'settled', key: 'poison', payload: 'p2' },
       ]);
-      const relay = newRelay(store, { retryBaseMs: 1 });
+      const relay = newRelay(store, { retryBaseMs: 400 });
       const waves: string[][] = [];
       relay.subscribeBatch<string>('settled', 'wallets', async (messages) => {
         waves.push(messages.map((m) => m.payload));
@@ -74,14 +75,17 @@ for (const { kind, skip } of await testStoreKinds()) {
       const seenBySingle: string[] = [];
       relay.subscribe<string>('settled', 'audit', async (m) => void seenBySingle.push(m.payload));
 
-      assert.equal(await relay.drainOnce(), 5);
-      assert.deepEqual(waves, [['a1', 'b1', 'p1'], ['a2', 'b2']]);
-      assert.deepEqual(seenBySingle.sort(), ['a1', 'a2', 'b1', 'b2', 'p1'], 'a single consumer of the topic sees every message once');
-      assert.equal((await outboxStats(store.db)).pending, 1, 'only the failed message waits for another attempt');
+      assert.equal(await relay.drainOnce(), 3);
+      assert.deepEqual(waves, [['a1', 'b1', 'p1']]);
+      assert.equal(await relay.drainOnce(), 2);
+      assert.deepEqual(waves.at(-1), ['a2', 'b2'], 'the next message of each delivered key; p2 waits behind the failed p1');
+      assert.equal((await outboxStats(store.db)).pending, 2);
 
       await eventually(async () => (await relay.drainOnce()) === 1, 'the failed message is delivered again');
       assert.deepEqual(waves.at(-1), ['p1']);
-      assert.deepEqual(seenBySingle.filter((p) => p === 'p1'), ['p1'], 'the consumer that succeeded is not called again');
+      assert.equal(await relay.drainOnce(), 1);
+      assert.deepEqual(waves.at(-1), ['p2'], 'p2 follows once p1 is delivered');
+      assert.deepEqual(seenBySingle, ['a1', 'b1', 'p1', 'a2', 'b2', 'p2'], 'a single consumer of the topic sees every message once, in key order');
       assert.equal((await outboxStats(store.db)).pending, 0);
     });
 
@@ -221,6 +225,27 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal(revived?.status, 'DELIVERED');
       assert.equal(revived?.attempts, 1, 'a revived message gets a fresh attempt budget');
       assert.equal((await outboxStats(store.db)).parked, 0);
+    });
+
+    test("a parked message stops holding back its key: the key's later messages flow", async () => {
+      const store = await freshStore();
+      const relay = newRelay(store, { config: { maxAttempts: 2 }, retryBaseMs: 1 });
+      const delivered: string[] = [];
+      relay.subscribe<string>('notify', 'sms', async (m) => {
+        if (m.payload === 'k1') throw new Error('cannot render k1');
+        delivered.push(m.payload);
+      });
+      await publishMany(store.db, [
+        { topic: 'notify', key: 'k', payload: 'k1' },
+        { topic: 'notify', key: 'k', payload: 'k2' },
+      ]);
+      await eventually(async () => {
+        await relay.drainOnce();
+        return (await listParked(store.db, 10)).length === 1;
+      }, 'k1 is parked');
+      assert.deepEqual(delivered, [], 'k2 waited behind k1 while k1 was being retried');
+      await drainUntilSomething(relay);
+      assert.deepEqual(delivered, ['k2']);
     });
 
     test('a lease left by a crashed relay expires and another relay delivers the message', async () => {
@@ -373,6 +398,41 @@ for (const { kind, skip } of await testStoreKinds()) {
           assert.equal(overlaps, 0);
           assert.ok(deliveredBy.every((count) => count > 0), `both relays did work: ${deliveredBy.join(', ')}`);
           assert.equal((await outboxStats(store.db)).delivered, 500);
+        } finally {
+          await secondProcess.close();
+        }
+      });
+
+      test("two relays deliver each key's messages one at a time and in order", async () => {
+        const store = await freshStore();
+        const secondProcess = await openStore({ databaseUrl: store.url });
+        try {
+          const relays = [store.db, secondProcess.db].map(
+            (db, n) => new OutboxRelay({ db, logger: quietLogger, relayId: `relay-${n}`, batchSize: 7, config: outboxConfig({ pollIntervalMs: 5 }) }),
+          );
+          const seen = new Map<string, number[]>();
+          const busyKeys = new Set<string>();
+          let overlaps = 0;
+          relays.forEach((relay) =>
+            relay.subscribe<{ key: string; n: number }>('payout.final', 'webhooks', async (m) => {
+              if (busyKeys.has(m.payload.key)) overlaps++;
+              busyKeys.add(m.payload.key);
+              seen.set(m.payload.key, [...(seen.get(m.payload.key) ?? []), m.payload.n]);
+              await new Promise((resolve) => setTimeout(resolve, m.payload.n % 3));
+              busyKeys.delete(m.payload.key);
+            }),
+          );
+          const keys = Array.from({ length: 8 }, (_, k) => `po_${k}`);
+          relays.forEach((relay) => relay.start());
+          for (let n = 0; n < 15; n++) {
+            await publishMany(store.db, keys.map((key) => ({ topic: 'payout.final', key, payload: { key, n } })));
+            relays.forEach((relay) => relay.nudge());
+          }
+          await eventually(() => [...seen.values()].every((ns) => ns.length === 15) && seen.size === keys.length, 'every message is delivered', 30_000);
+          await Promise.all(relays.map((relay) => relay.stop()));
+
+          for (const key of keys) assert.deepEqual(seen.get(key), Array.from({ length: 15 }, (_, n) => n), `${key} in order, once each`);
+          assert.equal(overlaps, 0, 'never two messages of one key at the same time');
         } finally {
           await secondProcess.close();
         }
