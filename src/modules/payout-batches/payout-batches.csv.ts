@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
+import { csvLine } from '../../platform/csv.ts';
 import { DomainError } from '../../platform/errors.ts';
 import type { BatchRow, LineError } from './payout-batches.types.ts';
 
@@ -72,16 +73,8 @@ export async function* readBatchFile(source: AsyncIterable<Buffer | string> | st
   if (!header) throw invalidFile([{ line: 1, reason: `The file is empty: it needs the header ${HEADER.join(',')} and at least one row`, code: 'VALIDATION_FAILED' }]);
 }
 
-/** The results file: each input row with its payout, status and error (RFC 4180 quoting). */
+/** The results file: each input row with its payout, status and error (`csvLine`: quoted, formula-safe). */
 export const RESULTS_HEADER = [...HEADER, 'line', 'payoutId', 'status', 'fee', 'errorCode', 'errorMessage'] as const;
-
-export function csvLine(fields: readonly (string | number | null)[]): string {
-  return `${fields.map((f) => (f === null ? '' : quote(String(f)))).join(',')}\r\n`;
-}
-
-function quote(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
 
 export type ResultRow = Pick<
   BatchRow,

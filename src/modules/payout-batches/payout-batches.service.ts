@@ -1,4 +1,5 @@
 import type { Clock } from '../../platform/clock.ts';
+import { csvLine } from '../../platform/csv.ts';
 import { DomainError, isDomainError } from '../../platform/errors.ts';
 import { isId, newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/log.ts';
@@ -7,7 +8,7 @@ import type { Page } from '../ledger/index.ts';
 import type { MerchantsService } from '../merchants/index.ts';
 import { type Payout, type PayoutInput, type PayoutsService, validatePayoutInput } from '../payouts/index.ts';
 import type { WebhooksService } from '../webhooks/index.ts';
-import { invalidFile, readBatchFile, RESULTS_HEADER, csvLine, resultLine } from './payout-batches.csv.ts';
+import { invalidFile, readBatchFile, RESULTS_HEADER, resultLine } from './payout-batches.csv.ts';
 import * as repo from './payout-batches.repository.ts';
 import {
   assertBatchTransition,

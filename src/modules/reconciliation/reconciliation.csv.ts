@@ -1,3 +1,4 @@
+import { csvLine } from '../../platform/csv.ts';
 import { formatMinor } from '../../platform/money/index.ts';
 import { type Line, lineTypeOf, lineTypes, type LineType } from './reconciliation.types.ts';
 
@@ -17,7 +18,6 @@ import { type Line, lineTypeOf, lineTypes, type LineType } from './reconciliatio
  * settlement account.
  */
 export const HEADER = ['bookedAt', 'type', 'payoutId', 'merchantOrderNo', 'beneficiaryAccount', 'currency', 'amount', 'fee', 'net', 'statusAt', 'late'];
-const EOL = '\r\n';
 const typeOrder: Record<LineType, number> = { PAYOUT: 0, FAILED: 1, REVERSAL: 2 };
 
 export function renderFile(day: string, closed: boolean, lines: readonly Line[]): string {
@@ -28,7 +28,7 @@ export function renderFile(day: string, closed: boolean, lines: readonly Line[])
       typeOrder[lineTypeOf[a.status]] - typeOrder[lineTypeOf[b.status]],
   );
   const rows = [HEADER, ...sorted.map(lineCells), ...summaryCells(day, closed, sorted)];
-  return rows.map((cells) => cells.map(field).join(',')).join(EOL) + EOL;
+  return rows.map(csvLine).join('');
 }
 
 function lineCells(line: Line): string[] {
@@ -83,14 +83,4 @@ function summaryCells(day: string, closed: boolean, lines: readonly Line[]): str
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/**
- * RFC 4180 quoting, plus a leading apostrophe for text a spreadsheet would run
- * as a formula (merchant order numbers are the merchant's own text). Amounts
- * and times are written by Coffer and never need it.
- */
-function field(value: string): string {
-  const safe = /^[=+@\t\r]/.test(value) || (/^-/.test(value) && !/^-\d+(\.\d+)?$/.test(value)) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
