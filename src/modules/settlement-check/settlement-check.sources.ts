@@ -51,8 +51,8 @@ const NOTHING: SideView = { status: 'NONE', amountMinor: null, currency: null, f
 
 /**
  * What the ledger moved for an item, from the transfers naming its business
- * order: recharge (a posted `recharge`), withdrawal and payout (the amount's
- * hold: posted, voided or open; a payout's amount reversal), card payment
+ * order: recharge (a posted `recharge`), withdrawal (its amount and fee holds: posted,
+ * voided or open), payout (the amount's hold; its amount reversal), card payment
  * (the payable transfer of the pay order, from the attempt's channel).
  */
 export function ledgerView(kind: ItemKind, transfers: Transfer[], channel?: { payOrderNo: string; channelCode: string }): SideView {
@@ -61,8 +61,13 @@ export function ledgerView(kind: ItemKind, transfers: Transfer[], channel?: { pa
   if (kind === 'DEPOSITORY') {
     const recharge = transfers.find((t) => t.code === 'recharge' && t.kind === 'POSTED');
     if (recharge) return { status: 'SUCCEEDED', amountMinor: recharge.amountMinor, currency: recharge.currency, finalAt: recharge.createdAt };
+    // A withdrawal holds amount + fee (two linked holds, both posted or voided together): the bank moves both.
     const hold = transfers.find((t) => t.code === 'withdraw' && t.kind === 'PENDING');
-    return hold ? holdView(hold, lastAt) : NOTHING;
+    const fee = transfers.find((t) => t.code === 'fee' && t.kind === 'PENDING');
+    if (!hold) return NOTHING;
+    const view = holdView(hold, lastAt);
+    const feeView = fee ? holdView(fee, lastAt) : undefined;
+    return view.amountMinor !== null && feeView?.amountMinor != null ? { ...view, amountMinor: view.amountMinor + feeView.amountMinor } : view;
   }
   if (kind === 'PAYOUT') {
     const hold = transfers.find((t) => t.code === 'payout' && t.kind === 'PENDING');
