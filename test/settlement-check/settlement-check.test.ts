@@ -93,6 +93,7 @@ for (const { kind, skip } of await testStoreKinds()) {
           OUTBOX_POLL_INTERVAL_MS: '25',
           PAYOUT_JOB_INTERVAL_MS: '50',
           PAYMENT_JOB_INTERVAL_MS: '100',
+          SETTLEMENT_CHECK_INTERVAL_MS: '1000',
           ...(database ? { DATABASE_URL: database.url } : {}),
         },
         undefined,
@@ -230,6 +231,24 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal(csv.status, 200);
       assert.match(csv.headers.get('content-type') ?? '', /^text\/csv/);
       assert.equal(await csv.text(), 'date,type,kind,businessId,oddSource,ledger,records,bank,detail\r\n', 'a clean day: the header line only');
+    });
+
+    test('the daily job checks yesterday by itself, once; a day another run holds is refused with SETTLEMENT_CHECK_RUNNING', async () => {
+      const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+      const run = await until('the job to check yesterday', async () =>
+        ((await admin('GET', '/admin/settlement-checks')).body.data as Day['run'][]).find((r) => r.date === yesterday && r.status !== 'RUNNING'),
+      );
+      assert.deepEqual([run.status, run.items, run.runs], ['CLEAN', 0, 1], 'a day before any traffic: nothing to compare');
+      await new Promise((r) => setTimeout(r, 2500)); // two more ticks of the job
+      assert.equal(((await admin('GET', `/admin/settlement-checks/${yesterday}`)).body as Day).run.runs, 1, 'checked once, not on every tick');
+
+      const held = '2026-01-01';
+      await sql`
+        insert into settlement_check_runs (date, status, started_at, lease_token, lease_until)
+        values (${held}, 'RUNNING', now(), 'another-process', now() + interval '1 hour')`.execute(server.coffer.store.db);
+      const refused = await runCheck(held);
+      assert.equal(refused.status, 409);
+      assert.equal((refused.body as unknown as { code: string }).code, 'SETTLEMENT_CHECK_RUNNING');
     });
 
     test('a withdrawal the bank finished but has not told Coffer of is PENDING, not a break, and matches once Coffer hears it', async () => {
