@@ -12,7 +12,7 @@ function comparable(status: Outcome): Outcome {
   return status === 'NONE' ? 'FAILED' : status;
 }
 
-export function describe(view: SideView | undefined): string {
+export function describeSide(view: SideView | undefined): string {
   if (!view) return 'absent';
   if (view.status === 'NONE') return 'NONE';
   const amount =
@@ -22,7 +22,7 @@ export function describe(view: SideView | undefined): string {
 
 /** Each source's word about the item, as text (CSV cells, the console). */
 export function describeAll(item: Item): { ledger: string; records: string; bank: string } {
-  return { ledger: describe(item.ledger), records: describe(item.records), bank: describe(item.bank) };
+  return { ledger: describeSide(item.ledger), records: describeSide(item.records), bank: describeSide(item.bank) };
 }
 
 /**
