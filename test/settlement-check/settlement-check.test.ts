@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { GatewayRequest } from '../../src/protocol/depository.ts';
 import { ensureKeyPair, signText } from '../../src/protocol/depository.ts';
-import { atTheBank, newCardNumber, registrationFields } from '../bank-simulator/support.ts';
+import { atTheBank, luhnCardNumber, newCardNumber, registrationFields, waitFor } from '../bank-simulator/support.ts';
 import { freePort, newMobile, startBankChild, startTestCoffer, tempDataDir, type BankChild, type TestCoffer } from '../browser/support.ts';
 import { MerchantClient } from '../merchants/support.ts';
 import { createServerDatabase, testStoreKinds } from '../support/stores.ts';
@@ -26,18 +26,6 @@ const ADMIN_TOKEN = 'settlement-admin-token';
 const PASSWORD = 'Coffer-pass-1';
 const BANK_PASSWORD = registrationFields('').password!;
 const CALLBACK = 'http://localhost/ui/records';
-
-/** A 16-digit card number passing the Luhn check. */
-function luhnCard(): string {
-  const body = `622202${String(randomInt(0, 1e9)).padStart(9, '0')}`;
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let digit = Number(body[body.length - 1 - i]);
-    if (i % 2 === 0) digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
-    sum += digit;
-  }
-  return `${body}${(10 - (sum % 10)) % 10}`;
-}
 
 interface Finding {
   type: string;
@@ -124,16 +112,6 @@ for (const { kind, skip } of await testStoreKinds()) {
       return { status: response.status, body: (await response.json()) as Day };
     }
 
-    async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const value = await probe();
-        if (value !== undefined) return value;
-        assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-
     async function bankSandbox(route: string, body?: unknown) {
       const response = await fetch(`${bank.url}${route}`, {
         method: body === undefined ? 'GET' : 'POST',
@@ -160,22 +138,22 @@ for (const { kind, skip } of await testStoreKinds()) {
       const gateway = created.body as GatewayRequest;
       const requestNo = JSON.parse(gateway.reqData).requestNo as string;
       await atTheBank(gateway, { password: BANK_PASSWORD });
-      assert.equal(await until(`${kind} ${requestNo}`, () => finalRecord(kind, requestNo)), expected);
+      assert.equal(await waitFor(`${kind} ${requestNo}`, () => finalRecord(kind, requestNo)), expected);
       return requestNo;
     }
 
     test('real recharges, withdrawals, payouts and a card payment make a clean day: every item matched, no break', async () => {
       const opened = (await api('POST', '/my/depository-accounts', { callbackUrl: CALLBACK })).body as GatewayRequest;
       await atTheBank(opened, registrationFields(card));
-      await until('the wallet', async () => ((await api('GET', '/my/wallets')).body.length > 0 ? true : undefined));
+      await waitFor('the wallet', async () => ((await api('GET', '/my/wallets')).body.length > 0 ? true : undefined));
 
       for (const amount of ['100.00', '50.00', '20.00']) ids.recharges.push(await atBank('recharge', amount));
-      await until('the credits', async () => ((await wallet()).balance === '170.00' ? true : undefined));
+      await waitFor('the credits', async () => ((await wallet()).balance === '170.00' ? true : undefined));
       ids.withdraws.push(await atBank('withdraw', '30.00'));
       await bankSandbox('/sandbox/faults', { declineCard: card });
       ids.withdraws.push(await atBank('withdraw', '10.00', 'FAILED'));
       await bankSandbox('/sandbox/faults', { allowCard: card });
-      await until('the withdrawals in the ledger', async () => ((await wallet()).available === '138.00' ? true : undefined));
+      await waitFor('the withdrawals in the ledger', async () => ((await wallet()).available === '138.00' ? true : undefined));
 
       // Payouts: one paid, one the bank fails (ACCOUNT_CLOSED), one paid and then returned.
       const merchant = (await admin('POST', '/admin/merchants', { name: 'Settle Ltd', products: ['PAYOUT_SINGLE'] })).body;
@@ -188,7 +166,7 @@ for (const { kind, skip } of await testStoreKinds()) {
         const accepted = await client.request<{ id: string }>('POST', '/v1/payouts', { body: JSON.stringify(body) });
         assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
         ids.payouts.push(accepted.body.id);
-        await until(`payout ${status}`, async () => ((await client.request<{ status: string }>('GET', `/v1/payouts/${accepted.body.id}`)).body.status === status ? true : undefined));
+        await waitFor(`payout ${status}`, async () => ((await client.request<{ status: string }>('GET', `/v1/payouts/${accepted.body.id}`)).body.status === status ? true : undefined));
       }
 
       // A card payment: a savings product bought by quick pay (the channel texts its code).
@@ -206,13 +184,13 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal(product.status, 201, JSON.stringify(product.body));
       assert.equal((await admin('POST', `/admin/products/${product.body.id}/shelf`, { onShelf: true })).status, 200);
       const mobile = `139${String(randomInt(0, 1e8)).padStart(8, '0')}`;
-      const paymentCard = await api('POST', '/my/payment-cards', { cardNumber: luhnCard(), holderName: 'Li Lei', mobile, bankCode: 'ICBC' });
+      const paymentCard = await api('POST', '/my/payment-cards', { cardNumber: luhnCardNumber(), holderName: 'Li Lei', mobile, bankCode: 'ICBC' });
       assert.equal(paymentCard.status, 201, JSON.stringify(paymentCard.body));
       const order = await api('POST', '/my/subscriptions', { productId: product.body.id, amount: '300.00', payWith: 'CARD' });
       assert.equal(order.status, 201, JSON.stringify(order.body));
       const payOrderNo = order.body.payOrderNo as string;
       assert.equal((await api('POST', `/my/payments/${payOrderNo}/sms`, { cardId: paymentCard.body.id })).status, 200);
-      const texted = await until('the channel SMS', async () => ((await bankSandbox(`/sandbox/channel-sms?mobile=${mobile}`)) as { code: string; attemptNo: string }[])[0]);
+      const texted = await waitFor('the channel SMS', async () => ((await bankSandbox(`/sandbox/channel-sms?mobile=${mobile}`)) as { code: string; attemptNo: string }[])[0]);
       ids.attemptNo = texted.attemptNo;
       const paid = await api('POST', `/my/payments/${payOrderNo}/confirm`, { smsCode: texted.code });
       assert.equal(paid.body.status, 'SUCCESS', JSON.stringify(paid.body));
@@ -235,7 +213,7 @@ for (const { kind, skip } of await testStoreKinds()) {
 
     test('the daily job checks yesterday by itself, once; a day another run holds is refused with SETTLEMENT_CHECK_RUNNING', async () => {
       const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-      const run = await until('the job to check yesterday', async () =>
+      const run = await waitFor('the job to check yesterday', async () =>
         ((await admin('GET', '/admin/settlement-checks')).body.data as Day['run'][]).find((r) => r.date === yesterday && r.status !== 'RUNNING'),
       );
       assert.deepEqual([run.status, run.items, run.runs], ['CLEAN', 0, 1], 'a day before any traffic: nothing to compare');
@@ -269,8 +247,8 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal(inFlight.body.run.status, 'PENDING');
 
       await bankSandbox('/sandbox/faults', { holdNotifications: false });
-      await until('the held withdrawal to settle', () => finalRecord('withdraw', ids.inFlight));
-      await until('the withdrawal posted', async () => ((await wallet()).balance === '131.00' ? true : undefined));
+      await waitFor('the held withdrawal to settle', () => finalRecord('withdraw', ids.inFlight));
+      await waitFor('the withdrawal posted', async () => ((await wallet()).balance === '131.00' ? true : undefined));
       const heard = await runCheck(date);
       assert.deepEqual([heard.body.run.status, heard.body.run.items, heard.body.run.pending, heard.body.breaks.length], ['CLEAN', 10, 0, 0]);
     });

@@ -169,7 +169,9 @@ export function adminSettlementChecksPages(ctx: WebContext): void {
         <>
           <p class="card" data-testid="settlement-day">
             <RunBadge status={run.status} /> {run.items} items: {run.matched} matched, {run.pending} in flight, {run.breaks} breaks; checked {run.runs}{' '}
-            {run.runs === 1 ? 'time' : 'times'}, last <Time iso={run.finishedAt} />. <a href={`/ui/admin/settlement-checks/${date}.csv`} data-testid="settlement-csv">Breaks as CSV</a>
+            {run.runs === 1 ? 'time' : 'times'}, last <Time iso={run.finishedAt} />. <a href={`/ui/admin/settlement-checks/${date}.csv`} download={`settlement-check-${date}.csv`} hx-boost="false" data-testid="settlement-csv">
+              Breaks as CSV
+            </a>
           </p>
           {run.error ? <p class="card bad">The last run failed: {run.error}</p> : null}
           <h2>Breaks</h2>
