@@ -168,7 +168,7 @@ export function adminSettlementChecksPages(ctx: WebContext): void {
       children: (
         <>
           <p class="card" data-testid="settlement-day">
-            <RunBadge status={run.status} /> {run.items} items: {run.matched} matched, {run.pending} in flight, {run.breaks} breaks; checked {run.runs}{' '}
+            <RunBadge status={run.status} /> {run.items} {run.items === 1 ? 'item' : 'items'}: {run.matched} matched, {run.pending} in flight, {run.breaks} breaks; checked {run.runs}{' '}
             {run.runs === 1 ? 'time' : 'times'}, last <Time iso={run.finishedAt} />. <a href={`/ui/admin/settlement-checks/${date}.csv`} download={`settlement-check-${date}.csv`} hx-boost="false" data-testid="settlement-csv">
               Breaks as CSV
             </a>
