@@ -90,11 +90,16 @@ export async function findingsOf(db: Executor, date: string): Promise<Finding[]>
   return rows;
 }
 
-/** Days from `since` on whose latest result is not final yet (in flight items, or the run failed), oldest first. */
+/**
+ * Days from `since` on whose latest result is not final yet (items in flight, or the run failed)
+ * and was recorded before `finishedBefore`, and days whose first run died (its lease ran out
+ * with nothing recorded), oldest first.
+ */
 export async function daysToRecheck(db: Executor, since: string, finishedBefore: Date): Promise<string[]> {
   const { rows } = await sql<{ date: string }>`
     select date from settlement_check_runs
-    where date >= ${since} and status in ('PENDING', 'ERROR') and finished_at < ${finishedBefore}
+    where date >= ${since}
+      and ((status in ('PENDING', 'ERROR') and finished_at < ${finishedBefore}) or (status = 'RUNNING' and lease_until < now()))
     order by date`.execute(db);
   return rows.map((r) => r.date);
 }
