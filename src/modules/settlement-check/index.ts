@@ -12,6 +12,5 @@ export { SettlementCheckService, DEFAULT_SETTLEMENT_CHECK_OPTIONS, SETTLEMENT_CH
 export { BankStatements, type BankStatementDeps, type StatementSource, type VerifiedStatement } from './settlement-check.bank.ts';
 export { settlementCheckHttpModule } from './settlement-check.routes.ts';
 export { settlementCheckMigrations } from './settlement-check.migrations.ts';
-export { breaksCsv, csvCell, CSV_HEADER } from './settlement-check.csv.ts';
-export { judge } from './settlement-check.compare.ts';
-export { breakTypes, runStatuses, type Break, type BreakType, type Item, type ItemKind, type Run, type RunStatus, type SideView } from './settlement-check.types.ts';
+export { breaksCsv, CSV_HEADER } from './settlement-check.csv.ts';
+export { breakTypes, runStatuses, type Break, type BreakType, type ItemKind, type Run, type RunStatus } from './settlement-check.types.ts';
