@@ -57,6 +57,7 @@ import {
   type PayoutFinalPayload,
   type ReconciliationOptions,
 } from './modules/reconciliation/index.ts';
+import { BankStatements, SettlementCheckService, settlementCheckHttpModule } from './modules/settlement-check/index.ts';
 
 /** How long in-flight requests get to finish after SIGINT/SIGTERM before the process gives up. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -323,6 +324,27 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
     startIntervalJob('products.maturity', config.products.jobIntervalMs, () => products.settleDueMaturities(), logger),
   );
 
+  // The three-way settlement check (README "Three-way reconciliation"): ledger vs records vs the bank's
+  // signed daily statement; the job checks yesterday once and re-checks days left PENDING.
+  const settlementChecks = new SettlementCheckService({
+    db: store.db,
+    clock,
+    logger,
+    registry: metrics.registry,
+    statements: new BankStatements({
+      bankUrl: config.depository.bankUrl,
+      platformNo: config.depository.platformNo,
+      platformPrivateKey: ensureKeyPair(config.depository.keysDir, 'platform').privateKey,
+      bankPublicKey: new BankPublicKey(config.depository.bankPublicKeyPath, logger),
+    }),
+    depository: agent,
+    payouts,
+    payments,
+    ledger,
+    options: { graceMs: config.settlementCheck.graceS * 1000, recheckDays: config.settlementCheck.recheckDays },
+  });
+  jobs.push(startIntervalJob('settlement-check.daily', config.settlementCheck.jobIntervalMs, () => settlementChecks.runDue(), logger));
+
   return {
     modules: [
       ledgerHttpModule(ledger),
@@ -354,6 +376,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
       paymentsHttpModule(payments),
       productsHttpModule(products),
       clockHttpModule(clock, config),
+      settlementCheckHttpModule(settlementChecks),
     ],
     plugins: [userAuthPlugin(users), merchantAuthPlugin(merchants, operators), idempotencyPlugin(idempotency)],
     adminVerifiers: [operatorAdminVerifier(operators)],

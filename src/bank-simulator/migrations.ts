@@ -180,6 +180,14 @@ export const bankMigrations: Record<string, Migration> = {
       await sql`create index bank_channel_sms_mobile on bank_channel_sms (mobile, id)`.execute(db);
     },
   },
+  /** The daily statement (statements.ts) reads each day's final items by the time they became final. */
+  bank_050_statement_indexes: {
+    async up(db: Kysely<unknown>) {
+      await sql`create index bank_requests_final_day on bank_requests (updated_at) where status <> 'PENDING'`.execute(db);
+      await sql`create index bank_payouts_final_day on bank_payouts (updated_at) where status <> 'PROCESSING'`.execute(db);
+      await sql`create index bank_channel_attempts_final_day on bank_channel_attempts (updated_at) where status <> 'SMS_SENT'`.execute(db);
+    },
+  },
 };
 
 export async function migrateBankStore(store: Store): Promise<void> {

@@ -8,6 +8,7 @@ import { registerPayoutRoutes } from './payouts.routes.ts';
 import { sendProblem } from './problem.ts';
 import { registerSandboxRoutes } from './sandbox.routes.ts';
 import { registerServiceRoutes } from './service.routes.ts';
+import { registerStatementRoutes } from './statements.ts';
 import { registerTransferInRoutes } from './transfers-in.ts';
 
 const BODY_LIMIT_BYTES = 256 * 1024;
@@ -42,5 +43,6 @@ export async function buildBankServer(ctx: BankContext): Promise<FastifyInstance
   registerPayoutRoutes(app, ctx);
   registerTransferInRoutes(app, ctx);
   registerChannelRoutes(app, ctx);
+  registerStatementRoutes(app, ctx);
   return app;
 }

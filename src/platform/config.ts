@@ -136,6 +136,15 @@ export interface Config {
     /** How often the job closes due days. */
     jobIntervalMs: number;
   };
+  /** The three-way settlement check (ledger vs records vs the bank's statement). */
+  settlementCheck: {
+    /** How long a source may lag the others before a disagreement about an outcome is a break. */
+    graceS: number;
+    /** How often the job looks for a day to check (yesterday, once; days left PENDING, again). */
+    jobIntervalMs: number;
+    /** How many days back days left PENDING are checked again. */
+    recheckDays: number;
+  };
   /** Batch payouts (SPEC 5). */
   payoutBatches: {
     /** Rows of approved batches handed to the payouts module at once, per process. */
@@ -271,6 +280,11 @@ export function loadConfig(env: Env = process.env): Config {
     reconciliation: {
       closeAfterS: int(env, 'RECONCILIATION_CLOSE_AFTER_S', 3600, 0, 7 * 86_400),
       jobIntervalMs: int(env, 'RECONCILIATION_JOB_INTERVAL_MS', 60_000, 10),
+    },
+    settlementCheck: {
+      graceS: int(env, 'SETTLEMENT_CHECK_GRACE_S', 900, 0, 7 * 86_400),
+      jobIntervalMs: int(env, 'SETTLEMENT_CHECK_INTERVAL_MS', 600_000, 1000),
+      recheckDays: int(env, 'SETTLEMENT_CHECK_RECHECK_DAYS', 3, 1, 31),
     },
     payoutBatches: {
       concurrency: int(env, 'PAYOUT_BATCH_CONCURRENCY', 16, 1, 256),

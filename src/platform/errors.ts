@@ -99,6 +99,10 @@ export const errorCatalogue = {
   // Reconciliation files (SPEC 5)
   RECONCILIATION_DATE_INVALID: { status: 400, title: 'The date must be a calendar day written yyyy-mm-dd (UTC)' },
   RECONCILIATION_DAY_NOT_STARTED: { status: 422, title: 'That day has not begun yet: there is no file for it' },
+  // Three-way settlement check (README "Three-way reconciliation")
+  SETTLEMENT_CHECK_RUNNING: { status: 409, title: 'That day is being checked right now; ask again in a moment' },
+  SETTLEMENT_CHECK_DAY_NOT_STARTED: { status: 422, title: 'That day has not begun yet: there is nothing to check' },
+  BANK_STATEMENT_UNVERIFIED: { status: 502, title: "The bank's statement is not signed by the bank (or is not the one asked for): it is not believed" },
   // Batch payouts (SPEC 5)
   PAYOUT_BATCH_INVALID: { status: 422, title: 'The batch file has lines in error (each in errors[] with its line and reason): nothing was created' },
   PAYOUT_BATCH_TOO_LARGE: { status: 413, title: 'The batch file has more rows than a batch may have: split it' },

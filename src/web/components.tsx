@@ -41,6 +41,7 @@ export const ADMIN_NAV: NavItem[] = [
   { href: '/ui/admin/coupons', label: 'Coupons' },
   { href: '/ui/admin/clock', label: 'Test clock' },
   { href: '/ui/admin/books', label: 'Books' },
+  { href: '/ui/admin/settlement-checks', label: 'Settlement' },
 ];
 
 /** The merchant portal's sections (a merchant's maker, checker or viewer). */

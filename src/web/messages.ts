@@ -66,6 +66,7 @@ export const notices: Record<string, string> = {
   'channel-saved': 'The channel was saved.',
   'coupon-issued': 'The coupon was issued.',
   'clock-advanced': 'The business clock moved forward.',
+  'settlement-checked': 'The day was checked: its result is below.',
 };
 
 export function messageFor(code: string, detail: string | undefined): string {

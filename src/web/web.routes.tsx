@@ -36,6 +36,7 @@ import { adminBlacklistPages } from './pages/admin/risk-blacklist.tsx';
 import { adminRiskDecisionsPages } from './pages/admin/risk-decisions.tsx';
 import { adminSmsPage } from './pages/admin/sms.tsx';
 import { adminBooksPage } from './pages/admin/books.tsx';
+import { adminSettlementChecksPages } from './pages/admin/settlement-checks.tsx';
 import { adminProductsPages } from './pages/admin/products.tsx';
 import { adminChannelsPages } from './pages/admin/channels.tsx';
 import { adminRoutingPage } from './pages/admin/routing.tsx';
@@ -90,6 +91,7 @@ const PAGES: ((ctx: WebContext) => void)[] = [
   adminRiskDecisionsPages,
   adminSmsPage,
   adminBooksPage,
+  adminSettlementChecksPages,
   adminProductsPages,
   adminChannelsPages,
   adminRoutingPage,

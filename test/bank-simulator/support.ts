@@ -4,7 +4,7 @@
  * hosted pages the way a browser would (form posts, 303 redirects).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -60,6 +60,18 @@ export function uniqueNo(prefix: string): string {
 /** A card number nobody used yet (so it starts with the demo balance). */
 export function newCardNumber(): string {
   return `6222${String(Date.now()).slice(-8)}${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}`;
+}
+
+/** A 16-digit payment card number passing the Luhn check, its digits before the check digit ending in `last3` when given. */
+export function luhnCardNumber(last3 = String(randomInt(0, 1000)).padStart(3, '0')): string {
+  const body = `622202${String(randomInt(0, 1e6)).padStart(6, '0')}${last3}`;
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let digit = Number(body[body.length - 1 - i]);
+    if (i % 2 === 0) digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
+    sum += digit;
+  }
+  return `${body}${(10 - (sum % 10)) % 10}`;
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {

@@ -292,6 +292,31 @@ describe('admin console and merchant portal in a browser', { skip }, () => {
     }
   });
 
+  test('the admin checks the day three ways in the console: the payout matches the bank, and the breaks CSV downloads', async () => {
+    const { context, page, watch } = await newPage(browser, base);
+    try {
+      await operatorLogIn(page, OPS.admin);
+      await page.getByRole('link', { name: 'Settlement' }).click();
+      await page.waitForURL('**/ui/admin/settlement-checks');
+      const today = new Date().toISOString().slice(0, 10);
+      await page.getByLabel('Day (yyyy-mm-dd, UTC)').fill(today);
+      await page.getByRole('button', { name: 'Run the check' }).click();
+      await page.waitForURL(`**/ui/admin/settlement-checks/${today}?notice=settlement-checked`);
+      assert.match(await page.getByTestId('settlement-day').innerText(), /CLEAN [1-9]\d* items?: [1-9]\d* matched, 0 in flight, 0 breaks; checked 1 time/);
+      await page.getByTestId('no-breaks').waitFor();
+      await screenshot(page, '56-admin-settlement-day');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('settlement-csv').click()]);
+      assert.equal(download.suggestedFilename(), `settlement-check-${today}.csv`);
+      assert.equal(fs.readFileSync((await download.path())!, 'utf8'), 'date,type,kind,businessId,oddSource,ledger,records,bank,detail\r\n');
+      await page.getByRole('link', { name: 'All checked days' }).click();
+      assert.match(await page.getByTestId('settlement-runs').innerText(), new RegExp(`${today}\\s+CLEAN`));
+      await screenshot(page, '57-admin-settlement-runs');
+      watch.assertClean();
+    } finally {
+      await context.close();
+    }
+  });
+
   /** The page's CSRF token (every page with the operator bar has one), for a request a tampering user forges. */
   async function forgeApproval(page: Page, batchPath: string): Promise<number> {
     const token = await page.locator('input[name="_csrf"]').first().inputValue();

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { RunningCoffer } from '../../src/main.ts';
 import { ensureKeyPair } from '../../src/protocol/depository.ts';
-import { bankEnv, platformKeys, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
+import { bankEnv, luhnCardNumber, platformKeys, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
 import { type BankChild, startBankChild } from '../browser/support.ts';
 import { Api, createBooks, PLATFORM_NO, startServer, type TestBooks } from '../depository/support.ts';
 import { testStoreKinds } from '../support/stores.ts';
@@ -34,22 +34,10 @@ import {
   walletBalance,
 } from './support.ts';
 
-/** A 16-digit card number passing the Luhn check, ending in `last4` when given (the simulator's sandbox outcomes). */
-function cardNumber(last3 = String(randomInt(0, 1000)).padStart(3, '0')): string {
-  const body = `622202${String(randomInt(0, 1e6)).padStart(6, '0')}${last3}`;
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let digit = Number(body[body.length - 1 - i]);
-    if (i % 2 === 0) digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
-    sum += digit;
-  }
-  return `${body}${(10 - (sum % 10)) % 10}`;
-}
-
 /** A Luhn-valid card number ending in `last4` (the simulator declines by the last four digits). */
 function cardEndingIn(last4: string): string {
   for (;;) {
-    const number = cardNumber(last4.slice(0, 3));
+    const number = luhnCardNumber(last4.slice(0, 3));
     if (number.endsWith(last4)) return number;
   }
 }
@@ -88,7 +76,7 @@ for (const { kind, skip } of await testStoreKinds()) {
       if (api) await api.invariantsHold();
     });
 
-    async function addCard(user: TestUser, number = cardNumber()): Promise<{ cardId: string; mobile: string }> {
+    async function addCard(user: TestUser, number = luhnCardNumber()): Promise<{ cardId: string; mobile: string }> {
       const mobile = `139${String(randomInt(0, 1e8)).padStart(8, '0')}`;
       const card = await api.my<{ id: string }>(user, 'POST', '/my/payment-cards', { cardNumber: number, holderName: 'Li Lei', mobile, bankCode: 'ICBC' });
       assert.equal(card.status, 201, card.text);

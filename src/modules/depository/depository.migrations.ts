@@ -69,8 +69,19 @@ const m003: Migration = {
   },
 };
 
+/** The settlement check reads each day's final items by the time they became final. */
+const finalDay: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`create index depository_transactions_final_day on depository_transactions (settled_at) where status <> 'PENDING'`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop index depository_transactions_final_day`.execute(db);
+  },
+};
+
 export const depositoryMigrations: Record<string, Migration> = {
   '2026_11_22_0300_depository': m001,
   '2026_11_22_0711_depository_request_expiry': m002,
   '2026_11_22_0600_depository_bind_card': m003,
+  '2026_12_05_0803_depository_final_day': finalDay,
 };

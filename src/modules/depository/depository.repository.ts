@@ -98,3 +98,12 @@ export async function claimDueQueries(
     returning ${columns}`.execute(db);
   return rows;
 }
+
+/** Recharges and withdrawals that became final in [from, to) (by settled_at), for the settlement check. */
+export async function finalMoneyTransactionsBetween(db: Executor, from: Date, to: Date): Promise<DepositoryTransaction[]> {
+  const { rows } = await sql<DepositoryTransaction>`
+    select ${columns} from depository_transactions
+    where service_name in ('RECHARGE', 'WITHDRAW') and status <> 'PENDING' and settled_at >= ${from} and settled_at < ${to}
+    order by request_no`.execute(db);
+  return rows;
+}

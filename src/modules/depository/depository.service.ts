@@ -157,6 +157,16 @@ export class DepositoryAgent {
     return repo.findTransaction(this.deps.db, requestNo);
   }
 
+  /** Records by request number (unknown numbers are left out). */
+  findTransactions(requestNos: string[]): Promise<DepositoryTransaction[]> {
+    return repo.findTransactions(this.deps.db, requestNos);
+  }
+
+  /** Recharges and withdrawals that became final in [from, to): what the bank's daily statement should list too. */
+  finalMoneyTransactionsBetween(from: Date, to: Date): Promise<DepositoryTransaction[]> {
+    return repo.finalMoneyTransactionsBetween(this.deps.db, from, to);
+  }
+
   /**
    * Phase 3, GET /gateway: the bank's signed notification. Throws a DomainError
    * (a 4xx, nothing changed) for anything Coffer cannot believe or match.

@@ -125,6 +125,14 @@ export async function findTransfer(db: Executor, id: string): Promise<Transfer |
   return (await readTransfers(db, [id])).get(id);
 }
 
+/** Every transfer naming one of these business references, oldest first. */
+export async function transfersByReference(db: Executor, references: string[]): Promise<Transfer[]> {
+  if (references.length === 0) return [];
+  const { rows } = await sql<Transfer>`
+    select ${transferColumns} from ledger_transfers where reference = any(${references}::text[]) order by created_at, id`.execute(db);
+  return rows;
+}
+
 export async function openPendingTransfers(
   db: Executor,
   filter: { code: string; createdBefore: Date; limit: number; after?: { createdAt: Date; id: string } | undefined },

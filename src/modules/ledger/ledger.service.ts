@@ -192,6 +192,11 @@ export class LedgerService {
     return repo.openPendingTransfers(this.deps.db, { ...filter, limit: Math.min(Math.max(filter.limit ?? 100, 1), 1000) });
   }
 
+  /** Every transfer whose reference (the business order) is one of these, oldest first: what moved for them. */
+  transfersByReference(references: string[]): Promise<Transfer[]> {
+    return repo.transfersByReference(this.deps.db, references);
+  }
+
   async getTransfer(id: string): Promise<Transfer> {
     const transfer = await repo.findTransfer(this.deps.db, id);
     if (!transfer) throw new DomainError('TRANSFER_NOT_FOUND', `No transfer ${id}`);

@@ -22,6 +22,7 @@ export {
   paymentStatuses,
   paymentTransitions,
   type BusinessType,
+  type ChannelDebit,
   type CreatePaymentInput,
   type PaymentFinalEvent,
   type PaymentStatus,

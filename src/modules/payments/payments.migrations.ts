@@ -153,6 +153,17 @@ const m001: Migration = {
   },
 };
 
+/** The settlement check reads each day's final items by the time they became final. */
+const finalDay: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`create index payment_attempts_final_day on payment_attempts (updated_at) where status in ('SUCCESS', 'FAILED')`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop index payment_attempts_final_day`.execute(db);
+  },
+};
+
 export const paymentsMigrations: Record<string, Migration> = {
   '2026_12_04_0100_payments': m001,
+  '2026_12_05_0802_payment_attempts_final_day': finalDay,
 };

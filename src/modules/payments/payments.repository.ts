@@ -4,6 +4,7 @@ import type {
   AttemptOperation,
   AttemptStatus,
   Channel,
+  ChannelDebit,
   Circuit,
   Coupon,
   Payment,
@@ -192,6 +193,28 @@ export async function updateAttempt(
 export async function attemptsOf(db: Executor, payOrderNo: string): Promise<Attempt[]> {
   const { rows } = await sql<Attempt>`
     select ${attemptColumns} from payment_attempts where pay_order_no = ${payOrderNo} order by created_at, attempt_no`.execute(db);
+  return rows;
+}
+
+const channelDebitColumns = sql`
+  a.attempt_no as "attemptNo", a.pay_order_no as "payOrderNo", a.channel_code as "channelCode", a.status,
+  o.payable_minor as "payableMinor", o.currency, a.updated_at as "finalAt"`;
+
+/** Attempts that ended (SUCCESS or FAILED) in [from, to), with their order's payable amount. */
+export async function channelDebitsBetween(db: Executor, from: Date, to: Date): Promise<ChannelDebit[]> {
+  const { rows } = await sql<ChannelDebit>`
+    select ${channelDebitColumns} from payment_attempts a join payment_orders o on o.pay_order_no = a.pay_order_no
+    where a.status in ('SUCCESS', 'FAILED') and a.updated_at >= ${from} and a.updated_at < ${to}
+    order by a.attempt_no`.execute(db);
+  return rows;
+}
+
+/** Attempts by number, whatever their status (an attempt still in flight shows as it is). */
+export async function channelDebits(db: Executor, attemptNos: string[]): Promise<ChannelDebit[]> {
+  if (attemptNos.length === 0) return [];
+  const { rows } = await sql<ChannelDebit>`
+    select ${channelDebitColumns} from payment_attempts a join payment_orders o on o.pay_order_no = a.pay_order_no
+    where a.attempt_no = any(${attemptNos}::text[])`.execute(db);
   return rows;
 }
 

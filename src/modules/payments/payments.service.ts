@@ -15,6 +15,7 @@ import { seededRandom } from './payments.routing.ts';
 import {
   businessTypes,
   type Channel,
+  type ChannelDebit,
   type Coupon,
   type CouponId,
   type CreatePaymentInput,
@@ -408,6 +409,18 @@ export class PaymentsService {
     const limit = pageLimit(filter.limit);
     const rows = await repo.listDecisions(this.deps.db, filter.payOrderNo, limit + 1, filter.startingAfter);
     return { data: rows.slice(0, limit).map(decisionView), hasMore: rows.length > limit };
+  }
+
+  // ---- the settlement check ------------------------------------------------------------------
+
+  /** Channel attempts that ended (SUCCESS or FAILED) in [from, to): what the channels' statement should list too. */
+  channelDebitsBetween(from: Date, to: Date): Promise<ChannelDebit[]> {
+    return repo.channelDebitsBetween(this.deps.db, from, to);
+  }
+
+  /** Channel attempts by number, in whatever status they are; unknown numbers are left out. */
+  channelDebits(attemptNos: string[]): Promise<ChannelDebit[]> {
+    return repo.channelDebits(this.deps.db, attemptNos);
   }
 
   // ---- jobs -----------------------------------------------------------------------------------

@@ -97,6 +97,18 @@ export interface Attempt {
   updatedAt: Date;
 }
 
+/** A channel attempt with its order's payable amount (what the channel debits): the channel's statement lists those that ended. */
+export interface ChannelDebit {
+  attemptNo: string;
+  payOrderNo: PayOrderNo;
+  channelCode: string;
+  status: AttemptStatus;
+  payableMinor: bigint;
+  currency: CurrencyCode;
+  /** The attempt's last change: when it ended, for one that did. */
+  finalAt: Date;
+}
+
 export interface PaymentCard {
   id: PaymentCardId;
   userId: string;

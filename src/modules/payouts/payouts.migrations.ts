@@ -62,7 +62,18 @@ const m002: Migration = {
   },
 };
 
+/** The settlement check reads each day's final items by the time they became final. */
+const finalDay: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`create index payouts_final_day on payouts (updated_at) where status in ('SUCCEEDED', 'FAILED', 'REVERSED')`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop index payouts_final_day`.execute(db);
+  },
+};
+
 export const payoutsMigrations: Record<string, Migration> = {
   '2026_11_22_0750_payouts': m001,
   '2026_12_04_0500_payouts_dispatch_lease': m002,
+  '2026_12_05_0801_payouts_final_day': finalDay,
 };

@@ -71,6 +71,21 @@ export async function findPayoutIds(db: Executor, ids: string[]): Promise<Set<st
   return new Set(rows.map((r) => r.id));
 }
 
+export async function findPayouts(db: Executor, ids: string[]): Promise<Payout[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await sql<Payout>`select ${columns} from payouts where id = any(${ids}::text[])`.execute(db);
+  return rows;
+}
+
+/** Payouts whose latest final status (SUCCEEDED, FAILED, REVERSED) came in [from, to), by updated_at. */
+export async function finalPayoutsBetween(db: Executor, from: Date, to: Date): Promise<Payout[]> {
+  const { rows } = await sql<Payout>`
+    select ${columns} from payouts
+    where status in ('SUCCEEDED', 'FAILED', 'REVERSED') and updated_at >= ${from} and updated_at < ${to}
+    order by id`.execute(db);
+  return rows;
+}
+
 export async function findByOrderNo(db: Executor, merchantId: string, merchantOrderNo: string): Promise<Payout | undefined> {
   return (await findByOrderNos(db, [{ merchantId, merchantOrderNo }]))[0];
 }

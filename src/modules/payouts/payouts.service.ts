@@ -338,6 +338,16 @@ export class PayoutsService {
 
   // ---- reads ----------------------------------------------------------------------------------
 
+  /** Payouts by id, any merchant (the settlement check); unknown ids are left out. */
+  findPayouts(ids: string[]): Promise<Payout[]> {
+    return repo.findPayouts(this.deps.db, ids);
+  }
+
+  /** Payouts whose latest final status came in [from, to): what the bank's daily statement should list too. */
+  finalPayoutsBetween(from: Date, to: Date): Promise<Payout[]> {
+    return repo.finalPayoutsBetween(this.deps.db, from, to);
+  }
+
   /** Only the merchant's own: another merchant's id is PAYOUT_NOT_FOUND. */
   async get(merchantId: string, id: string): Promise<Payout> {
     const payout = await repo.findPayout(this.deps.db, id);
