@@ -17,6 +17,7 @@ import { payoutBatchesMigrations } from './modules/payout-batches/index.ts';
 import { paymentsMigrations } from './modules/payments/index.ts';
 import { clockMigrations } from './platform/clock.ts';
 import { productsMigrations } from './modules/products/index.ts';
+import { ordersMigrations } from './modules/orders/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -42,4 +43,5 @@ export const migrations: Record<string, Migration> = {
   ...paymentsMigrations,
   ...clockMigrations,
   ...productsMigrations,
+  ...ordersMigrations,
 };
