@@ -80,7 +80,7 @@ export function walletPage(ctx: WebContext): void {
               <a class="button" href={`/ui/card-recharge?currency=${selected?.currency ?? ''}`} data-testid="top-up">
                 Top up {selected?.currency} by card
               </a>{' '}
-              <a class="button" href="/ui/recharge">Recharge from the bank</a> <a class="button" href="/ui/withdraw">Withdraw</a>{' '}
+              <a class="button" href="/ui/recharge">Recharge</a> <a class="button" href="/ui/withdraw">Withdraw</a>{' '}
               <a href="/ui/orders">Orders</a>
             </p>
             <OpenWalletForm csrf={csrf} accounts={wallets.map((w) => ({ ...w, id: w.accountNo, type: 'WALLET' }))} />
