@@ -342,17 +342,27 @@ for (const { kind, skip } of await testStoreKinds()) {
       const withdrawn = await waitForOrder(user, withdrawOrder!.id, 'SUCCEEDED');
       assert.deepEqual(withdrawn.entries.map((e) => [e.direction, e.amount]).sort(), [['DEBIT', '100.00'], ['DEBIT', '2.00']], 'amount and fee left the wallet');
 
+      const refused = await api.my(user, 'POST', '/my/withdraw-records', { amount: '50.00', callbackUrl: CALLBACK });
+      assert.equal(refused.status, 201, refused.text);
+      assert.equal((await api.notifyResult(refused.body, { status: 'FAIL' })).text, 'OK');
+      const [failedWithdraw] = (await orders(user, '?type=WITHDRAW')).data;
+      assert.ok(failedWithdraw && failedWithdraw.id !== withdrawOrder!.id, 'the second withdrawal has its own order');
+      const failed = await waitForOrder(user, failedWithdraw.id, 'FAILED');
+      assert.deepEqual([failed.errorCode, failed.entries], ['CARD_DECLINED', []], 'the holds were voided: no entry');
+
       const product = await createProduct(api, { minAmount: '100.00', stepAmount: '100.00' });
       assert.equal((await subscribe(api, user, product.id, '100.00')).status, 201);
       assertProblem(await subscribe(api, user, product.id, '1000.00'), 409, 'INSUFFICIENT_FUNDS');
       const purchases = (await orders(user, '?type=PURCHASE')).data;
-      assert.deepEqual(purchases.map((o) => [o.status, o.amount, o.errorCode]), [['FAILED', '1000.00', 'INSUFFICIENT_FUNDS'], ['SUCCEEDED', '100.00', null]]);
+      assert.deepEqual(purchases.map((o) => [o.status, o.amount]), [['SUCCEEDED', '100.00']], 'a refused purchase leaves no order');
+      const purchased = await order(user, purchases[0]!.id);
+      assert.deepEqual(purchased.entries.map((e) => [e.direction, e.amount]).sort(), [['CREDIT', '100.00'], ['DEBIT', '100.00']], 'wallet -> holding, both mine');
 
       const first = await orders(user, '?limit=2');
       assert.equal(first.hasMore, true);
       const rest = await orders(user, `?limit=10&startingAfter=${first.data.at(-1)!.id}`);
-      assert.equal(first.data.length + rest.data.length, 4);
-      assert.deepEqual((await orders(user, '?status=FAILED')).data.map((o) => o.type), ['PURCHASE']);
+      assert.deepEqual([...first.data, ...rest.data].map((o) => o.type), ['PURCHASE', 'WITHDRAW', 'WITHDRAW', 'RECHARGE_BANK']);
+      assert.deepEqual((await orders(user, '?status=FAILED')).data.map((o) => o.id), [failedWithdraw.id]);
       assertProblem(await api.my(user, 'GET', '/my/orders?status=LOST'), 400, 'VALIDATION_FAILED');
       const stranger = await api.newUser();
       assertProblem(await api.my(stranger, 'GET', `/my/orders/${rechargeOrder.id}`), 404, 'ORDER_NOT_FOUND');

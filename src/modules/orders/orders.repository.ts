@@ -58,6 +58,12 @@ export async function settleOrders(db: Executor, settlements: OrderSettlement[],
   return new Set(rows.map((row) => row.key));
 }
 
+/** A request refused at once leaves nothing behind: its order goes while still PENDING. */
+export async function deletePending(db: Executor, type: OrderType, serialNo: string): Promise<boolean> {
+  const { rows } = await sql`delete from transaction_orders where type = ${type} and serial_no = ${serialNo} and status = 'PENDING' returning id`.execute(db);
+  return rows.length === 1;
+}
+
 export interface OrderFilter {
   userId: string;
   status?: OrderStatus | undefined;

@@ -73,6 +73,11 @@ export class OrdersService {
     return repo.settleOrders(trx, settlements, this.deps.clock.now());
   }
 
+  /** In the caller's transaction: the order of a request refused at once (bad input changes nothing) goes with it. */
+  discard(type: OrderType, serialNo: string, trx: repo.Executor): Promise<boolean> {
+    return repo.deletePending(trx, type, serialNo);
+  }
+
   async find(type: OrderType, serialNo: string): Promise<TransactionOrder | undefined> {
     return repo.findBySerial(this.deps.db, type, serialNo);
   }

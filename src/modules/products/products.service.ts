@@ -41,7 +41,7 @@ export interface ProductsDeps {
   /** The payment core, for card orders; absent means CARD is refused (PAY_METHOD_UNAVAILABLE). */
   payments?: PaymentsPort;
   /** Transaction orders: each subscription is a PURCHASE order, opened and settled in the subscription's transactions. */
-  orders: Pick<OrdersService, 'open' | 'settle'>;
+  orders: Pick<OrdersService, 'open' | 'settle' | 'discard'>;
   options: { unpaidExpiryMinutes: number; walletRecoveryAfterS: number };
 }
 
@@ -272,7 +272,7 @@ export class ProductsService {
       });
     } catch (err) {
       if (!isDomainError(err)) throw err;
-      if (onRefusal === 'refuse') await this.undoUnpaid(order, err.code);
+      if (onRefusal === 'refuse') await this.undoUnpaid(order);
       else await this.cancelUnpaid(order, err.code);
       throw err;
     }
@@ -305,13 +305,13 @@ export class ProductsService {
     });
   }
 
-  /** The refused order is gone; its transaction order stays, FAILED with the reason. */
-  private async undoUnpaid(order: Subscription, errorCode: string): Promise<void> {
+  /** A refused order leaves nothing: the subscription, its reservation and its transaction order go. */
+  private async undoUnpaid(order: Subscription): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {
       if (!(await repo.deleteUnpaid(trx, order.id))) return;
       await repo.release(trx, order.productId, order.amountMinor, now);
-      await this.deps.orders.settle([{ type: 'PURCHASE', serialNo: order.id, status: 'FAILED', errorCode }], trx);
+      await this.deps.orders.discard('PURCHASE', order.id, trx);
     });
   }
 
