@@ -8,16 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { RunningCoffer } from '../../src/main.ts';
 import { publish } from '../../src/platform/outbox/index.ts';
-import { ensureKeyPair } from '../../src/protocol/depository.ts';
-import { bankEnv, platformKeys, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
-import { type BankChild, startBankChild } from '../browser/support.ts';
-import { Api, createBooks, eventually, openUserAccount, PLATFORM_NO, rechargeThroughBank, startServer, type TestBooks, type TestUser } from '../depository/support.ts';
+import { type Api, eventually, openUserAccount, rechargeThroughBank, type TestUser } from '../depository/support.ts';
+import { type SimulatorRig, startWithBankSimulator } from '../depository/with-simulator.ts';
 import { cardEnding, PAYMENT_TEST_ENV } from '../payments/support.ts';
 import { assertProblem, createProduct, subscribe } from '../products/support.ts';
 import { testStoreKinds } from '../support/stores.ts';
@@ -58,28 +54,17 @@ interface TopUp {
 
 for (const { kind, skip } of await testStoreKinds()) {
   describe(`wallet accounts by currency, card top-ups and transaction orders (${kind})`, { skip }, () => {
-    let dir: string;
-    let bank: BankChild;
-    let books: TestBooks;
+    let rig: SimulatorRig;
+    let bank: SimulatorRig['bank'];
     let coffer: RunningCoffer;
     let api: Api;
 
     before(async () => {
-      dir = tempDir('wallet-accounts');
-      const platform = platformKeys(dir);
-      seedBankKeys(dir);
-      const bankKeys = ensureKeyPair(path.join(dir, 'bank', 'keys'), 'bank');
-      bank = await startBankChild(bankEnv(dir, platform, { PLATFORM_NO }));
-      books = await createBooks(kind);
-      const keys = { dir, platformKeysDir: path.dirname(platform.publicKeyPath), bank: bankKeys, impostor: bankKeys, dispose() {} };
-      coffer = await startServer(books, keys, bank.url, { ...PAYMENT_TEST_ENV, CLOCK_REFRESH_MS: '50', USER_SESSION_TTL_S: String(366 * 86_400) });
-      api = new Api(coffer.url, bankKeys);
+      rig = await startWithBankSimulator(kind, 'wallet-accounts', { ...PAYMENT_TEST_ENV, CLOCK_REFRESH_MS: '50', USER_SESSION_TTL_S: String(366 * 86_400) });
+      ({ bank, coffer, api } = rig);
     });
     after(async () => {
-      await coffer?.close();
-      await bank?.stop();
-      await books?.dispose();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      await rig?.close();
     });
     afterEach(async () => {
       if (!api) return;
