@@ -475,6 +475,7 @@ export class WalletsService {
     const now = this.deps.clock.now();
     await Promise.all(
       (['recharge', 'withdraw'] as const).map(async (kind) => {
+        if (settlements[kind].length === 0) return;
         // The record and its transaction order move together.
         const done = await this.deps.db.transaction().execute(async (trx) => {
           const moved = await repo.settleRecords(trx, kind, settlements[kind], now);

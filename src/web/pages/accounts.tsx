@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { currencies } from '../../platform/money/index.ts';
 import { EntriesTable, Field, FilterForm, Flash, IdempotencyField, Money, PostForm, Select, StatusBadge, Time } from '../components.tsx';
 import { formErrorsFrom, formField, idempotencyHeader, portOf, queryField, type FormErrors, type WebContext } from '../context.tsx';
 import { accountsApi, type UiAccount, type UiOrder } from '../api-accounts.ts';
@@ -7,8 +8,8 @@ import { currentSession } from '../session.ts';
 import { NextPageLink, PAGE_SIZE } from './paging.tsx';
 import { paymentPath } from './payment.tsx';
 
-/** The currencies a person may hold a wallet in (platform/money); card top-ups take those a channel takes. */
-export const WALLET_CURRENCIES = ['CNY', 'USD', 'EUR', 'GBP', 'HKD', 'JPY', 'KRW'] as const;
+/** The currencies a person may hold a wallet in; card top-ups take those a channel takes. */
+const WALLET_CURRENCIES = Object.keys(currencies);
 const ORDER_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED'] as const;
 const ORDER_TYPES = ['RECHARGE_BANK', 'RECHARGE_CARD', 'WITHDRAW', 'PURCHASE'] as const;
 const ORDER_ID = /^ord_[0-9a-z]{1,60}$/;
@@ -16,8 +17,8 @@ const ORDER_ID = /^ord_[0-9a-z]{1,60}$/;
 export const orderPath = (id: string) => `/ui/orders/${encodeURIComponent(id)}`;
 
 /** "Open account": a wallet in a currency the person has none in yet (the account is one per currency). */
-export function OpenWalletForm(props: { csrf: string; accounts: UiAccount[] }) {
-  const missing = WALLET_CURRENCIES.filter((c) => !props.accounts.some((a) => a.currency === c));
+export function OpenWalletForm(props: { csrf: string; held: string[] }) {
+  const missing = WALLET_CURRENCIES.filter((c) => !props.held.includes(c));
   if (missing.length === 0) return null;
   return (
     <PostForm action="/ui/accounts/open" csrf={props.csrf} class="inline">

@@ -83,7 +83,7 @@ export function walletPage(ctx: WebContext): void {
               <a class="button" href="/ui/recharge">Recharge</a> <a class="button" href="/ui/withdraw">Withdraw</a>{' '}
               <a href="/ui/orders">Orders</a>
             </p>
-            <OpenWalletForm csrf={csrf} accounts={wallets.map((w) => ({ ...w, id: w.accountNo, type: 'WALLET' }))} />
+            <OpenWalletForm csrf={csrf} held={wallets.map((w) => w.currency)} />
           </>
         ) : (
           <OpenAccountPrompt csrf={csrf} />
