@@ -15,7 +15,8 @@ import { LedgerMonitor, LedgerService } from './modules/ledger/index.ts';
 import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
 import { userAuthPlugin, usersHttpModule, UsersService, type UsersOptions } from './modules/users/index.ts';
 import { DEPOSITORY_SETTLED, DepositoryAgent, depositoryHttpModule, type DepositorySettledEvent } from './modules/depository/index.ts';
-import { CARD_REMOVED, type CardRemovedEvent, WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
+import { CARD_REMOVED, type CardRemovedEvent, WalletAccounts, walletAccountsHttpModule, WalletsService, walletsHttpModule } from './modules/wallets/index.ts';
+import { OrdersService, ordersHttpModule } from './modules/orders/index.ts';
 import { RISK_REVIEWED, riskHttpModule, type RiskReviewedEvent, RiskService } from './modules/risk/index.ts';
 import { PAYOUT_FINAL, PayoutsService, payoutsHttpModule } from './modules/payouts/index.ts';
 import { loadCodeKey, NoSmsProvider, SandboxSmsSink, smsHttpModule, SmsService } from './modules/sms/index.ts';
@@ -202,8 +203,11 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
     onAssessed: (flow, level) => riskAssessments.labels({ flow, level }).inc(),
   });
 
+  // Transaction orders (seed 002): each money request's row, opened and settled by the module that carries it out.
+  const orders = new OrdersService({ db: store.db, clock, ledger });
   // The user center (wallets) over the agent, with risk control and SMS codes for withdrawals.
   const wallets = new WalletsService({
+    orders,
     db: store.db,
     clock,
     logger,
@@ -315,8 +319,20 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
     ledger,
     assertUserCanMoveMoney: (userId, trx) => users.assertUserCanMoveMoney(userId, trx),
     payments,
+    orders,
     options: config.products,
   });
+  // Wallet accounts by currency and card top-ups: the payment core credits the wallet; its payment.final settles the order.
+  const walletAccounts = new WalletAccounts({
+    db: store.db,
+    clock,
+    logger,
+    ledger,
+    orders,
+    payments,
+    assertUserCanMoveMoney: (userId, trx) => users.assertUserCanMoveMoney(userId, trx),
+  });
+  relay.subscribe<PaymentFinalEvent>(PAYMENT_FINAL, 'wallets.card-recharge-final', (message) => walletAccounts.handlePaymentFinal(message.payload));
   relay.subscribe<PaymentFinalEvent>(PAYMENT_FINAL, 'products.payment-final', (message) => products.handlePaymentFinal(message.payload));
   jobs.push(
     startIntervalJob('products.statuses', config.products.jobIntervalMs, () => products.advanceProductStatuses(), logger),
@@ -363,6 +379,8 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
       }),
       depositoryHttpModule(agent, config.depository),
       walletsHttpModule(wallets),
+      walletAccountsHttpModule(walletAccounts),
+      ordersHttpModule(orders),
       merchantsHttpModule(merchants, operators),
       auditHttpModule(store.db),
       alertsHttpModule(store.db),

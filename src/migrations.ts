@@ -18,6 +18,7 @@ import { paymentsMigrations } from './modules/payments/index.ts';
 import { clockMigrations } from './platform/clock.ts';
 import { productsMigrations } from './modules/products/index.ts';
 import { settlementCheckMigrations } from './modules/settlement-check/index.ts';
+import { ordersMigrations } from './modules/orders/index.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -44,4 +45,5 @@ export const migrations: Record<string, Migration> = {
   ...clockMigrations,
   ...productsMigrations,
   ...settlementCheckMigrations,
+  ...ordersMigrations,
 };

@@ -141,6 +141,11 @@ export const errorCatalogue = {
   AMOUNT_NOT_A_STEP_MULTIPLE: { status: 422, title: 'The amount must be the minimum plus a whole number of steps' },
   PAY_METHOD_UNAVAILABLE: { status: 422, title: 'This payment method is not available' },
   SUBSCRIPTION_NOT_FOUND: { status: 404, title: 'No such subscription of yours' },
+  // Wallet accounts, transaction orders and card top-ups (issue 7)
+  ACCOUNT_TYPE_NOT_OPENABLE: { status: 422, title: 'You cannot open an account of that type yourself (WALLET only)' },
+  WALLET_NOT_OPENED: { status: 409, title: 'You have no wallet in that currency yet: open one first (POST /my/accounts)' },
+  CURRENCY_NOT_PAYABLE_BY_CARD: { status: 422, title: 'No card payment channel takes that currency' },
+  ORDER_NOT_FOUND: { status: 404, title: 'No such transaction order of yours' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

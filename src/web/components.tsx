@@ -24,6 +24,7 @@ export const WALLET_NAV: NavItem[] = [
   { href: '/ui/holdings', label: 'Holdings' },
   { href: '/ui/coupons', label: 'Coupons' },
   { href: '/ui/payment-cards', label: 'Payment cards' },
+  { href: '/ui/orders', label: 'Orders' },
 ];
 
 /** The admin console's sections (admin operators). */

@@ -28,6 +28,7 @@ import { paymentPages } from './pages/payment.tsx';
 import { holdingsPage } from './pages/holdings.tsx';
 import { couponsPage } from './pages/coupons.tsx';
 import { paymentCardsPages } from './pages/payment-cards.tsx';
+import { accountsPages } from './pages/accounts.tsx';
 import { operatorLoginPage } from './pages/operator/login.tsx';
 import { adminMerchantsPages } from './pages/admin/merchants.tsx';
 import { adminOperatorsPages } from './pages/admin/operators.tsx';
@@ -83,6 +84,7 @@ const PAGES: ((ctx: WebContext) => void)[] = [
   holdingsPage,
   couponsPage,
   paymentCardsPages,
+  accountsPages,
   operatorLoginPage,
   adminMerchantsPages,
   adminOperatorsPages,

@@ -9,14 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import type { RunningCoffer } from '../../src/main.ts';
-import { ensureKeyPair } from '../../src/protocol/depository.ts';
-import { bankEnv, luhnCardNumber, platformKeys, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
-import { type BankChild, startBankChild } from '../browser/support.ts';
-import { Api, createBooks, PLATFORM_NO, startServer, type TestBooks } from '../depository/support.ts';
+import { luhnCardNumber } from '../bank-simulator/support.ts';
+import type { Api } from '../depository/support.ts';
+import { type SimulatorRig, startWithBankSimulator } from '../depository/with-simulator.ts';
 import { testStoreKinds } from '../support/stores.ts';
 import {
   addCny,
@@ -44,33 +40,21 @@ function cardEndingIn(last4: string): string {
 
 for (const { kind, skip } of await testStoreKinds()) {
   describe(`buying savings products by card through the payment core and the simulator process (${kind})`, { skip }, () => {
-    let dir: string;
-    let bank: BankChild;
-    let books: TestBooks;
-    let coffer: RunningCoffer;
+    let rig: SimulatorRig;
+    let bank: SimulatorRig['bank'];
     let api: Api;
 
     before(async () => {
-      dir = tempDir('products-card');
-      const platform = platformKeys(dir);
-      seedBankKeys(dir);
-      const bankKeys = ensureKeyPair(path.join(dir, 'bank', 'keys'), 'bank');
-      bank = await startBankChild(bankEnv(dir, platform, { PLATFORM_NO }));
-      books = await createBooks(kind);
-      const keys = { dir, platformKeysDir: path.dirname(platform.publicKeyPath), bank: bankKeys, impostor: bankKeys, dispose() {} };
-      coffer = await startServer(books, keys, bank.url, {
+      rig = await startWithBankSimulator(kind, 'products-card', {
         PRODUCT_JOB_INTERVAL_MS: '100',
         PAYMENT_JOB_INTERVAL_MS: '100',
         CLOCK_REFRESH_MS: '100',
         USER_SESSION_TTL_S: String(366 * 86_400),
       });
-      api = new Api(coffer.url, bankKeys);
+      ({ bank, api } = rig);
     });
     after(async () => {
-      await coffer?.close();
-      await bank?.stop();
-      await books?.dispose();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      await rig?.close();
     });
     afterEach(async () => {
       if (api) await api.invariantsHold();

@@ -121,6 +121,18 @@ export async function listEntries(db: Executor, query: EntryQuery): Promise<Entr
   return rows;
 }
 
+/** The entries the given transfers made on the given accounts, oldest first (an order's detail). */
+export async function entriesOfTransfers(db: Executor, transferIds: string[], accountIds: string[]): Promise<Entry[]> {
+  if (transferIds.length === 0 || accountIds.length === 0) return [];
+  const { rows } = await sql<Entry>`
+    select account_id as "accountId", seq, transfer_id as "transferId", direction, amount as "amountMinor",
+           balance_before as "balanceBeforeMinor", balance_after as "balanceAfterMinor", code, currency, created_at as "createdAt"
+    from ledger_entries
+    where transfer_id = any(${transferIds}::text[]) and account_id = any(${accountIds}::text[])
+    order by created_at, seq`.execute(db);
+  return rows;
+}
+
 export async function findTransfer(db: Executor, id: string): Promise<Transfer | undefined> {
   return (await readTransfers(db, [id])).get(id);
 }

@@ -203,6 +203,13 @@ export class LedgerService {
     return transfer;
   }
 
+  /** Those of the transfers that exist, and the entries they made on the given accounts (e.g. a user's, for an order's detail). */
+  async transfersWithEntries(transferIds: string[], accountIds: string[]): Promise<{ transfers: Transfer[]; entries: Entry[] }> {
+    const found = await repo.readTransfers(this.deps.db, transferIds);
+    const transfers = transferIds.flatMap((id) => found.get(id) ?? []);
+    return { transfers, entries: await repo.entriesOfTransfers(this.deps.db, transfers.map((t) => t.id), accountIds) };
+  }
+
   /** An account's entries, newest first; `startingAfter` is the `seq` of the last entry of the previous page. */
   async entries(accountId: string, page: { limit?: number; startingAfter?: string; from?: Date; to?: Date } = {}): Promise<Page<Entry>> {
     await this.getAccount(accountId);

@@ -12,6 +12,7 @@ export { PaymentsService, type PaymentsDeps, type PaymentsOptions } from './paym
 export { paymentsHttpModule } from './payments.routes.ts';
 export { paymentsMigrations } from './payments.migrations.ts';
 export { paymentView, type PaymentView } from './payments.views.ts';
+export { PaymentView as PaymentViewSchema } from './payments.schemas.ts';
 export { paymentTransferIds } from './payments.confirm.ts';
 export { reportingConnector } from './payments.channels.ts';
 export { HttpChannelConnector, type ChannelConnector, type ChannelCallOutcome } from './payments.connector.ts';

@@ -131,6 +131,11 @@ export class PaymentsService {
     return (await this.chain.fail(order, idleSteps, 'CANCELLED', reason.slice(0, 256))).status;
   }
 
+  /** May a card payment in this currency be routed at all: is any enabled channel configured for it? (Health is routing's business.) */
+  async currencyPayableByCard(currency: string): Promise<boolean> {
+    return (await this.router.channels()).some(({ channel }) => channel.enabled && (channel.currencies as readonly string[]).includes(currency));
+  }
+
   async getPayment(payOrderNo: string): Promise<PaymentView> {
     return paymentView(await this.find(payOrderNo));
   }

@@ -4,6 +4,8 @@ import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/log.ts';
 import { currencyCode, type CurrencyCode, formatMinor, parseMoney } from '../../platform/money/index.ts';
 import type { AccountId, LedgerService } from '../ledger/index.ts';
+import { paymentTransferIds } from '../payments/index.ts';
+import type { OrdersService } from '../orders/index.ts';
 import {
   type DayCount,
   dayCounts,
@@ -38,6 +40,8 @@ export interface ProductsDeps {
   assertUserCanMoveMoney: (userId: string, trx: repo.Executor) => Promise<void>;
   /** The payment core, for card orders; absent means CARD is refused (PAY_METHOD_UNAVAILABLE). */
   payments?: PaymentsPort;
+  /** Transaction orders: each subscription is a PURCHASE order, opened and settled in the subscription's transactions. */
+  orders: Pick<OrdersService, 'open' | 'settle' | 'discard'>;
   options: { unpaidExpiryMinutes: number; walletRecoveryAfterS: number };
 }
 
@@ -232,6 +236,18 @@ export class ProductsService {
         order.payOrderNo = payOrderNo;
       }
       await repo.insertSubscription(trx, order);
+      await this.deps.orders.open(
+        {
+          type: 'PURCHASE',
+          serialNo: order.id,
+          userId,
+          currency: order.currency,
+          amountMinor,
+          accountId: order.payWith === 'CARD' ? holdingAccountId : walletAccountId,
+          transferIds: [order.payOrderNo ? paymentTransferIds.payable(order.payOrderNo) : transferIds.walletPayment(order.id)],
+        },
+        trx,
+      );
       return order;
     });
     return saved.payWith === 'WALLET' ? this.payFromWallet(saved, 'refuse') : saved;
@@ -268,7 +284,10 @@ export class ProductsService {
     const now = this.deps.clock.now();
     return this.deps.db.transaction().execute(async (trx) => {
       const paid = await move(trx, order.id, ['AWAITING_PAYMENT'], 'PAID', { paidAt: now, ...scheduleFor(now, order.termDays) }, now);
-      if (paid) await repo.confirmReserved(trx, order.productId, order.amountMinor, now);
+      if (paid) {
+        await repo.confirmReserved(trx, order.productId, order.amountMinor, now);
+        await this.deps.orders.settle([{ type: 'PURCHASE', serialNo: order.id, status: 'SUCCEEDED' }], trx);
+      }
       return paid;
     });
   }
@@ -278,15 +297,21 @@ export class ProductsService {
     const now = this.deps.clock.now();
     return this.deps.db.transaction().execute(async (trx) => {
       const cancelled = await move(trx, order.id, ['AWAITING_PAYMENT'], 'CANCELLED', { errorCode }, now);
-      if (cancelled) await repo.release(trx, order.productId, order.amountMinor, now);
+      if (cancelled) {
+        await repo.release(trx, order.productId, order.amountMinor, now);
+        await this.deps.orders.settle([{ type: 'PURCHASE', serialNo: order.id, status: 'FAILED', errorCode }], trx);
+      }
       return cancelled;
     });
   }
 
+  /** A refused order leaves nothing: the subscription, its reservation and its transaction order go. */
   private async undoUnpaid(order: Subscription): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {
-      if (await repo.deleteUnpaid(trx, order.id)) await repo.release(trx, order.productId, order.amountMinor, now);
+      if (!(await repo.deleteUnpaid(trx, order.id))) return;
+      await repo.release(trx, order.productId, order.amountMinor, now);
+      await this.deps.orders.discard('PURCHASE', order.id, trx);
     });
   }
 

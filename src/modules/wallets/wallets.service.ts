@@ -10,6 +10,7 @@ import { type DepositoryAgent, type DepositorySettledEvent, newRequestNo, validC
 import { assertNotRejected, type RiskReviewedEvent, type RiskService } from '../risk/index.ts';
 import type { SmsService } from '../sms/index.ts';
 import { type Account, type AccountId, type Entry, type LedgerService, type Page, type TransferRequest } from '../ledger/index.ts';
+import type { OrderSettlement, OrdersService } from '../orders/index.ts';
 import * as repo from './wallets.repository.ts';
 import {
   assertTransition,
@@ -48,6 +49,8 @@ export interface WalletsDeps {
   sms: Pick<SmsService, 'sendCode' | 'verifyCode'>;
   /** Called after a card removal commits (its CARD_REMOVED event), e.g. to wake the outbox relay. */
   onCardRemoved?: () => void;
+  /** Transaction orders: every recharge and withdrawal opens one and settles it, in the record's transaction. */
+  orders: Pick<OrdersService, 'open' | 'settle'>;
 }
 
 /** What a withdrawal request answers: the signed request for the bank, or the checks still to pass. */
@@ -144,7 +147,7 @@ export class WalletsService {
   /** POST /my/recharge-records: saves a PENDING recharge and returns the signed RECHARGE request. */
   async createRecharge(user: WalletUser, input: { amount: string; callbackUrl: string }): Promise<GatewayRequest> {
     const account = await this.openedAccount(user.id);
-    await this.walletIdOf(user.id);
+    const walletId = await this.walletIdOf(user.id);
     const amountMinor = parseMoney(input.amount, this.currency).amountMinor;
     const now = this.deps.clock.now();
     return this.deps.db.transaction().execute(async (trx) => {
@@ -154,10 +157,15 @@ export class WalletsService {
         { userNo: account.userNo, amountMinor, currency: this.currency, callbackUrl: input.callbackUrl },
         trx,
       );
+      const requestNo = requestNoOf(gateway);
+      await this.deps.orders.open(
+        { type: 'RECHARGE_BANK', serialNo: requestNo, userId: user.id, currency: this.currency, amountMinor, accountId: walletId, transferIds: [rechargeId(requestNo)] },
+        trx,
+      );
       await repo.insertRecharge(trx, {
         id: newId('rch'),
         userId: user.id,
-        requestNo: requestNoOf(gateway),
+        requestNo,
         amountMinor,
         currency: this.currency,
         status: 'PENDING',
@@ -229,6 +237,18 @@ export class WalletsService {
         if (!(await repo.lockActiveCard(trx, { userId: user.id, cardNumberMasked: card }, 'share'))) {
           throw new DomainError('VALIDATION_FAILED', 'That card was just removed; choose one of your bound cards (GET /my/cards)');
         }
+        await this.deps.orders.open(
+          {
+            type: 'WITHDRAW',
+            serialNo: requestNo,
+            userId: user.id,
+            currency: this.currency,
+            amountMinor,
+            accountId: walletId,
+            transferIds: holdParts(feeMinor).flatMap((part) => [holdId(requestNo, part), `${holdId(requestNo, part)}:post`, `${holdId(requestNo, part)}:void`]),
+          },
+          trx,
+        );
         if (!needsCode) {
           const gateway = await this.signWithdraw(account.userNo, record, trx);
           await repo.insertWithdraw(trx, record);
@@ -348,7 +368,11 @@ export class WalletsService {
   /** A withdrawal that never reached the bank fails: its hold and its risk decision are released. */
   private async failUnsent(record: WithdrawRecord, errorCode: string): Promise<boolean> {
     assertTransition(record.status, 'FAILED');
-    const failed = await repo.moveWithdraw(this.deps.db, record.requestNo, record.status, 'FAILED', { errorCode, now: this.deps.clock.now() });
+    const failed = await this.deps.db.transaction().execute(async (trx) => {
+      const moved = await repo.moveWithdraw(trx, record.requestNo, record.status, 'FAILED', { errorCode, now: this.deps.clock.now() });
+      if (moved) await this.deps.orders.settle([{ type: 'WITHDRAW', serialNo: record.requestNo, status: 'FAILED', errorCode }], trx);
+      return moved;
+    });
     if (failed) await this.abandonWithdraw(record);
     return failed !== undefined;
   }
@@ -451,7 +475,13 @@ export class WalletsService {
     const now = this.deps.clock.now();
     await Promise.all(
       (['recharge', 'withdraw'] as const).map(async (kind) => {
-        const done = await repo.settleRecords(this.deps.db, kind, settlements[kind], now);
+        if (settlements[kind].length === 0) return;
+        // The record and its transaction order move together.
+        const done = await this.deps.db.transaction().execute(async (trx) => {
+          const moved = await repo.settleRecords(trx, kind, settlements[kind], now);
+          await this.deps.orders.settle(settlements[kind].filter((s) => moved.has(s.requestNo)).map((s) => orderSettlement(kind, s)), trx);
+          return moved;
+        });
         for (const { requestNo } of settlements[kind]) {
           if (!done.has(requestNo)) this.deps.logger.info({ requestNo, kind }, 'record was already settled by an earlier delivery');
         }
@@ -548,7 +578,7 @@ export class WalletsService {
       this.deps.ledger.platformAccountId('DEPOSITORY_CLEARING', record.currency),
     ]);
     await this.deps.ledger.transfer({
-      id: `recharge:${record.requestNo}`,
+      id: rechargeId(record.requestNo),
       debitAccountId: clearingId,
       creditAccountId: walletId,
       amountMinor: record.amountMinor,
@@ -675,6 +705,14 @@ function alreadyOpened(): DomainError {
 
 function requestNoOf(gateway: GatewayRequest): string {
   return (JSON.parse(gateway.reqData) as { requestNo: string }).requestNo;
+}
+
+function rechargeId(requestNo: string): string {
+  return `recharge:${requestNo}`;
+}
+
+function orderSettlement(kind: RecordKind, s: repo.RecordSettlement): OrderSettlement {
+  return { type: kind === 'recharge' ? 'RECHARGE_BANK' : 'WITHDRAW', serialNo: s.requestNo, status: s.status as OrderSettlement['status'], errorCode: s.errorCode };
 }
 
 function holdId(requestNo: string, part: 'amount' | 'fee'): string {

@@ -161,7 +161,14 @@ function failureReason(p: UiPayment): string {
 
 function Outcome(props: { payment: UiPayment }) {
   const p = props.payment;
-  const next = p.businessType === 'SUBSCRIPTION' ? <a href="/ui/holdings">See your holdings</a> : <a href="/ui/wallet">Back to your wallet</a>;
+  const next =
+    p.businessType === 'SUBSCRIPTION' ? (
+      <a href="/ui/holdings">See your holdings</a>
+    ) : p.businessType === 'RECHARGE' ? (
+      <a href={`/ui/orders/${encodeURIComponent(p.businessOrderNo)}`}>See your top-up order</a>
+    ) : (
+      <a href="/ui/wallet">Back to your wallet</a>
+    );
   if (p.status === 'SUCCESS') {
     return (
       <div class="card" data-testid="payment-outcome" data-status="SUCCESS">

@@ -1,12 +1,14 @@
 import { Money, PostForm, StatusBadge } from '../components.tsx';
-import { formErrorsFrom, walletsOf, type WebContext } from '../context.tsx';
+import { formErrorsFrom, queryField, walletsOf, type WebContext } from '../context.tsx';
 import type { UiWallet } from '../ports.ts';
 import { redirectTo } from '../render.ts';
 import { messageFor } from '../messages.ts';
 import { currentSession, currentUser } from '../session.ts';
 import { callbackUrl, renderGatewayPage } from './gateway.tsx';
+import { OpenWalletForm } from './accounts.tsx';
 
-function Balances(props: { wallets: UiWallet[] }) {
+/** One row per currency; a row's currency link switches the wallet the actions below act on. */
+function Balances(props: { wallets: UiWallet[]; selected: string }) {
   return (
     <table data-testid="wallets">
       <thead>
@@ -21,9 +23,13 @@ function Balances(props: { wallets: UiWallet[] }) {
       </thead>
       <tbody>
         {props.wallets.map((w) => (
-          <tr>
+          <tr data-currency={w.currency} class={w.currency === props.selected ? 'selected' : undefined}>
             <td>{w.accountNo}</td>
-            <td>{w.currency}</td>
+            <td>
+              <a href={`/ui/wallet?currency=${w.currency}`} aria-current={w.currency === props.selected ? 'true' : undefined}>
+                {w.currency}
+              </a>
+            </td>
             <td class="num"><Money amount={w.balance} /></td>
             <td class="num"><Money amount={w.available} /></td>
             <td class="num"><Money amount={w.pending} /></td>
@@ -59,6 +65,9 @@ export function walletPage(ctx: WebContext): void {
   ctx.app.get('/ui/wallet', guarded, async (request, reply) => {
     const wallets = await walletsOf(ctx).wallets(currentSession(request));
     const frozen = currentUser(request).status === 'FROZEN';
+    const asked = queryField(request.query, 'currency');
+    const selected = wallets.find((w) => w.currency === asked) ?? wallets[0];
+    const csrf = ctx.csrf(request, reply);
     return ctx.render(request, reply, {
       title: 'Wallet',
       current: '/ui/wallet',
@@ -66,13 +75,18 @@ export function walletPage(ctx: WebContext): void {
       children:
         wallets.length > 0 ? (
           <>
-            <Balances wallets={wallets} />
+            <Balances wallets={wallets} selected={selected?.currency ?? ''} />
             <p class="actions">
-              <a class="button" href="/ui/recharge">Recharge</a> <a class="button" href="/ui/withdraw">Withdraw</a>
+              <a class="button" href={`/ui/card-recharge?currency=${selected?.currency ?? ''}`} data-testid="top-up">
+                Top up {selected?.currency} by card
+              </a>{' '}
+              <a class="button" href="/ui/recharge">Recharge</a> <a class="button" href="/ui/withdraw">Withdraw</a>{' '}
+              <a href="/ui/orders">Orders</a>
             </p>
+            <OpenWalletForm csrf={csrf} held={wallets.map((w) => w.currency)} />
           </>
         ) : (
-          <OpenAccountPrompt csrf={ctx.csrf(request, reply)} />
+          <OpenAccountPrompt csrf={csrf} />
         ),
     });
   });
