@@ -200,6 +200,8 @@ async function main(): Promise<void> {
 
   const figures: RunFigures[] = [];
   let users: TestUser[] = [];
+  /** PENDING recharge records with their signed notifications, not sent yet (a run's leftovers serve the next). */
+  const records: { user: TestUser; requestNo: string; path: string }[] = [];
   let merchant: Awaited<ReturnType<typeof fundedMerchant>> | undefined;
   /** Per user, recharges acknowledged so far (all runs); and payouts final so far. */
   const rechargedPerUser = new Map<string, number>();
@@ -269,15 +271,17 @@ async function main(): Promise<void> {
         // 1. Recharge notifications.
         const pool = Math.ceil(DURATION_S * RECHARGE_POOL_PER_S);
         const made = performance.now();
-        const records: { user: TestUser; requestNo: string; path: string }[] = new Array(pool);
-        await inParallel(pool, 8 * n, async (i) => {
+        const spare = records.length;
+        records.length = Math.max(pool, spare);
+        await inParallel(records.length - spare, 8 * n, async (j) => {
+          const i = spare + j;
           const user = users[i % USERS]!;
           const gateway = await apis[i % n]!.gateway(user, '/my/recharge-records', { amount: AMOUNT, callbackUrl: CALLBACK_URL });
           const reqData = JSON.stringify(bankResult(gateway, { status: 'SUCCESS' }));
           const signature = await signTextOffThread(reqData, bankKeys.privateKey);
           records[i] = { user, requestNo: requestDataOf(gateway).requestNo, path: gatewayNotificationPath(gateway.serviceName, reqData, signature) };
         });
-        console.error(`# ${n} process(es): ${pool} PENDING recharge records made and their notifications signed in ${round1((performance.now() - made) / 1000)} s`);
+        console.error(`# ${n} process(es): ${records.length - spare} PENDING recharge records made and their notifications signed in ${round1((performance.now() - made) / 1000)} s (${spare} left from the last run)`);
         let clearingAccountId: string | undefined;
         const recharges = await measured({ kind: 'recharges', paths: records.map((r) => r.path) }, async (load) => {
           // Applied: the depository clearing account (debited once per credited recharge) shows every acknowledged one.
@@ -296,7 +300,7 @@ async function main(): Promise<void> {
         });
         const applied = recharges.row;
         applied.appliedPerSec = Math.round(recharges.ok / (recharges.doneMs / 1000));
-        applied.poolExhausted = recharges.load.sent === pool && recharges.load.elapsedMs < DURATION_S * 1000 - 100;
+        applied.poolExhausted = recharges.load.sent === records.length && recharges.load.elapsedMs < DURATION_S * 1000 - 100;
         // Whatever was not acknowledged, the bank sends again until it is (outside the timed part).
         for (const { index } of recharges.load.failed) {
           for (let tries = 0; (await apis[0]!.request<string>('GET', records[index]!.path)).text !== 'OK'; tries++) {
@@ -304,7 +308,7 @@ async function main(): Promise<void> {
             await new Promise((resolve) => setTimeout(resolve, 200));
           }
         }
-        const notified = records.slice(0, recharges.load.sent);
+        const notified = records.splice(0, recharges.load.sent);
         for (const r of notified) rechargedPerUser.set(r.user.userId, (rechargedPerUser.get(r.user.userId) ?? 0) + 1);
         rechargedTotal += notified.length;
         await verifyRecharges(sql, apis[0]!, notified, users, rechargedPerUser, rechargedTotal, clearingAccountId!);
