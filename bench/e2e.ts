@@ -35,7 +35,7 @@ import { migrateToLatest, openStore } from '../src/platform/db/store.ts';
 import { ensureKeyPair, type KeyPair, loadPublicKey, signTextOffThread, verifyText } from '../src/protocol/depository.ts';
 import { platformKeys, seedBankKeys, tempDir } from '../test/bank-simulator/support.ts';
 import { ADMIN_TOKEN, Api, bankResult, gatewayNotificationPath, openUserAccount, PLATFORM_NO, requestDataOf, type TestUser } from '../test/depository/support.ts';
-import { Admin, balanceOf, fundedMerchant } from '../test/payouts/support.ts';
+import { Admin, balanceOf, fundedMerchant, MerchantClient } from '../test/payouts/support.ts';
 import { type CofferChild, startCofferChild } from '../test/scale/support.ts';
 import { createServerDatabase, postgresUnavailable } from '../test/support/stores.ts';
 import { throughputChart } from './e2e-chart.ts';
@@ -54,7 +54,7 @@ const USERS = quick ? 16 : 64;
  * (Coffer's request, the bank's notification), so the pool is sized for about
  * this many notifications a second; a run that empties it stops early (printed).
  */
-const RECHARGE_POOL_PER_S = Number(option('recharge-pool-per-s') ?? 500);
+const RECHARGE_POOL_PER_S = Number(option('recharge-pool-per-s') ?? 300);
 const AMOUNT = '10.00';
 /** The fee fundedMerchant's rule charges a 10.00 payout: 1.00 + 0.5 %, at least 1.50. */
 const PAYOUT_FEE = '1.50';
@@ -334,7 +334,7 @@ async function main(): Promise<void> {
         );
         const paid = payouts.row;
         paid.finalPerSec = Math.round(payouts.ok / (payouts.doneMs / 1000));
-        payoutsSucceeded += await verifyPayouts(sql, stubBank, m, prefix, payouts.load, payoutsSucceeded);
+        payoutsSucceeded += await verifyPayouts(sql, stubBank, m, new MerchantClient(targets[0]!, m.key.keyId, m.key.secret), prefix, payouts.load, payoutsSucceeded);
         paid.ledgerCheck = await ledgerCheck(database.url);
         report(paid);
         figures.push(paid);
@@ -397,6 +397,7 @@ async function verifyPayouts(
   sql: pg.Client,
   bank: StubBank,
   m: Awaited<ReturnType<typeof fundedMerchant>>,
+  client: MerchantClient,
   prefix: string,
   load: LoadResult,
   succeededBefore: number,
@@ -414,7 +415,7 @@ async function verifyPayouts(
   for (const row of rows) assert.equal(bank.orders.get(row.id), 1, `payout ${row.merchant_order_no} ordered at the bank once`);
   const succeeded = rows.filter((r) => r.status === 'SUCCEEDED').length;
   const spent = (minor(AMOUNT) + minor(PAYOUT_FEE)) * BigInt(succeededBefore + succeeded);
-  assert.equal(minor((await balanceOf(m.client)).balance), minor(MERCHANT_FUNDS) - spent, "the merchant's balance is its funds less every paid payout and fee");
+  assert.equal(minor((await balanceOf(client)).balance), minor(MERCHANT_FUNDS) - spent, "the merchant's balance is its funds less every paid payout and fee");
   return succeeded;
 }
 
