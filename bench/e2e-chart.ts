@@ -55,7 +55,8 @@ export function throughputChart(title: string, subtitle: string, processCounts: 
     s.values.forEach((v, i) => {
       const [px, py] = points[i]!;
       out.push(`<circle cx="${px}" cy="${py}" r="4" fill="${s.colour}"/>`);
-      out.push(`<text x="${px + 7}" y="${py - 7}" fill="${s.colour}" font-size="11">${Math.round(v).toLocaleString('en-US')}</text>`);
+      // Every other series labels its points below them, so two lines close together stay readable.
+      out.push(`<text x="${px + 7}" y="${k % 2 === 0 ? py - 7 : py + 15}" fill="${s.colour}" font-size="11">${Math.round(v).toLocaleString('en-US')}</text>`);
     });
     const ly = TOP + 14 + k * 22;
     out.push(`<line x1="${LEFT + plotW + 16}" x2="${LEFT + plotW + 40}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.colour}" stroke-width="2.5"/>`);
