@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import type { GatewayRequest } from '../src/protocol/depository.ts';
 import { signText, verifyText } from '../src/protocol/depository.ts';
 import type { StoreKind } from '../src/platform/db/store.ts';
-import { loadWorker, localPostgresCpuMs, mainThreadCpuMs, startProfiler } from './measure.ts';
+import { inParallel, loadWorker, localPostgresCpuMs, mainThreadCpuMs, percentile, startProfiler } from './measure.ts';
 
 if (process.env.DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
 const { createBooks } = await import('../test/ledger-http/support.ts');
-const { Api, bankResult, createKeys, eventually, PLATFORM_NO, requestDataOf, startServer } = await import('../test/depository/support.ts');
+const { Api, bankNotificationPath, createKeys, eventually, requestDataOf, startServer } = await import('../test/depository/support.ts');
 
 const quick = process.argv.includes('--quick');
 const USERS = 20;
@@ -73,11 +73,7 @@ async function runStore(kind: StoreKind): Promise<void> {
 
     // Signed up front, as the bank would have, and sent from another thread (bench/bank-load.mjs)
     // over keep-alive connections: only Coffer's work runs on Coffer's event loop.
-    const paths = requests.map(({ gateway }) => {
-      const reqData = JSON.stringify(bankResult(gateway, { status: 'SUCCESS' }));
-      const query = new URLSearchParams({ serviceName: gateway.serviceName, platformNo: PLATFORM_NO, reqData, signature: signText(reqData, keys.bank.privateKey) });
-      return `/gateway?${query}`;
-    });
+    const paths = requests.map(({ gateway }) => bankNotificationPath(gateway, { status: 'SUCCESS' }, keys.bank.privateKey));
     const profiler = await startProfiler();
     const bank = await loadWorker(new URL('./bank-load.mjs', import.meta.url), { port: Number(new URL(coffer.url).port), paths, concurrency: CONCURRENCY });
     const started = performance.now();
@@ -114,8 +110,8 @@ async function runStore(kind: StoreKind): Promise<void> {
         concurrency: CONCURRENCY,
         acknowledgedPerSec: Math.round(NOTIFICATIONS / acknowledgedS),
         appliedPerSec: Math.round(NOTIFICATIONS / appliedS),
-        p50Ms: round(latencies[Math.floor(latencies.length * 0.5)]!),
-        p99Ms: round(latencies[Math.floor(latencies.length * 0.99)]!),
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
         cofferCpuUsPerNotification: Math.round(cofferCpuUs),
         ...(kind === 'postgres' && postgresCpuUs > 0 ? { localPostgresCpuUsPerNotification: Math.round(postgresCpuUs) } : {}),
       }),
@@ -127,13 +123,6 @@ async function runStore(kind: StoreKind): Promise<void> {
   }
 }
 
-
-async function inParallel(count: number, lanes: number, work: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    while (next < count) await work(next++);
-  }));
-}
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;

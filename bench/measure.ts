@@ -46,6 +46,15 @@ export function localPostgresCpuMs(): number {
   return total;
 }
 
+/** User + system CPU time of a whole process (every thread), e.g. a child Coffer server; 0 once it is gone. */
+export function processCpuMs(pid: number): number {
+  try {
+    return cpuMsOf(`/proc/${pid}/stat`);
+  } catch {
+    return 0;
+  }
+}
+
 function cpuMsOf(statFile: string): number {
   const stat = fs.readFileSync(statFile, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -67,4 +76,25 @@ export async function loadWorker(script: URL, workerData: unknown): Promise<{ go
       return Promise.race([done, failed]);
     },
   };
+}
+
+/** The `p`th percentile (0-100) of latencies sorted ascending, rounded to 0.01 ms. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
+}
+
+/** The machine's 1, 5 and 15 minute load averages, as /proc/loadavg prints them. */
+export function loadAverage(): string {
+  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+/** Runs `work(0..count-1)` with at most `lanes` at once. */
+export async function inParallel(count: number, lanes: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
 }

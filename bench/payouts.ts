@@ -29,7 +29,7 @@ import fs from 'node:fs';
 import pg from 'pg';
 import type { StoreKind } from '../src/platform/db/store.ts';
 import { signMerchantRequest } from '../src/modules/merchants/merchants.signing.ts';
-import { loadWorker, localPostgresCpuMs, mainThreadCpuMs, mainThreadSysCpuMs, startProfiler } from './measure.ts';
+import { loadAverage, loadWorker, localPostgresCpuMs, mainThreadCpuMs, mainThreadSysCpuMs, percentile, startProfiler } from './measure.ts';
 
 if (process.env.DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
 const { Admin, createBooks, fundedMerchant, payoutBody, PLATFORM_NO, startRig } = await import('../test/payouts/support.ts');
@@ -167,7 +167,6 @@ async function runStore(kind: StoreKind): Promise<void> {
     const allFinalSeconds = (performance.now() - started) / 1000;
     const finalCpuUs = ((mainThreadCpuMs() - cpuBefore) * 1000) / PAYOUTS;
     const latencies = load.latencies.sort((a, b) => a - b);
-    const pct = (p: number) => round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!);
     console.log(
       JSON.stringify({
         bench: 'payouts',
@@ -177,15 +176,15 @@ async function runStore(kind: StoreKind): Promise<void> {
         payouts: PAYOUTS,
         concurrency: CONCURRENCY,
         acceptedPerSec: Math.round(PAYOUTS / acceptSeconds),
-        acceptP50Ms: pct(50),
-        acceptP99Ms: pct(99),
+        acceptP50Ms: percentile(latencies, 50),
+        acceptP99Ms: percentile(latencies, 99),
         cofferCpuUsPerAccepted: Math.round(acceptCpuUs),
         cofferKernelCpuUsPerAccepted: Math.round(acceptSysCpuUs),
         ...(kind === 'postgres' ? { statementsPerAccepted: round(acceptStatements) } : {}),
         ...(kind === 'postgres' && acceptPostgresCpuUs > 0 ? { localPostgresCpuUsPerAccepted: Math.round(acceptPostgresCpuUs) } : {}),
         ...(bank ? { allFinalSeconds: round(allFinalSeconds), finalPerSec: Math.round(PAYOUTS / allFinalSeconds), cofferCpuUsPerFinal: Math.round(finalCpuUs) } : {}),
         ...(Object.keys(stages).length > 0 ? { stageMeanMs: stages } : {}),
-        loadAverage: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+        loadAverage: loadAverage(),
       }),
     );
   } finally {

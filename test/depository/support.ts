@@ -5,7 +5,7 @@
  * the bank's server-to-server endpoint (POST /service, QUERY_TRANSACTION).
  */
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
+import { type KeyObject, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -268,8 +268,7 @@ export class Api {
 
   /** The bank's signed notification of `result` for the request behind `gateway`. */
   notifyResult(gateway: GatewayRequest, result: Partial<BankResultData> & { status: 'SUCCESS' | 'FAIL' }, key = this.bank.privateKey) {
-    const reqData = JSON.stringify(bankResult(gateway, result));
-    return this.notify({ serviceName: gateway.serviceName, platformNo: PLATFORM_NO, reqData, signature: signText(reqData, key) });
+    return this.request<string>('GET', bankNotificationPath(gateway, result, key));
   }
 
   async invariantsHold(): Promise<void> {
@@ -296,6 +295,17 @@ export function bankResult(gateway: GatewayRequest, result: Partial<BankResultDa
     ...(result.status === 'FAIL' ? { errorCode: 'CARD_DECLINED', errorMessage: 'The card was declined' } : {}),
     ...result,
   };
+}
+
+/** The path of the bank's signed notification of `result` (GET /gateway?serviceName&platformNo&reqData&signature). */
+export function bankNotificationPath(gateway: GatewayRequest, result: Partial<BankResultData> & { status: 'SUCCESS' | 'FAIL' }, key: KeyObject): string {
+  const reqData = JSON.stringify(bankResult(gateway, result));
+  return gatewayNotificationPath(gateway.serviceName, reqData, signText(reqData, key));
+}
+
+/** GET /gateway as the bank sends it: each value URL-encoded in the query string. */
+export function gatewayNotificationPath(serviceName: string, reqData: string, signature: string): string {
+  return `/gateway?${new URLSearchParams({ serviceName, platformNo: PLATFORM_NO, reqData, signature })}`;
 }
 
 /** Polls until `check` passes (it throws while not yet), or fails with its last error. */
