@@ -283,7 +283,13 @@ export class DbFaultRig {
       },
       timeoutMs,
     ).catch(async (err: unknown) => {
-      throw new Error(`${(err as Error).message}: still open ${JSON.stringify(await open())}`);
+      const stuck = await this.query(
+        `select p.id, p.status, p.error_code, p.dispatch_attempts,
+                (select json_agg(json_build_object('id', t.id, 'kind', t.kind, 'state', t.state)) from ledger_transfers t where t.reference = p.id) as transfers
+         from payouts p where p.status not in ('SUCCEEDED', 'FAILED', 'REVERSED')`,
+      );
+      const logs = this.processes.map((p) => `--- ${p.name}\n${p.output().split('\n').filter((line) => stuck.some((row) => line.includes(String(row.id)))).join('\n')}`);
+      throw new Error(`${(err as Error).message}: still open ${JSON.stringify(await open())}; not final ${JSON.stringify(stuck)}\n${logs.join('\n')}`);
     });
 
     const made = await this.query<{ id: string; merchant_order_no: string; status: string; amount_minor: string; fee_minor: string }>(

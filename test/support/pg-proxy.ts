@@ -9,6 +9,8 @@ import net from 'node:net';
 interface Pair {
   client: net.Socket;
   server: net.Socket;
+  /** A statement matching `loseAnswerTo` went out on it: its answer is not passed on. */
+  armed: boolean;
 }
 
 export class PgProxy {
@@ -16,6 +18,7 @@ export class PgProxy {
   private readonly pairs = new Set<Pair>();
   private latencyMs = 0;
   private refusing = false;
+  private answersToLose: { pattern: string; left: number } | undefined;
   /** Connections taken since the start (a reconnecting pool opens new ones). */
   accepted = 0;
   port = 0;
@@ -53,6 +56,19 @@ export class PgProxy {
     return dropped;
   }
 
+  /**
+   * The next `count` statements whose text contains `pattern` run on the server
+   * (and commit, outside a transaction), but their answers never arrive: the
+   * connection is reset instead of passing them on.
+   */
+  loseAnswerTo(pattern: string, count: number): void {
+    this.answersToLose = { pattern, left: count };
+  }
+
+  get answersLeftToLose(): number {
+    return this.answersToLose?.left ?? 0;
+  }
+
   get open(): number {
     return this.pairs.size;
   }
@@ -71,7 +87,7 @@ export class PgProxy {
     }
     this.accepted += 1;
     const server = net.connect(this.targetPort, this.targetHost);
-    const pair = { client, server };
+    const pair: Pair = { client, server, armed: false };
     this.pairs.add(pair);
     this.pipe(client, server, pair);
     this.pipe(server, client, pair);
@@ -98,7 +114,17 @@ export class PgProxy {
         if (this.pairs.has(pair)) action();
       }, releaseAt - Date.now());
     };
-    from.on('data', (chunk: Buffer) => later(() => to.write(chunk)));
+    from.on('data', (chunk: Buffer) => {
+      const losing = this.answersToLose;
+      if (from === pair.client && losing && losing.left > 0 && chunk.includes(losing.pattern)) {
+        losing.left -= 1;
+        pair.armed = true;
+      } else if (from === pair.server && pair.armed) {
+        // the server has answered (so, outside a transaction, committed): the answer is lost
+        return this.close(pair);
+      }
+      later(() => to.write(chunk));
+    });
     from.on('end', () => later(() => to.end()));
   }
 

@@ -250,7 +250,7 @@ export class PayoutsService {
     try {
       saved = await this.recorder.submit(payout);
     } catch (err) {
-      await this.unmake(payout);
+      await this.unmakeUnlessSaved(payout);
       throw err;
     }
     if (!saved) {
@@ -277,6 +277,21 @@ export class PayoutsService {
       outboxRows(payouts.map((p) => ({ topic: PAYOUT_ACCEPTED, key: p.id, payload: payoutView(p) }))),
     );
     return payouts.map((p) => ({ ok: true, value: saved.has(p.id) }));
+  }
+
+  /**
+   * The record's insert failed, but its outcome is unknown: a connection lost after the commit
+   * fails the call too, and then the payout exists and will be sent, so its holds must stay.
+   * Undone only when a fresh read finds no record; when that read fails as well, the orphan
+   * sweeper decides later (it voids only holds whose payout does not exist).
+   */
+  private async unmakeUnlessSaved(payout: Payout): Promise<void> {
+    const saved = await repo.findPayoutIds(this.deps.db, [payout.id]).then(
+      (ids) => ids.has(payout.id),
+      () => undefined,
+    );
+    if (saved === false) return this.unmake(payout);
+    this.deps.logger.warn({ payoutId: payout.id, saved }, saved ? 'payout saved although its insert failed; its holds stay' : 'payout insert failed and its outcome is unknown; left to the orphan sweeper');
   }
 
   /** A payout that was not saved: nothing may stay held, its risk decision no longer counts. */
