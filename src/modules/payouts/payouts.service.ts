@@ -254,11 +254,16 @@ export class PayoutsService {
       throw err;
     }
     if (!saved) {
-      // Another request with this merchantOrderNo was saved first (the unique constraint decided).
-      await this.unmake(payout);
+      // Another request with this merchantOrderNo was saved first (the unique constraint decided) —
+      // or this one was: its group's insert committed but the answer was lost, and the group commit
+      // ran it again alone, finding its own row. Read before undoing (a failed read undoes nothing:
+      // the orphan sweeper voids only holds whose payout does not exist).
       const winner = await repo.findByOrderNo(this.deps.db, merchantId, merchantOrderNo);
-      if (winner) throw duplicateOrder(winner);
-      throw new Error(`payout ${id} was not saved, and no payout has merchantOrderNo ${merchantOrderNo}`);
+      if (winner?.id !== id) {
+        await this.unmake(payout);
+        if (winner) throw duplicateOrder(winner);
+        throw new Error(`payout ${id} was not saved, and no payout has merchantOrderNo ${merchantOrderNo}`);
+      }
     }
     this.deps.logger.info({ payoutId: id, merchantId, riskLevel: assessment.level }, 'payout accepted');
     if (!reviewPending) this.wake();
