@@ -288,8 +288,7 @@ export class DbFaultRig {
                 (select json_agg(json_build_object('id', t.id, 'kind', t.kind, 'state', t.state)) from ledger_transfers t where t.reference = p.id) as transfers
          from payouts p where p.status not in ('SUCCEEDED', 'FAILED', 'REVERSED')`,
       );
-      const logs = this.processes.map((p) => `--- ${p.name}\n${p.output().split('\n').filter((line) => stuck.some((row) => line.includes(String(row.id)))).join('\n')}`);
-      throw new Error(`${(err as Error).message}: still open ${JSON.stringify(await open())}; not final ${JSON.stringify(stuck)}\n${logs.join('\n')}`);
+      throw new Error(`${(err as Error).message}: still open ${JSON.stringify(await open())}; not final ${JSON.stringify(stuck)}\n${this.logsOf(stuck.map((row) => String(row.id)))}`);
     });
 
     const made = await this.query<{ id: string; merchant_order_no: string; status: string; amount_minor: string; fee_minor: string }>(
@@ -333,8 +332,15 @@ export class DbFaultRig {
       assert.equal(atBank.length, 1, `one payout at the bank for ${id}`);
       const sent = (orders.get(id) ?? []).sort((a, b) => a.startedAtMs - b.startedAtMs);
       assert.ok(sent.length >= 1, `${id} was ordered`);
-      for (let i = 1; i < sent.length; i++) assert.ok(sent[i]!.startedAtMs >= sent[i - 1]!.endedAtMs, `${id}: a second order while the first was out`);
+      for (let i = 1; i < sent.length; i++) {
+        assert.ok(sent[i]!.startedAtMs >= sent[i - 1]!.endedAtMs, `${id}: a second order while the first was out: ${JSON.stringify(sent.map((o) => [o.startedAtMs, o.endedAtMs]))}\n${this.logsOf([id])}`);
+      }
     }
+  }
+
+  /** What each process logged about these ids (for a failing check's message). */
+  private logsOf(ids: string[]): string {
+    return this.processes.map((p) => `--- ${p.name}\n${p.output().split('\n').filter((line) => ids.some((id) => line.includes(id))).join('\n')}`).join('\n');
   }
 
   /** How many payout orders reached the bank (re-sends included). */
