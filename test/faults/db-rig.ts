@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { seededRandom } from '../../src/modules/payments/payments.routing.ts';
 import { bankEnv, platformKeys, PLATFORM_NO, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
 import { type BankChild, startBankChild } from '../browser/support.ts';
 import { ADMIN_TOKEN, Admin, type MerchantClient } from '../merchants/support.ts';
@@ -22,7 +23,7 @@ import { PgProxy } from '../support/pg-proxy.ts';
 import { type PrivatePostgres, startPrivatePostgres } from '../support/private-postgres.ts';
 import { createEndpoint, Receiver, waitFor } from '../webhooks/support.ts';
 
-export { waitFor };
+export { seededRandom, waitFor };
 
 /** Sandbox beneficiaries (SPEC 5) and the status each ends in. */
 export const BENEFICIARIES = [
@@ -35,18 +36,6 @@ export const BENEFICIARIES = [
 const FUNDS = '100000.00';
 const AMOUNT = '10.00';
 const HOOK_PATH = '/hooks/db-faults';
-
-/** mulberry32: a small seeded generator, so a failing run replays from its printed seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The seed of a run: DB_FAULTS_SEED when set (to replay one), else random; printed either way. */
 export function runSeed(suite: string): number {
