@@ -20,8 +20,6 @@ describe('database connections cut mid-transaction under load', { skip }, () => 
     label: 'drops',
     processes: 2,
     proxy: true,
-    // a hold whose payout record was never saved (its void failed too) is swept after this
-    cofferEnv: { PAYOUT_ORPHAN_HOLD_AFTER_S: '5' },
   });
   const seed = runSeed('db-drops');
   const random = seededRandom(seed);

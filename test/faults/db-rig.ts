@@ -133,6 +133,9 @@ export class DbFaultRig {
       PAYOUT_QUERY_AFTER_MS: '500',
       WEBHOOK_POLL_INTERVAL_MS: '100',
       WEBHOOK_RETRY_BASE_MS: '500',
+      // A hold placed just before the database went away, whose payout was never saved (its void
+      // failed too), is swept after this (600 s by default).
+      PAYOUT_ORPHAN_HOLD_AFTER_S: '5',
       ...options.cofferEnv,
     };
     const names = Array.from({ length: options.processes }, (_, i) => String.fromCharCode(65 + i));

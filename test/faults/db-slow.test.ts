@@ -31,6 +31,8 @@ describe('a database slower than the leases', { skip }, () => {
       PAYOUT_BATCH_LEASE_MS: '800',
       IDEMPOTENCY_LEASE_MS: '800',
       PAYOUT_BATCH_CONCURRENCY: '4',
+      // The sweeper decides on age alone: it must not take a payout still being saved this slowly for an orphan.
+      PAYOUT_ORPHAN_HOLD_AFTER_S: '120',
     },
   });
   const seed = runSeed('db-slow');
