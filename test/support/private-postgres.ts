@@ -7,7 +7,7 @@
  * binaries run as the `postgres` OS user through `runuser`, and the folder is
  * handed to that user.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -94,6 +94,18 @@ export async function startPrivatePostgres(label: string): Promise<PrivatePostgr
     await pgBinary('pg_ctl', ['stop', '-w', '-t', '60', '-D', dataDir, '-m', mode]);
   };
   const url = (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`;
+  // pg_ctl daemonises the server: a test process that ends without remove() must not leave it running.
+  const stopOnExit = () => {
+    if (!fs.existsSync(path.join(dataDir, 'postmaster.pid'))) return;
+    const argv = ['stop', '-D', dataDir, '-m', 'immediate'];
+    try {
+      if (asRoot) execFileSync('runuser', ['-u', OS_USER, '--', path.join(bin, 'pg_ctl'), ...argv], { stdio: 'ignore' });
+      else execFileSync(path.join(bin, 'pg_ctl'), argv, { stdio: 'ignore' });
+    } catch {
+      // already stopped
+    }
+  };
+  process.once('exit', stopOnExit);
   await start();
   return {
     port,
@@ -112,6 +124,7 @@ export async function startPrivatePostgres(label: string): Promise<PrivatePostgr
     start,
     log: readLog,
     async remove() {
+      process.off('exit', stopOnExit);
       if (fs.existsSync(path.join(dataDir, 'postmaster.pid'))) await stop('immediate').catch(() => {});
       fs.rmSync(dir, { recursive: true, force: true });
     },
