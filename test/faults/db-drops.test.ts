@@ -12,7 +12,7 @@ import { privatePostgresSkip } from '../support/private-postgres.ts';
 import { BENEFICIARIES, DbFaultRig, runSeed, seededRandom, waitFor } from './db-rig.ts';
 
 const skip = privatePostgresSkip('database connection drops');
-const ROUNDS = Number(process.env.DB_DROPS_ROUNDS ?? 3);
+const ROUNDS = 3;
 const CUTS_PER_ROUND = 4;
 
 describe('database connections cut mid-transaction under load', { skip }, () => {
