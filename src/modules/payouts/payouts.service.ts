@@ -250,15 +250,20 @@ export class PayoutsService {
     try {
       saved = await this.recorder.submit(payout);
     } catch (err) {
-      await this.unmake(payout);
+      await this.unmakeUnlessSaved(payout);
       throw err;
     }
     if (!saved) {
-      // Another request with this merchantOrderNo was saved first (the unique constraint decided).
-      await this.unmake(payout);
+      // Another request with this merchantOrderNo was saved first (the unique constraint decided) —
+      // or this one was: its group's insert committed but the answer was lost, and the group commit
+      // ran it again alone, finding its own row. Read before undoing (a failed read undoes nothing:
+      // the orphan sweeper voids only holds whose payout does not exist).
       const winner = await repo.findByOrderNo(this.deps.db, merchantId, merchantOrderNo);
-      if (winner) throw duplicateOrder(winner);
-      throw new Error(`payout ${id} was not saved, and no payout has merchantOrderNo ${merchantOrderNo}`);
+      if (winner?.id !== id) {
+        await this.unmake(payout);
+        if (winner) throw duplicateOrder(winner);
+        throw new Error(`payout ${id} was not saved, and no payout has merchantOrderNo ${merchantOrderNo}`);
+      }
     }
     this.deps.logger.info({ payoutId: id, merchantId, riskLevel: assessment.level }, 'payout accepted');
     if (!reviewPending) this.wake();
@@ -277,6 +282,21 @@ export class PayoutsService {
       outboxRows(payouts.map((p) => ({ topic: PAYOUT_ACCEPTED, key: p.id, payload: payoutView(p) }))),
     );
     return payouts.map((p) => ({ ok: true, value: saved.has(p.id) }));
+  }
+
+  /**
+   * The record's insert failed, but its outcome is unknown: a connection lost after the commit
+   * fails the call too, and then the payout exists and will be sent, so its holds must stay.
+   * Undone only when a fresh read finds no record; when that read fails as well, the orphan
+   * sweeper decides later (it voids only holds whose payout does not exist).
+   */
+  private async unmakeUnlessSaved(payout: Payout): Promise<void> {
+    const saved = await repo.findPayoutIds(this.deps.db, [payout.id]).then(
+      (ids) => ids.has(payout.id),
+      () => undefined,
+    );
+    if (saved === false) return this.unmake(payout);
+    this.deps.logger.warn({ payoutId: payout.id, saved }, saved ? 'payout saved although its insert failed; its holds stay' : 'payout insert failed and its outcome is unknown; left to the orphan sweeper');
   }
 
   /** A payout that was not saved: nothing may stay held, its risk decision no longer counts. */

@@ -56,6 +56,11 @@ function openPostgres(connectionString: string, max: number): Store {
   });
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  // Nor one dropped while checked out between two statements (inside a transaction, say, when the
+  // server restarts): pg emits that on the client, where the pool listens only while it is idle, and
+  // an unheard 'error' kills the process. The next statement on it fails instead (the caller sees
+  // the error) and the pool discards it on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   return { kind: 'postgres', db, location: undefined, close: () => db.destroy() };
 }
