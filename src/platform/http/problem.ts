@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { DomainError, errorCatalogue, type ErrorCode } from '../errors.ts';
 import { findBigInt } from './json-safety.ts';
 
@@ -72,6 +73,14 @@ const CODES_BY_CLIENT_STATUS: Record<number, ErrorCode> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
 };
 
+const DATABASE_AWAY: Failure = {
+  code: 'SERVICE_UNAVAILABLE',
+  detail: 'The database cannot be reached just now. Nothing was done that a retry would repeat: try again shortly.',
+};
+
+/** What a 503 tells a client to wait before trying again. */
+const RETRY_AFTER_S = 5;
+
 const UNEXPECTED: Failure = {
   code: 'INTERNAL_ERROR',
   detail: 'An unexpected error occurred. Quote the requestId when reporting it.',
@@ -80,6 +89,7 @@ const UNEXPECTED: Failure = {
 /** Maps anything a route or fastify can throw to a catalogue code; unknown errors reveal nothing. */
 export function failureFrom(error: unknown): Failure {
   if (error instanceof DomainError) return { code: error.code, detail: error.message, extra: error.extra };
+  if (isDatabaseUnavailable(error)) return DATABASE_AWAY;
   if (!isFastifyClientError(error)) return UNEXPECTED;
   if (error.validation) return validationFailure(error);
   const code = FASTIFY_ERROR_CODES[error.code] ?? CODES_BY_CLIENT_STATUS[error.statusCode] ?? 'MALFORMED_REQUEST';
@@ -169,6 +179,7 @@ function safeExtra(request: FastifyRequest, failure: Failure): Record<string, un
 /** Sends an already-serialized body so no route's response schema can strip problem fields. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, publicUrl: string, failure: Failure) {
   const problem = problemFor(request, publicUrl, failure);
+  if (problem.status === 503) reply.header('retry-after', String(RETRY_AFTER_S));
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
 }
 
@@ -178,7 +189,7 @@ export function problemErrorHandler(publicUrl: string) {
     if (failure.code === 'INTERNAL_ERROR') {
       request.log.error({ err: error }, 'request failed unexpectedly');
     } else if (errorCatalogue[failure.code].status >= 500) {
-      request.log.warn({ code: failure.code, detail: failure.detail }, 'request not served');
+      request.log.warn({ code: failure.code, detail: failure.detail, err: failure === DATABASE_AWAY ? error : undefined }, 'request not served');
     } else {
       request.log.info({ code: failure.code, detail: failure.detail }, 'request refused');
     }
