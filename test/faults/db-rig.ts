@@ -280,7 +280,13 @@ export class DbFaultRig {
                 (select json_agg(json_build_object('id', t.id, 'kind', t.kind, 'state', t.state)) from ledger_transfers t where t.reference = p.id) as transfers
          from payouts p where p.status not in ('SUCCEEDED', 'FAILED', 'REVERSED')`,
       );
-      throw new Error(`${(err as Error).message}: still open ${JSON.stringify(await open())}; not final ${JSON.stringify(stuck)}\n${this.logsOf(stuck.map((row) => String(row.id)))}`);
+      const finals = await this.query<{ id: string; status: string }>('select id, status from payouts where id = any($1::text[])', [[...acks.keys()]]);
+      const unexpected = [...acks.values()]
+        .map((ack) => ({ id: ack.payoutId, expected: ack.expected, status: finals.find((row) => row.id === ack.payoutId)?.status ?? 'MISSING' }))
+        .filter((row) => row.status !== row.expected);
+      throw new Error(
+        `${(err as Error).message}: still open ${JSON.stringify(await open())}; not final ${JSON.stringify(stuck)}; not as expected ${JSON.stringify(unexpected)}\n${this.logsOf([...stuck, ...unexpected].map((row) => String(row.id)))}`,
+      );
     });
 
     const made = await this.query<{ id: string; merchant_order_no: string; status: string; amount_minor: string; fee_minor: string }>(
