@@ -22,6 +22,7 @@ import {
   type RecordStatus,
   type WithdrawRecord,
 } from './wallets.types.ts';
+import { crashPoint } from '../../platform/faults.ts';
 
 /** Who is asking, as the users module authenticated them. */
 export interface WalletUser {
@@ -204,6 +205,7 @@ export class WalletsService {
       throw err;
     }
     const now = this.deps.clock.now();
+    crashPoint('wallets.withdraw-after-hold');
     const needsCode = assessment.level !== 'LOW';
     const record: WithdrawRecord = {
       id: newId('wdr'),
@@ -448,6 +450,7 @@ export class WalletsService {
 
     const settlements = { recharge: [] as repo.RecordSettlement[], withdraw: [] as repo.RecordSettlement[] };
     for (const result of moved) if (result.ok && result.value) settlements[result.value.kind].push(result.value.settlement);
+    crashPoint('wallets.after-ledger-before-record');
     const now = this.deps.clock.now();
     await Promise.all(
       (['recharge', 'withdraw'] as const).map(async (kind) => {
