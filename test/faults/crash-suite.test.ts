@@ -54,7 +54,7 @@ for (const { store, processes, skip, rounds, faultMs } of stores) {
       for (let round = 1; long ? Date.now() < endsAt : round <= rounds; round++) {
         const report = await runRound(rig, workload, { seed, round, faultMs, workers: 4, actors: DEFAULT_ACTORS, faultEveryMs: 2500, recoveryMs: 90_000 });
         reports.push(report);
-        console.log(`[faults] ${store} ${describeReport(seed, { ...report, stuck: report.stuck })}`.slice(0, 1500));
+        console.log(`[faults] ${store} ${describeReport(seed, report)}`.slice(0, 1500));
         if (report.violations.length + report.lost.length + report.duplicated.length + Object.keys(report.stuck).length > 0) {
           console.log(rig.output());
         }

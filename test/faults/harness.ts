@@ -23,6 +23,7 @@ import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { CRASH_POINTS, mulberry32, type CrashPointName } from '../../src/platform/faults.ts';
 import { openStore, type Store } from '../../src/platform/db/store.ts';
+import { luhnValid } from '../../src/modules/payments/payments.cards.ts';
 import type { GatewayRequest } from '../../src/protocol/depository.ts';
 import { atTheBank, bankEnv, newCardNumber, PASSWORD as BANK_PASSWORD, platformKeys, PLATFORM_NO, registrationFields, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
 import { type BankChild, freePort, newMobile, startBankChild } from '../browser/support.ts';
@@ -108,6 +109,10 @@ const FAST_RECOVERY: Record<string, string> = {
   DEPOSITORY_ORPHAN_HOLD_AFTER_S: '5',
   PRODUCT_WALLET_RECOVERY_AFTER_S: '3',
   PRODUCT_JOB_INTERVAL_MS: '200',
+  // A card order nobody pays (its SMS step failed mid-fault) is cancelled soon.
+  PRODUCT_UNPAID_EXPIRY_MINUTES: '1',
+  CLOCK_REFRESH_MS: '200',
+  USER_SESSION_TTL_S: String(366 * 86_400),
   PAYMENT_CONFIRM_LEASE_MS: '3000',
   PAYMENT_QUERY_RETRY_MS: '300',
   PAYMENT_JOB_INTERVAL_MS: '100',
@@ -294,10 +299,16 @@ export type Acked =
   | { kind: 'withdraw'; user: string; requestNo: string; amountMinor: bigint; confirmedAtBank: boolean | undefined }
   | { kind: 'payout'; merchant: string; id: string; amountMinor: bigint; expected: string }
   | { kind: 'batch'; merchant: string; id: string; rows: number; approved: boolean }
-  | { kind: 'subscription'; user: string; id: string; amountMinor: bigint };
+  | { kind: 'subscription'; user: string; id: string; amountMinor: bigint }
+  /** A product bought by card: `paid` is what the confirm answered (SUCCESS, FAIL, or unknown). */
+  | { kind: 'card-subscription'; user: string; id: string; payOrderNo: string; paid: 'SUCCESS' | 'FAIL' | undefined };
 
 interface User {
   token: string;
+  mobile: string;
+  /** Its payment card's id, once added; one card payment at a time (the channel's SMS is found by mobile). */
+  cardId?: string;
+  paying?: boolean;
   /** When its withdrawals were made (the seeded risk rules review a 5th within 10 minutes). */
   withdrawals: number[];
 }
@@ -323,7 +334,7 @@ export class Workload {
   readonly refused: { op: string; status: number; code: string }[] = [];
   unanswered = 0;
   readonly users: User[] = [];
-  private readonly merchants: Merchant[] = [];
+  readonly merchants: Merchant[] = [];
   productId = '';
   private seq = 0;
 
@@ -368,7 +379,8 @@ export class Workload {
     if (roll < 0.45) return this.withdraw(this.rng.pick(this.users));
     if (roll < 0.7) return this.payout(this.rng.pick(this.merchants));
     if (roll < 0.8) return this.batch(this.rng.pick(this.merchants));
-    return this.subscribe(this.rng.pick(this.users));
+    if (roll < 0.9) return this.subscribe(this.rng.pick(this.users));
+    return this.cardSubscribe(this.rng.pick(this.users));
   }
 
   private key(prefix: string): string {
@@ -380,9 +392,8 @@ export class Workload {
     const deadline = Date.now() + budgetMs;
     for (;;) {
       const answer = await send().catch(() => undefined);
-      if (answer && answer.status < 500 && answer.status !== 409) return answer;
-      // 409 here: the same Idempotency-Key is still in flight (its process may be dead: the lease runs out).
-      if (answer?.status === 409 && answer.body?.code !== 'IDEMPOTENCY_KEY_IN_USE' && answer.body?.code !== 'REQUEST_IN_PROGRESS') return answer;
+      // IDEMPOTENCY_KEY_IN_USE: the first try is still in flight, or its process died (its lease runs out).
+      if (answer && answer.status < 500 && answer.body?.code !== 'IDEMPOTENCY_KEY_IN_USE') return answer;
       if (Date.now() > deadline) {
         this.unanswered += 1;
         return undefined;
@@ -423,7 +434,7 @@ export class Workload {
     if (registered?.status !== 201 && registered?.status !== 409) return this.refuse('register', registered);
     const login = await this.send(() => callJson(`${this.rig.url}/auth/login`, 'POST', { mobile, password: USER_PASSWORD }));
     if (login?.status !== 200) return this.refuse('login', login);
-    const user: User = { token: login.body.token as string, withdrawals: [] };
+    const user: User = { token: login.body.token as string, mobile, withdrawals: [] };
     const opening = await this.send(() => this.userCall(user, 'POST', '/my/depository-accounts', { callbackUrl: CALLBACK_URL }, this.key('open')));
     if (opening?.status !== 201) return this.refuse('open-account', opening);
     if (!(await atTheBank(opening.body as GatewayRequest, registrationFields(newCardNumber())).then(() => true, () => false))) return;
@@ -480,7 +491,7 @@ export class Workload {
     return { text: `${units}.00`, minor: BigInt(units) * 100n };
   }
 
-  private async recharge(user: User): Promise<void> {
+  async recharge(user: User, confirm = this.rng.chance(0.9)): Promise<void> {
     const amount = this.amount(100, 900);
     const answer = await this.send(() => this.userCall(user, 'POST', '/my/recharge-records', { amount: amount.text, callbackUrl: CALLBACK_URL }, this.key('rch')));
     if (answer?.status !== 201) return this.refuse('recharge', answer);
@@ -488,10 +499,10 @@ export class Workload {
     const op: Acked = { kind: 'recharge', user: user.token, requestNo: requestNoOf(gateway), amountMinor: amount.minor, confirmedAtBank: false };
     this.acked.push(op);
     // Most users confirm at the bank; some walk away (the record must expire and fail).
-    if (this.rng.chance(0.9)) op.confirmedAtBank = await confirmAtBank(gateway);
+    if (confirm) op.confirmedAtBank = await confirmAtBank(gateway);
   }
 
-  private async withdraw(user: User): Promise<void> {
+  async withdraw(user: User): Promise<void> {
     // The seeded risk rules send a 5th withdrawal within 10 minutes, or a 10th in a day, to review: stay under them.
     const recent = user.withdrawals.filter((at) => at > Date.now() - 11 * 60_000);
     if (recent.length >= 3 || user.withdrawals.length >= 8) return this.recharge(user);
@@ -505,17 +516,18 @@ export class Workload {
     if (this.rng.chance(0.9)) op.confirmedAtBank = await confirmAtBank(gateway);
   }
 
-  private async payout(merchant: Merchant): Promise<void> {
-    const beneficiary = this.rng.pick(BENEFICIARIES);
+  async payout(merchant: Merchant, beneficiary = this.rng.pick(BENEFICIARIES)): Promise<void> {
     const amount = this.amount(1, 200);
     const body = JSON.stringify({ merchantOrderNo: this.key('PO'), amount: amount.text, currency: 'CNY', beneficiary: { name: 'Li Lei', accountNo: beneficiary.accountNo, bankCode: 'ICBC' } });
     const idempotencyKey = this.key('idem');
     const answer = await this.send(() => merchant.maker.request('POST', '/v1/payouts', { body, headers: { 'idempotency-key': idempotencyKey } }));
-    if (answer?.status !== 202) return this.refuse('payout', answer);
-    this.acked.push({ kind: 'payout', merchant: merchant.id, id: answer.body.id as string, amountMinor: amount.minor, expected: beneficiary.final });
+    // A duplicate order number names the payout an earlier try made (its answer was lost with its process).
+    const id = answer?.status === 202 ? answer.body.id : answer?.status === 409 && answer.body?.code === 'DUPLICATE_MERCHANT_ORDER_NO' ? answer.body.payoutId : undefined;
+    if (typeof id !== 'string') return this.refuse('payout', answer);
+    this.acked.push({ kind: 'payout', merchant: merchant.id, id, amountMinor: amount.minor, expected: beneficiary.final });
   }
 
-  private async batch(merchant: Merchant): Promise<void> {
+  async batch(merchant: Merchant): Promise<void> {
     const rows = Array.from({ length: this.rng.int(2, 5) }, () => {
       const beneficiary = this.rng.pick(BENEFICIARIES);
       return `${this.key('BR')},${this.amount(1, 100).text},CNY,Li Lei,${beneficiary.accountNo},ICBC,`;
@@ -532,7 +544,7 @@ export class Workload {
     else this.refuse('batch-approve', approved);
   }
 
-  private async subscribe(user: User): Promise<void> {
+  async subscribe(user: User): Promise<void> {
     const amount = this.amount(1, 3);
     const text = `${Number(amount.text) * 100}.00`;
     const answer = await this.send(() => this.userCall(user, 'POST', '/my/subscriptions', { productId: this.productId, amount: text, payWith: 'WALLET' }, this.key('sub')));
@@ -540,9 +552,51 @@ export class Workload {
     this.acked.push({ kind: 'subscription', user: user.token, id: answer.body.id as string, amountMinor: amount.minor * 100n });
   }
 
+  /** A product bought by card: the order, the card's SMS (the channel's code, or Coffer's for a direct debit), the confirm. */
+  async cardSubscribe(user: User): Promise<void> {
+    if (user.paying) return this.subscribe(user);
+    user.paying = true;
+    try {
+      if (!user.cardId) {
+        const card = await this.send(() =>
+          this.userCall(user, 'POST', '/my/payment-cards', { cardNumber: luhnCard(this.rng), holderName: 'Li Lei', mobile: user.mobile, bankCode: 'ICBC' }, this.key('card')),
+        );
+        if (card?.status !== 201) return this.refuse('add-card', card);
+        user.cardId = card.body.id as string;
+      }
+      const ordered = await this.send(() => this.userCall(user, 'POST', '/my/subscriptions', { productId: this.productId, amount: '100.00', payWith: 'CARD' }, this.key('csub')));
+      if (ordered?.status !== 201) return this.refuse('card-subscribe', ordered);
+      const op: Acked = { kind: 'card-subscription', user: user.token, id: ordered.body.id as string, payOrderNo: ordered.body.payOrderNo as string, paid: undefined };
+      this.acked.push(op);
+      const texted = await this.send(() => this.userCall(user, 'POST', `/my/payments/${op.payOrderNo}/sms`, { cardId: user.cardId }, this.key('sms')));
+      if (texted?.status !== 200) return this.refuse('payment-sms', texted);
+      const code = await this.smsCode(user.mobile, texted.body.method as string);
+      if (!code) return;
+      const confirmed = await this.send(() => this.userCall(user, 'POST', `/my/payments/${op.payOrderNo}/confirm`, { smsCode: code }, this.key('confirm')));
+      if (confirmed?.status !== 200) return this.refuse('payment-confirm', confirmed);
+      if (confirmed.body.status === 'SUCCESS' || confirmed.body.status === 'FAIL') op.paid = confirmed.body.status;
+    } finally {
+      user.paying = false;
+    }
+  }
+
+  /** The newest code texted to `mobile`: by the quick-pay channel (the bank's sink) or by Coffer (a direct debit). */
+  private async smsCode(mobile: string, method: string): Promise<string | undefined> {
+    if (method === 'QUICK_PAY') return (await this.rig.bankSandbox<{ code: string }[]>('GET', `/sandbox/channel-sms?mobile=${mobile}`))?.[0]?.code;
+    const sink = await this.rig.admin.request<{ data: { text: string }[] }>('GET', `/sandbox/sms?mobile=${mobile}`).catch(() => undefined);
+    return /\b(\d{6})\b/.exec(sink?.body.data?.[0]?.text ?? '')?.[1];
+  }
+
   merchantIds(): string[] {
     return this.merchants.map((m) => m.id);
   }
+}
+
+/** A Luhn-valid card number the sandbox channels debit (it does not end in a declining suffix). */
+function luhnCard(rng: Rng): string {
+  const body = `622202${String(rng.int(0, 99_999)).padStart(5, '0')}`;
+  for (let digit = 0; digit <= 9; digit++) if (luhnValid(`${body}${digit}4242`)) return `${body}${digit}4242`;
+  throw new Error('no Luhn-valid number');
 }
 
 function requestNoOf(gateway: GatewayRequest): string {
@@ -639,6 +693,7 @@ export async function openWork(db: Kysely<any>): Promise<Record<string, string[]
     batches: await ids(sql`select id from payout_batches where status not in ('PROCESSED', 'REJECTED', 'AWAITING_APPROVAL')`),
     batchRows: await ids(sql`select batch_id || ':' || line as id from payout_batch_rows where status in ('PENDING', 'ACCEPTED')`),
     subscriptions: await ids(sql`select id from product_subscriptions where status = 'AWAITING_PAYMENT'`),
+    payments: await ids(sql`select pay_order_no as id from payment_orders where status = 'DOING' and step not in ('CREATED', 'SMS_SENT')`),
     heldMoney: await ids(sql`select id from ledger_transfers where state = 'PENDING'`),
     outbox: await ids(sql`select id::text as id from outbox_messages where delivered_at is null and parked_at is null`),
     parkedOutbox: await ids(sql`select id::text as id from outbox_messages where parked_at is not null`),
@@ -711,6 +766,14 @@ export async function checkAcknowledged(rig: FaultRig, workload: Workload, db: K
   const subscriptions = byKind('subscription');
   const subscriptionRows = await count('product_subscriptions', 'id', subscriptions.map((s) => s.id));
   present('subscription', subscriptions.map((s) => s.id), subscriptionRows, (_id, status) => (status === 'PAID' || status === 'VALUE' ? undefined : status));
+  const cardSubscriptions = byKind('card-subscription');
+  const cardRows = await count('product_subscriptions', 'id', cardSubscriptions.map((s) => s.id));
+  present('card-subscription', cardSubscriptions.map((s) => s.id), cardRows, (id, status) => {
+    const paid = cardSubscriptions.find((s) => s.id === id)!.paid;
+    if (paid === 'SUCCESS' && status !== 'PAID' && status !== 'VALUE') return `${status}, but its payment succeeded`;
+    if (paid !== 'SUCCESS' && !['PAID', 'VALUE', 'CANCELLED'].includes(status)) return status;
+    return undefined;
+  });
 
   // Money, once: each business id's transfers, as the ids derived from it say.
   const transfersOf = async (references: string[]) => {
@@ -726,6 +789,17 @@ export async function checkAcknowledged(rig: FaultRig, workload: Workload, db: K
     const moved = (rechargeMoney.get(op.requestNo) ?? []).filter((t) => t.startsWith('recharge/'));
     const want = rechargeRows.get(op.requestNo)?.status === 'SUCCEEDED' ? 1 : 0;
     if (moved.length !== want) moneyWrong.push(`recharge ${op.requestNo}: ${moved.length} credits, expected ${want}`);
+  }
+  const cardMoney = await transfersOf(cardSubscriptions.map((s) => s.payOrderNo));
+  for (const op of cardSubscriptions) {
+    const moved = cardMoney.get(op.payOrderNo) ?? [];
+    const want = ['PAID', 'VALUE'].includes(cardRows.get(op.id)?.status ?? '') ? 1 : 0;
+    if (moved.length !== want) moneyWrong.push(`card payment ${op.payOrderNo}: ${moved.length} transfers (${moved.join(', ')}), expected ${want}`);
+  }
+  const walletPaid = await transfersOf(subscriptions.map((s) => s.id));
+  for (const op of subscriptions) {
+    const moved = (walletPaid.get(op.id) ?? []).filter((t) => t.startsWith('subscription/'));
+    if (moved.length !== 1) moneyWrong.push(`subscription ${op.id}: ${moved.length} wallet payments (${moved.join(', ')}), expected 1`);
   }
   // Balances: each merchant's settlement balance is what its acknowledged payouts leave.
   for (const merchantId of workload.merchantIds()) {
@@ -792,6 +866,7 @@ export interface RoundReport {
 
 /** One round of operations and faults on `workload` (it lives across rounds: each check covers every earlier round's operations too). */
 export async function runRound(rig: FaultRig, workload: Workload, options: RoundOptions): Promise<RoundReport> {
+  if (!(await rig.bankAlive())) await rig.restartBank();
   const ackedBefore = workload.acked.length;
   const refusedBefore = workload.refused.length;
   const unansweredBefore = workload.unanswered;
@@ -812,26 +887,25 @@ export async function runRound(rig: FaultRig, workload: Workload, options: Round
 
   // Faults stop; recovery: everything restarted, every job and relay left to finish its work.
   for (const actor of options.actors) await actor.calm?.(rig);
-  if (!(await rig.bankAlive())) await rig.restartBank();
-  await rig.restartDead();
-  const stuck = await waitUntilFinal(rig, options.recoveryMs);
-  const report: RoundReport = {
+  const checked = await recoverAndCheck(rig, workload, options.recoveryMs);
+  return {
     round: options.round,
     acknowledged: workload.acked.length - ackedBefore,
     refused: workload.refused.length - refusedBefore,
     refusedBy: tally(workload.refused.slice(refusedBefore).map((r) => `${r.op}:${r.status}:${r.code}`)),
     unanswered: workload.unanswered - unansweredBefore,
     faults,
-    violations: [],
-    lost: [],
-    duplicated: [],
-    stuck,
+    ...checked,
   };
+}
+
+/** Everything restarted, then (within `recoveryMs`) every record final; then the checks. */
+export async function recoverAndCheck(rig: FaultRig, workload: Workload, recoveryMs: number): Promise<Pick<RoundReport, 'violations' | 'lost' | 'duplicated' | 'stuck'>> {
+  if (!(await rig.bankAlive())) await rig.restartBank();
+  await rig.restartDead();
+  const stuck = await waitUntilFinal(rig, recoveryMs);
   const checked = await rig.withBooks((db) => checkAcknowledged(rig, workload, db));
-  report.violations.push(...checked.violations, ...(await ledgerViolations(rig)));
-  report.lost = checked.lost;
-  report.duplicated = checked.duplicated;
-  return report;
+  return { ...checked, violations: [...checked.violations, ...(await ledgerViolations(rig))], stuck };
 }
 
 /**
@@ -857,12 +931,12 @@ export function tally(labels: string[]): Record<string, number> {
   return counts;
 }
 
-export function describeReport(seed: number, report: RoundReport): string {
+export function describeReport(seed: number, report: Pick<RoundReport, 'round'>): string {
   return `seed ${seed} round ${report.round}: ${JSON.stringify(report, null, 1).slice(0, 6000)}`;
 }
 
 /** Fails the test with the seed, the round and the offending ids. */
-export function assertClean(seed: number, report: RoundReport): void {
+export function assertClean(seed: number, report: Pick<RoundReport, 'violations' | 'lost' | 'duplicated' | 'stuck' | 'round'>): void {
   assert.deepEqual(
     { violations: report.violations, lost: report.lost, duplicated: report.duplicated, stuck: report.stuck },
     { violations: [], lost: [], duplicated: [], stuck: {} },
