@@ -60,6 +60,9 @@ export function seedFromEnv(): number {
   return process.env.FAULT_SEED ? Number(process.env.FAULT_SEED) : Math.floor(Math.random() * 2 ** 31);
 }
 
+/** FAULT_TRACE=1: what recovery waits for, as it goes. */
+const trace = (line: string) => process.env.FAULT_TRACE && console.log(`[faults] ${new Date().toISOString()} ${line}`);
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- the rig ---------------------------------------------------------------------------------------
@@ -901,11 +904,16 @@ export async function runRound(rig: FaultRig, workload: Workload, options: Round
 
 /** Everything restarted, then (within `recoveryMs`) every record final; then the checks. */
 export async function recoverAndCheck(rig: FaultRig, workload: Workload, recoveryMs: number): Promise<Pick<RoundReport, 'violations' | 'lost' | 'duplicated' | 'stuck'>> {
+  const startedAt = Date.now();
   if (!(await rig.bankAlive())) await rig.restartBank();
   await rig.restartDead();
+  trace(`restarted in ${Date.now() - startedAt} ms`);
   const stuck = await waitUntilFinal(rig, recoveryMs);
+  trace(`final in ${Date.now() - startedAt} ms`);
   const checked = await rig.withBooks((db) => checkAcknowledged(rig, workload, db));
-  return { ...checked, violations: [...checked.violations, ...(await ledgerViolations(rig))], stuck };
+  const violations = [...checked.violations, ...(await ledgerViolations(rig))];
+  trace(`checked in ${Date.now() - startedAt} ms`);
+  return { ...checked, violations, stuck };
 }
 
 /**
@@ -919,6 +927,7 @@ async function waitUntilFinal(rig: FaultRig, boundMs: number): Promise<Record<st
   for (;;) {
     await sleep(pause);
     const open = await rig.withBooks(openWork);
+    trace(`open: ${JSON.stringify(Object.fromEntries(Object.entries(open).map(([k, v]) => [k, v.length])))}`);
     // Parked outbox messages do not resolve by waiting: reported, not waited for.
     const waiting = Object.keys(open).filter((k) => k !== 'parkedOutbox');
     if (waiting.length === 0 || Date.now() > deadline) return open;
