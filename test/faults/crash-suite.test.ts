@@ -52,7 +52,8 @@ for (const { store, processes, skip, rounds, faultMs } of stores) {
       const reports: RoundReport[] = [];
       const endsAt = Date.now() + durationS * 1000;
       for (let round = 1; long ? Date.now() < endsAt : round <= rounds; round++) {
-        const report = await runRound(rig, workload, { seed, round, faultMs, workers: 4, actors: DEFAULT_ACTORS, faultEveryMs: 2500, recoveryMs: 90_000 });
+        // The long form's rounds are longer: more faults overlap, fewer pauses for recovery.
+        const report = await runRound(rig, workload, { seed, round, faultMs: long ? 60_000 : faultMs, workers: 4, actors: DEFAULT_ACTORS, faultEveryMs: 2000, recoveryMs: 120_000 });
         reports.push(report);
         console.log(`[faults] ${store} ${describeReport(seed, report)}`.slice(0, 1500));
         if (report.violations.length + report.lost.length + report.duplicated.length + Object.keys(report.stuck).length > 0) {

@@ -212,6 +212,7 @@ export class FaultRig {
     const name = `coffer-${slot}-${++this.started}`;
     const child = await startCofferChild(name, { ...this.cofferEnv, ...(crashAt ? { COFFER_CRASH_AT: crashAt } : {}) });
     this.slots[slot] = child;
+    this.armed[slot] = crashAt !== undefined;
     return child;
   }
 
@@ -219,9 +220,31 @@ export class FaultRig {
     await this.slots[slot]?.kill();
   }
 
-  /** Every dead Coffer started again, without crash points. */
-  async restartDead(): Promise<number> {
+  private readonly busy = new Set<string>();
+  /** Slots whose process runs with a crash point armed. */
+  private readonly armed: boolean[] = [];
+
+  /** Runs `work` on `resource` (a process) unless another fault is at it already (then nothing, undefined). */
+  async exclusive<T>(resource: string, work: () => Promise<T>): Promise<T | undefined> {
+    if (this.busy.has(resource)) return undefined;
+    this.busy.add(resource);
+    try {
+      return await work();
+    } finally {
+      this.busy.delete(resource);
+    }
+  }
+
+  /** What a supervisor (systemd, Kubernetes) does: a Coffer that died (at a crash point) is started again. */
+  async supervise(): Promise<number> {
     const dead = this.slots.map((p, slot) => (p?.alive() ? -1 : slot)).filter((slot) => slot >= 0);
+    const restarted = await Promise.all(dead.map((slot) => this.exclusive(`coffer-${slot}`, () => this.restartCoffer(slot))));
+    return restarted.filter(Boolean).length;
+  }
+
+  /** Every dead Coffer, and every one armed with a crash point, started again without one (recovery runs clean). */
+  async restartDead(): Promise<number> {
+    const dead = this.slots.map((p, slot) => (p?.alive() && !this.armed[slot] ? -1 : slot)).filter((slot) => slot >= 0);
     await Promise.all(dead.map((slot) => this.restartCoffer(slot)));
     return dead.length;
   }
@@ -622,11 +645,14 @@ export const killCoffer: FaultActor = {
   name: 'kill-coffer',
   async strike(rig, rng) {
     const slot = rng.int(0, rig.slots.length - 1);
-    if (!rig.slots[slot]?.alive()) return undefined;
-    await rig.killCoffer(slot);
-    await sleep(rng.int(100, 1500));
-    await rig.restartCoffer(slot);
-    return 'kill-coffer';
+    const pauseMs = rng.int(100, 1500);
+    return rig.exclusive(`coffer-${slot}`, async () => {
+      if (!rig.slots[slot]?.alive()) return undefined;
+      await rig.killCoffer(slot);
+      await sleep(pauseMs);
+      await rig.restartCoffer(slot);
+      return 'kill-coffer';
+    });
   },
 };
 
@@ -635,9 +661,11 @@ export const crashAtPoint: FaultActor = {
   name: 'crash-point',
   async strike(rig, rng) {
     const slot = rng.int(0, rig.slots.length - 1);
-    const point = rng.pick(CRASH_POINTS);
-    await rig.restartCoffer(slot, `${point}:${rng.int(1, 3)}`);
-    return 'arm-crash-point';
+    const crashAt = `${rng.pick(CRASH_POINTS)}:${rng.int(1, 3)}`;
+    return rig.exclusive(`coffer-${slot}`, async () => {
+      await rig.restartCoffer(slot, crashAt);
+      return 'arm-crash-point';
+    });
   },
 };
 
@@ -645,10 +673,13 @@ export const crashAtPoint: FaultActor = {
 export const killBank: FaultActor = {
   name: 'kill-bank',
   async strike(rig, rng) {
-    await rig.killBank();
-    await sleep(rng.int(200, 2000));
-    await rig.restartBank();
-    return 'kill-bank';
+    const pauseMs = rng.int(200, 2000);
+    return rig.exclusive('bank', async () => {
+      await rig.killBank();
+      await sleep(pauseMs);
+      await rig.restartBank();
+      return 'kill-bank';
+    });
   },
 };
 
@@ -876,17 +907,31 @@ export async function runRound(rig: FaultRig, workload: Workload, options: Round
   const faults: Record<string, number> = {};
   const endsAt = Date.now() + options.faultMs;
   const stop = () => Date.now() >= endsAt;
+  // Faults overlap (a process restarting while the bank is down); each process is struck by one at a time.
+  const strikes: Promise<void>[] = [];
   const faulting = (async () => {
     const faultRng = new Rng(options.seed * 1000 + options.round + 500);
     while (!stop()) {
       await sleep(faultRng.int(options.faultEveryMs / 2, (options.faultEveryMs * 3) / 2));
       if (stop()) break;
       const actor = faultRng.pick(options.actors);
-      const done = await actor.strike(rig, faultRng).catch((err: unknown) => `error:${actor.name}:${(err as Error).message.slice(0, 80)}`);
-      if (done) faults[done] = (faults[done] ?? 0) + 1;
+      strikes.push(
+        actor.strike(rig, faultRng).then(
+          (done) => void (done && (faults[done] = (faults[done] ?? 0) + 1)),
+          (err: unknown) => console.log(`[faults] ${actor.name} failed: ${(err as Error).message.slice(0, 300)}`),
+        ),
+      );
     }
   })();
-  await Promise.all([workload.run(options.workers, stop), faulting]);
+  const supervising = (async () => {
+    while (!stop()) {
+      await sleep(1000);
+      const restarted = await rig.supervise().catch(() => 0);
+      if (restarted > 0) faults['restarted-after-crash-point'] = (faults['restarted-after-crash-point'] ?? 0) + restarted;
+    }
+  })();
+  await Promise.all([workload.run(options.workers, stop), faulting, supervising]);
+  await Promise.all(strikes);
 
   // Faults stop; recovery: everything restarted, every job and relay left to finish its work.
   for (const actor of options.actors) await actor.calm?.(rig);
