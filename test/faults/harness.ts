@@ -319,7 +319,11 @@ export const BENEFICIARIES = [
   { accountNo: '6222000011110004', final: 'SUCCEEDED' }, // the bank hangs, then pays
 ] as const;
 
-/** One acknowledged operation: Coffer answered 2xx with its id. */
+const WITHDRAW_FEE_MINOR = 200n; // WITHDRAW_FEE below
+/** A subscription whose money is in (or back from) the product. */
+const HELD_OR_SETTLED = ['PAID', 'VALUE', 'MATURED', 'SETTLED'];
+
+/** One acknowledged operation: Coffer answered 2xx with its id. `user` is the user's wallet account number. */
 export type Acked =
   | { kind: 'recharge'; user: string; requestNo: string; amountMinor: bigint; confirmedAtBank: boolean | undefined }
   | { kind: 'withdraw'; user: string; requestNo: string; amountMinor: bigint; confirmedAtBank: boolean | undefined }
@@ -331,6 +335,8 @@ export type Acked =
 
 interface User {
   token: string;
+  /** Its CNY wallet's ledger account number (whose balance the checker adds up). */
+  accountNo: string;
   mobile: string;
   /** Its payment card's id, once added; one card payment at a time (the channel's SMS is found by mobile). */
   cardId?: string;
@@ -460,7 +466,7 @@ export class Workload {
     if (registered?.status !== 201 && registered?.status !== 409) return this.refuse('register', registered);
     const login = await this.send(() => callJson(`${this.rig.url}/auth/login`, 'POST', { mobile, password: USER_PASSWORD }));
     if (login?.status !== 200) return this.refuse('login', login);
-    const user: User = { token: login.body.token as string, mobile, withdrawals: [] };
+    const user: User = { token: login.body.token as string, accountNo: '', mobile, withdrawals: [] };
     const opening = await this.send(() => this.userCall(user, 'POST', '/my/depository-accounts', { callbackUrl: CALLBACK_URL }, this.key('open')));
     if (opening?.status !== 201) return this.refuse('open-account', opening);
     if (!(await atTheBank(opening.body as GatewayRequest, registrationFields(newCardNumber())).then(() => true, () => false))) return;
@@ -468,6 +474,7 @@ export class Workload {
     while (Date.now() < deadline) {
       const wallets = await this.userCall(user, 'GET', '/my/wallets').catch(() => undefined);
       if (wallets?.status === 200 && wallets.body.length > 0) {
+        user.accountNo = wallets.body[0].accountNo as string;
         this.users.push(user);
         return;
       }
@@ -522,7 +529,7 @@ export class Workload {
     const answer = await this.send(() => this.userCall(user, 'POST', '/my/recharge-records', { amount: amount.text, callbackUrl: CALLBACK_URL }, this.key('rch')));
     if (answer?.status !== 201) return this.refuse('recharge', answer);
     const gateway = answer.body as GatewayRequest;
-    const op: Acked = { kind: 'recharge', user: user.token, requestNo: requestNoOf(gateway), amountMinor: amount.minor, confirmedAtBank: false };
+    const op: Acked = { kind: 'recharge', user: user.accountNo, requestNo: requestNoOf(gateway), amountMinor: amount.minor, confirmedAtBank: false };
     this.acked.push(op);
     // Most users confirm at the bank; some walk away (the record must expire and fail).
     if (confirm) op.confirmedAtBank = await confirmAtBank(gateway);
@@ -537,7 +544,7 @@ export class Workload {
     const answer = await this.send(() => this.userCall(user, 'POST', '/my/withdraw-records', { amount: amount.text, callbackUrl: CALLBACK_URL }, this.key('wdr')));
     if (answer?.status !== 201) return this.refuse('withdraw', answer);
     const gateway = answer.body as GatewayRequest;
-    const op: Acked = { kind: 'withdraw', user: user.token, requestNo: requestNoOf(gateway), amountMinor: amount.minor, confirmedAtBank: false };
+    const op: Acked = { kind: 'withdraw', user: user.accountNo, requestNo: requestNoOf(gateway), amountMinor: amount.minor, confirmedAtBank: false };
     this.acked.push(op);
     if (this.rng.chance(0.9)) op.confirmedAtBank = await confirmAtBank(gateway);
   }
@@ -575,7 +582,7 @@ export class Workload {
     const text = `${Number(amount.text) * 100}.00`;
     const answer = await this.send(() => this.userCall(user, 'POST', '/my/subscriptions', { productId: this.productId, amount: text, payWith: 'WALLET' }, this.key('sub')));
     if (answer?.status !== 201) return this.refuse('subscribe', answer);
-    this.acked.push({ kind: 'subscription', user: user.token, id: answer.body.id as string, amountMinor: amount.minor * 100n });
+    this.acked.push({ kind: 'subscription', user: user.accountNo, id: answer.body.id as string, amountMinor: amount.minor * 100n });
   }
 
   /** A product bought by card: the order, the card's SMS (the channel's code, or Coffer's for a direct debit), the confirm. */
@@ -592,7 +599,7 @@ export class Workload {
       }
       const ordered = await this.send(() => this.userCall(user, 'POST', '/my/subscriptions', { productId: this.productId, amount: '100.00', payWith: 'CARD' }, this.key('csub')));
       if (ordered?.status !== 201) return this.refuse('card-subscribe', ordered);
-      const op: Acked = { kind: 'card-subscription', user: user.token, id: ordered.body.id as string, payOrderNo: ordered.body.payOrderNo as string, paid: undefined };
+      const op: Acked = { kind: 'card-subscription', user: user.accountNo, id: ordered.body.id as string, payOrderNo: ordered.body.payOrderNo as string, paid: undefined };
       this.acked.push(op);
       const texted = await this.send(() => this.userCall(user, 'POST', `/my/payments/${op.payOrderNo}/sms`, { cardId: user.cardId }, this.key('sms')));
       if (texted?.status !== 200) return this.refuse('payment-sms', texted);
@@ -725,7 +732,8 @@ export async function openWork(db: Kysely<any>): Promise<Record<string, string[]
     withdraws: await ids(sql`select request_no as id from withdraw_records where status not in ('SUCCEEDED', 'FAILED')`),
     payouts: await ids(sql`select id from payouts where status not in ('SUCCEEDED', 'FAILED', 'REVERSED')`),
     batches: await ids(sql`select id from payout_batches where status not in ('PROCESSED', 'REJECTED', 'AWAITING_APPROVAL')`),
-    batchRows: await ids(sql`select batch_id || ':' || line as id from payout_batch_rows where status in ('PENDING', 'ACCEPTED')`),
+    // Rows of a batch awaiting approval wait for the checker, not for recovery.
+    batchRows: await ids(sql`select r.batch_id || ':' || r.line as id from payout_batch_rows r join payout_batches b on b.id = r.batch_id where r.status in ('PENDING', 'ACCEPTED') and b.status not in ('AWAITING_APPROVAL', 'REJECTED')`),
     subscriptions: await ids(sql`select id from product_subscriptions where status = 'AWAITING_PAYMENT'`),
     payments: await ids(sql`select pay_order_no as id from payment_orders where status = 'DOING' and step not in ('CREATED', 'SMS_SENT')`),
     heldMoney: await ids(sql`select id from ledger_transfers where state = 'PENDING'`),
@@ -799,13 +807,13 @@ export async function checkAcknowledged(rig: FaultRig, workload: Workload, db: K
   });
   const subscriptions = byKind('subscription');
   const subscriptionRows = await count('product_subscriptions', 'id', subscriptions.map((s) => s.id));
-  present('subscription', subscriptions.map((s) => s.id), subscriptionRows, (_id, status) => (status === 'PAID' || status === 'VALUE' ? undefined : status));
+  present('subscription', subscriptions.map((s) => s.id), subscriptionRows, (_id, status) => (HELD_OR_SETTLED.includes(status) ? undefined : status));
   const cardSubscriptions = byKind('card-subscription');
   const cardRows = await count('product_subscriptions', 'id', cardSubscriptions.map((s) => s.id));
   present('card-subscription', cardSubscriptions.map((s) => s.id), cardRows, (id, status) => {
     const paid = cardSubscriptions.find((s) => s.id === id)!.paid;
-    if (paid === 'SUCCESS' && status !== 'PAID' && status !== 'VALUE') return `${status}, but its payment succeeded`;
-    if (paid !== 'SUCCESS' && !['PAID', 'VALUE', 'CANCELLED'].includes(status)) return status;
+    if (paid === 'SUCCESS' && !HELD_OR_SETTLED.includes(status)) return `${status}, but its payment succeeded`;
+    if (paid !== 'SUCCESS' && status !== 'CANCELLED' && !HELD_OR_SETTLED.includes(status)) return status;
     return undefined;
   });
 
@@ -827,13 +835,29 @@ export async function checkAcknowledged(rig: FaultRig, workload: Workload, db: K
   const cardMoney = await transfersOf(cardSubscriptions.map((s) => s.payOrderNo));
   for (const op of cardSubscriptions) {
     const moved = cardMoney.get(op.payOrderNo) ?? [];
-    const want = ['PAID', 'VALUE'].includes(cardRows.get(op.id)?.status ?? '') ? 1 : 0;
+    const want = HELD_OR_SETTLED.includes(cardRows.get(op.id)?.status ?? '') ? 1 : 0;
     if (moved.length !== want) moneyWrong.push(`card payment ${op.payOrderNo}: ${moved.length} transfers (${moved.join(', ')}), expected ${want}`);
   }
   const walletPaid = await transfersOf(subscriptions.map((s) => s.id));
   for (const op of subscriptions) {
     const moved = (walletPaid.get(op.id) ?? []).filter((t) => t.startsWith('subscription/'));
     if (moved.length !== 1) moneyWrong.push(`subscription ${op.id}: ${moved.length} wallet payments (${moved.join(', ')}), expected 1`);
+  }
+  // Balances: each user's wallet is what its acknowledged operations add up to (an unacknowledged
+  // retry that moved money too — a double charge — shows here).
+  for (const accountNo of new Set(workload.users.map((u) => u.accountNo))) {
+    let expected = 0n;
+    for (const op of recharges) if (op.user === accountNo && rechargeRows.get(op.requestNo)?.status === 'SUCCEEDED') expected += op.amountMinor;
+    for (const op of withdraws) if (op.user === accountNo && withdrawRows.get(op.requestNo)?.status === 'SUCCEEDED') expected -= op.amountMinor + WITHDRAW_FEE_MINOR;
+    const mine = subscriptions.filter((op) => op.user === accountNo);
+    for (const op of mine) expected -= op.amountMinor;
+    if (mine.length > 0) {
+      const { rows } = await sql<{ back: string }>`
+        select coalesce(sum(amount_minor + interest_minor), 0)::text as back from product_subscriptions where id = any(${mine.map((op) => op.id)}) and status = 'SETTLED'`.execute(db);
+      expected += BigInt(rows[0]!.back);
+    }
+    const { rows } = await sql<{ balance: string }>`select (posted_credits - posted_debits)::text as balance from ledger_accounts where account_no = ${accountNo}`.execute(db);
+    if (BigInt(rows[0]?.balance ?? '0') !== expected) moneyWrong.push(`wallet ${accountNo}: balance ${rows[0]?.balance}, its acknowledged operations add up to ${expected}`);
   }
   // Balances: each merchant's settlement balance is what its acknowledged payouts leave.
   for (const merchantId of workload.merchantIds()) {
