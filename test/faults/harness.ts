@@ -261,7 +261,15 @@ export class FaultRig {
 
   async restartBank(): Promise<void> {
     if (this.bank) await this.bank.kill();
-    this.bank = await startBankChild(this.bankEnvironment);
+    // On a starved machine a start can outlast startBankChild's 90 s: try again before giving up.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.bank = await startBankChild(this.bankEnvironment);
+        return;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
   }
 
   async bankAlive(): Promise<boolean> {
