@@ -126,7 +126,9 @@ const FAST_RECOVERY: Record<string, string> = {
 const BANK_KNOBS: Record<string, string> = {
   LOG_LEVEL: 'warn',
   BANK_NOTIFY_POLL_MS: '20',
-  BANK_NOTIFY_SCALE: '0.2',
+  // A bank retries its notifications for hours; here for about two minutes, longer than a restart on a busy machine.
+  BANK_NOTIFY_SCHEDULE_S: '0,1,2,4,8,15,30,60',
+  BANK_NOTIFY_SCALE: '1',
   BANK_DEMO_CARD_BALANCE: '10000000.00',
   BANK_PAYOUT_DELAY_MS: '100',
   BANK_PAYOUT_REVERSAL_MS: '400',
@@ -801,10 +803,15 @@ export async function checkAcknowledged(rig: FaultRig, workload: Workload, db: K
     return undefined;
   });
   const payouts = byKind('payout');
+  const bankSays = new Map<string, string>();
+  for (const payout of payouts) {
+    const atBank = await rig.bankSandbox<{ status: string }[]>('GET', `/sandbox/payouts?payoutId=${payout.id}`);
+    if (atBank?.[0]) bankSays.set(payout.id, atBank[0].status);
+  }
   const payoutRows = await count('payouts', 'id', payouts.map((p) => p.id));
   present('payout', payouts.map((p) => p.id), payoutRows, (id, status) => {
     const expected = payouts.find((p) => p.id === id)!.expected;
-    return status === expected ? undefined : `${status}, expected ${expected}`;
+    return status === expected ? undefined : `${status}, expected ${expected} (the bank says ${bankSays.get(id) ?? 'nothing'})`;
   });
   const batches = byKind('batch');
   const batchRows = await count('payout_batches', 'id', batches.map((b) => b.id));
