@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
-import { CRASH_POINTS, mulberry32, type CrashPointName } from '../../src/platform/faults.ts';
+import { CRASH_POINTS, mulberry32 } from '../../src/platform/faults.ts';
 import { openStore, type Store } from '../../src/platform/db/store.ts';
 import { luhnValid } from '../../src/modules/payments/payments.cards.ts';
 import type { GatewayRequest } from '../../src/protocol/depository.ts';
@@ -212,7 +212,9 @@ export class FaultRig {
     if (old?.alive()) await old.kill();
     if (old) this.outputs.push(`--- ${old.name}\n${old.output()}`);
     const name = `coffer-${slot}-${++this.started}`;
-    const child = await startCofferChild(name, { ...this.cofferEnv, ...(crashAt ? { COFFER_CRASH_AT: crashAt } : {}) });
+    const env = { ...this.cofferEnv, ...(crashAt ? { COFFER_CRASH_AT: crashAt } : {}) };
+    // On a starved machine a start can outlast startCofferChild's 120 s (a fresh embedded store migrating): once more.
+    const child = await startCofferChild(name, env).catch(() => startCofferChild(`${name}-again`, env));
     this.slots[slot] = child;
     this.armed[slot] = crashAt !== undefined;
     return child;
@@ -1037,4 +1039,3 @@ export function assertClean(seed: number, report: Pick<RoundReport, 'violations'
   );
 }
 
-export type { CrashPointName };
