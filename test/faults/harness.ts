@@ -675,12 +675,15 @@ export const killCoffer: FaultActor = {
   },
 };
 
-/** A random Coffer process restarted to die at a random crash point (its 1st-3rd pass). */
+/**
+ * A random Coffer process restarted to die at a crash point: a named one (its 1st-3rd pass), or,
+ * half the time, whichever point it passes when a seeded 3 % draw says so (the busy points come first).
+ */
 export const crashAtPoint: FaultActor = {
   name: 'crash-point',
   async strike(rig, rng) {
     const slot = rng.int(0, rig.slots.length - 1);
-    const crashAt = `${rng.pick(CRASH_POINTS)}:${rng.int(1, 3)}`;
+    const crashAt = rng.chance(0.5) ? `${rng.pick(CRASH_POINTS)}:${rng.int(1, 3)}` : `random:0.03:${rng.int(1, 2 ** 30)}`;
     return rig.exclusive(`coffer-${slot}`, async () => {
       await rig.restartCoffer(slot, crashAt);
       return 'arm-crash-point';
