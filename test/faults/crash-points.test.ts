@@ -49,6 +49,15 @@ const SCENARIOS: Record<CrashPointName, (w: Workload, rig: FaultRig) => Promise<
 };
 
 /**
+ * Defects these tests found and that are not fixed yet: the test still runs and shows the failure
+ * (reported as TODO, so the suite stays green until the fix lands; then delete the line).
+ */
+const KNOWN_DEFECTS: Partial<Record<CrashPointName, string>> = {
+  'products.after-wallet-debit':
+    'DEFECT: killed after the wallet debit, before the order is PAID: the retry (same Idempotency-Key, lease run out) makes a second order and debits the wallet again, and the recovery job completes the first: one acknowledged subscription, two charges',
+};
+
+/**
  * Each point costs two Coffer starts, so `npm test` runs SHORT_FORM_POINTS of
  * them, picked by the seed (printed: FAULT_SEED replays the pick), a different
  * few each run. FAULT_POINTS=all runs every one; FAULT_POINTS=a.b,c.d those.
@@ -93,7 +102,7 @@ describe('the server killed between two steps of each flow (PostgreSQL)', { skip
   });
 
   for (const point of chosenPoints()) {
-    test(`killed at ${point}: after a restart the flow completes exactly once`, async () => {
+    test(`killed at ${point}: after a restart the flow completes exactly once`, { todo: KNOWN_DEFECTS[point] ?? false }, async () => {
       const coffer = await rig.restartCoffer(0, `${point}:1`);
       const acked = workload.acked.length;
       const flow = SCENARIOS[point](workload, rig);
