@@ -175,6 +175,8 @@ export interface BankChild {
   url: string;
   output(): string;
   stop(): Promise<void>;
+  /** kill -9: the bank dies mid-whatever, as in a power cut. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -213,7 +215,11 @@ export async function startBankChild(env: Record<string, string>): Promise<BankC
         reject(new Error(`the bank simulator exited with ${code}:\n${output}`));
       });
     });
-    return { url, output: () => output, stop };
+    const kill = async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    };
+    return { url, output: () => output, stop, kill };
   } catch (err) {
     await stop();
     throw err;

@@ -32,6 +32,7 @@ import {
   type DepositoryTransaction,
   type PrepareInput,
 } from './depository.types.ts';
+import { crashPoint } from '../../platform/faults.ts';
 
 export interface DepositoryDeps {
   db: repo.Executor;
@@ -177,6 +178,7 @@ export class DepositoryAgent {
       platformNo: this.deps.config.depository.platformNo,
       malformedCode: 'MALFORMED_NOTIFICATION',
     });
+    crashPoint('depository.notification-received');
     return this.acceptBankResult(serviceName as ServiceName, reqData, 'notification');
   }
 
@@ -221,6 +223,7 @@ export class DepositoryAgent {
     });
     const settled = settling.size > 0 ? await this.settleTogether([...settling.values()]) : new Map<string, DepositoryTransaction>();
     if (settled.size > 0) this.deps.onSettled?.();
+    if (settled.size > 0) crashPoint('depository.after-settle-commit');
 
     // A lost race (another process settled it first) answers from the record as it is now.
     const lostRaces = [...settling.keys()].filter((requestNo) => !settled.has(requestNo));

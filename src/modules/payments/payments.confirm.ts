@@ -39,6 +39,7 @@ import type { Sealer } from './payments.cards.ts';
 import * as repo from './payments.repository.ts';
 import { paymentView } from './payments.views.ts';
 import { assertTransition, type Attempt, PAYMENT_FINAL, type Payment, type PaymentFinalEvent } from './payments.types.ts';
+import { crashPoint } from '../../platform/faults.ts';
 
 export const SMS_PURPOSE = 'PAYMENT';
 
@@ -83,6 +84,7 @@ export class ConfirmChain {
     const now = clock.now();
     const claimed = await repo.updateOrder(db, order.payOrderNo, ['SMS_SENT'], { step: 'CONFIRMING', leaseUntil: new Date(now.getTime() + options.confirmLeaseMs) }, now);
     if (!claimed) return (await repo.findPayment(db, order.payOrderNo))!;
+    crashPoint('payments.after-confirm-claim');
 
     // 2. Coffer's own code (direct debit); the quick-pay channel checks its own at step 4.
     if (claimed.method === 'DIRECT_DEBIT') {
@@ -108,6 +110,7 @@ export class ConfirmChain {
       this.deps.logger.error({ err, payOrderNo: claimed.payOrderNo }, 'confirm chain broke off; recovery will settle the payment');
       throw err;
     }
+    crashPoint('payments.after-channel-answer');
     return this.apply(claimed, result);
   }
 
@@ -272,6 +275,7 @@ export class ConfirmChain {
       });
     }
     await ledger.linkedTransfers(transfers);
+    crashPoint('payments.after-ledger-before-final');
     const now = clock.now();
     assertTransition('DOING', 'SUCCESS');
     const done = await db.transaction().execute(async (trx) => {

@@ -21,6 +21,7 @@ import {
   type PayoutBatch,
   type RowStatus,
 } from './payout-batches.types.ts';
+import { crashPoint } from '../../platform/faults.ts';
 
 export interface PayoutBatchesOptions {
   /** Rows handed to the payouts module at once, per process (PAYOUT_BATCH_CONCURRENCY). */
@@ -365,6 +366,7 @@ export class PayoutBatchesService {
       await repo.moveRow(this.deps.db, rowKey(row), 'FAILED', this.deps.clock.now(), { errorCode: err.code, errorMessage: err.message });
       return;
     }
+    crashPoint('payout-batches.after-row-accept');
     await this.saveAccepted(row, payout);
   }
 

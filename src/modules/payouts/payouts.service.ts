@@ -36,6 +36,7 @@ import {
   payoutStatuses,
   type ResultOutcome,
 } from './payouts.types.ts';
+import { crashPoint } from '../../platform/faults.ts';
 
 export interface PayoutsDeps {
   db: repo.Executor;
@@ -221,6 +222,7 @@ export class PayoutsService {
       throw err;
     }
 
+    crashPoint('payouts.after-hold');
     const reviewPending = assessment.level === 'HIGH';
     const payout: Payout = {
       id,
@@ -265,6 +267,7 @@ export class PayoutsService {
         throw new Error(`payout ${id} was not saved, and no payout has merchantOrderNo ${merchantOrderNo}`);
       }
     }
+    crashPoint('payouts.after-accept-commit');
     this.deps.logger.info({ payoutId: id, merchantId, riskLevel: assessment.level }, 'payout accepted');
     if (!reviewPending) this.wake();
     return payout;
@@ -510,6 +513,7 @@ export class PayoutsService {
     }
     let status: number;
     let body: string;
+    crashPoint('payouts.before-order');
     try {
       const response = await this.fetch(`${config.depository.bankUrl}/payouts`, {
         method: 'POST',
@@ -526,6 +530,7 @@ export class PayoutsService {
       }
       return this.outcomeUnknown(payout, `no answer to the order (${(err as Error).name})`);
     }
+    crashPoint('payouts.after-order-answer');
     if (status >= 500) return this.outcomeUnknown(payout, `the bank answered ${status}`);
     if (status >= 400) return this.orderRefused(payout, status, body);
     const result = this.believe(body, payout.id);
@@ -688,6 +693,7 @@ export class PayoutsService {
     result?: PayoutResultData,
     source?: string,
   ): Promise<ResultOutcome> {
+    crashPoint('payouts.after-ledger-before-final');
     assertTransition(from, to);
     const now = this.deps.clock.now();
     const moved = await this.deps.db.transaction().execute(async (trx) => {
@@ -702,6 +708,7 @@ export class PayoutsService {
       if (current.status === to || (to === 'SUCCEEDED' && current.status === 'REVERSED')) return 'duplicate';
       return result ? this.contradiction(current, result, source ?? '?') : 'contradicted';
     }
+    crashPoint('payouts.after-final-commit');
     this.deps.onFinal?.();
     return 'settled';
   }

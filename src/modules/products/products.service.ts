@@ -30,6 +30,7 @@ import {
   transferIds,
   unsettledHoldingStatuses,
 } from './products.types.ts';
+import { crashPoint } from '../../platform/faults.ts';
 
 export interface ProductsDeps {
   db: repo.Executor;
@@ -276,6 +277,7 @@ export class ProductsService {
       else await this.cancelUnpaid(order, err.code);
       throw err;
     }
+    crashPoint('products.after-wallet-debit');
     return (await this.markPaid(order)) ?? (await this.subscriptionById(order.id));
   }
 
@@ -449,6 +451,7 @@ export class ProductsService {
     } else {
       await this.deps.ledger.transfer(principal);
     }
+    crashPoint('products.maturity-after-ledger');
     const now = this.deps.clock.now();
     await move(this.deps.db, order.id, unsettledHoldingStatuses, 'SETTLED', { settledAt: now }, now);
   }

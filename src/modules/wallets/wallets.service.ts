@@ -23,6 +23,7 @@ import {
   type RecordStatus,
   type WithdrawRecord,
 } from './wallets.types.ts';
+import { crashPoint } from '../../platform/faults.ts';
 
 /** Who is asking, as the users module authenticated them. */
 export interface WalletUser {
@@ -212,6 +213,7 @@ export class WalletsService {
       throw err;
     }
     const now = this.deps.clock.now();
+    crashPoint('wallets.withdraw-after-hold');
     const needsCode = assessment.level !== 'LOW';
     const record: WithdrawRecord = {
       id: newId('wdr'),
@@ -472,6 +474,7 @@ export class WalletsService {
 
     const settlements = { recharge: [] as repo.RecordSettlement[], withdraw: [] as repo.RecordSettlement[] };
     for (const result of moved) if (result.ok && result.value) settlements[result.value.kind].push(result.value.settlement);
+    crashPoint('wallets.after-ledger-before-record');
     const now = this.deps.clock.now();
     await Promise.all(
       (['recharge', 'withdraw'] as const).map(async (kind) => {

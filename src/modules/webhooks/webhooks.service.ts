@@ -10,6 +10,7 @@ import type { ClaimedDelivery, Executor } from './webhooks.repository.ts';
 import { nextStep, parseRetryAfter, type RetrySchedule } from './webhooks.schedule.ts';
 import { signWebhook } from './verify.ts';
 import { eventTypes, type DeliveryStatus, type WebhookAttempt, type WebhookDelivery, type WebhookEndpoint, type WebhookEventType } from './webhooks.types.ts';
+import { crashPoint } from '../../platform/faults.ts';
 
 export interface WebhooksOptions extends RetrySchedule {
   /** One attempt's whole time: connect, send, answer. */
@@ -212,6 +213,7 @@ export class WebhooksService {
       .map((row) => this.box.open(row.sealed, row.id))
       .filter((secret): secret is string => secret !== undefined);
     const result = await this.post(delivery, secrets, startedAt);
+    crashPoint('webhooks.after-post-before-record');
     const finishedAt = this.clock.now();
     const attempt: WebhookAttempt = {
       attempt: delivery.attempt,

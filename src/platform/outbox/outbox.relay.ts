@@ -13,6 +13,7 @@ import {
   park,
   reschedule,
 } from './outbox.repository.ts';
+import { crashPoint } from '../faults.ts';
 
 /** The part of a pino logger the relay uses. */
 export interface OutboxLogger {
@@ -222,6 +223,7 @@ export class OutboxRelay {
       const deliveries = claimed.map((message) => ({ message, done: new Set(message.doneConsumers), failures: [] }));
       if (this.forwarder) await this.forwardAll(this.forwarder, deliveries);
       else await this.deliverToSubscribers(deliveries);
+      crashPoint('outbox.after-deliver-before-ack');
       await this.settleAll(deliveries);
     } finally {
       stopRenewing();
