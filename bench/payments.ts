@@ -21,7 +21,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import pg from 'pg';
 import type { StoreKind } from '../src/platform/db/store.ts';
-import { type RoutableChannel, route, seededRandom } from '../src/modules/payments/payments.routing.ts';
+import { type RoutableChannel, route } from '../src/modules/payments/payments.routing.ts';
+import { seededRandom } from '../src/platform/random.ts';
 
 if (process.env.DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
 const { PaymentsRig } = await import('../test/payments/support.ts');

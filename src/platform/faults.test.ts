@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mulberry32, parsePlan } from './faults.ts';
+import { parsePlan } from './faults.ts';
+import { seededRandom } from './random.ts';
 
 test('COFFER_CRASH_AT: unset is no plan; a point with its pass; a name that is no crash point is refused', () => {
   assert.deepEqual(parsePlan(undefined), { kind: 'none' });
@@ -14,7 +15,7 @@ test('COFFER_CRASH_AT: unset is no plan; a point with its pass; a name that is n
 });
 
 test('COFFER_CRASH_AT=random:p:seed draws the same sequence for the same seed', () => {
-  const draws = (seed: number) => Array.from({ length: 5 }, mulberry32(seed));
+  const draws = (seed: number) => Array.from({ length: 5 }, seededRandom(seed));
   assert.deepEqual(draws(42), draws(42));
   assert.notDeepEqual(draws(42), draws(43));
   const plan = parsePlan('random:0.25:42');

@@ -15,6 +15,7 @@
  * to stderr (a synchronous write), so the harness knows where it stopped.
  */
 import fs from 'node:fs';
+import { seededRandom } from './random.ts';
 
 /** Every crash point, in flow order. The harness picks from this list. */
 export const CRASH_POINTS = [
@@ -68,7 +69,7 @@ export function crashPoint(name: CrashPointName): void {
 export function parsePlan(value: string | undefined): Plan {
   if (!value) return { kind: 'none' };
   const random = /^random:([0-9.]+):(\d+)$/.exec(value);
-  if (random) return { kind: 'random', probability: Number(random[1]), next: mulberry32(Number(random[2])) };
+  if (random) return { kind: 'random', probability: Number(random[1]), next: seededRandom(Number(random[2])) };
   const hits = new Map<string, number>();
   for (const part of value.split(',')) {
     const [name, count = '1'] = part.split(':');
@@ -78,14 +79,3 @@ export function parsePlan(value: string | undefined): Plan {
   return { kind: 'at', hits };
 }
 
-/** A small seeded PRNG (uniform in [0, 1)): the same seed gives the same sequence. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { seededRandom } from '../../src/modules/payments/payments.routing.ts';
+import { seededRandom } from '../../src/platform/random.ts';
 import { bankEnv, platformKeys, PLATFORM_NO, seedBankKeys, tempDir } from '../bank-simulator/support.ts';
 import { type BankChild, startBankChild } from '../browser/support.ts';
 import { ADMIN_TOKEN, Admin, type MerchantClient } from '../merchants/support.ts';

@@ -21,7 +21,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
-import { CRASH_POINTS, mulberry32 } from '../../src/platform/faults.ts';
+import { CRASH_POINTS } from '../../src/platform/faults.ts';
+import { seededRandom } from '../../src/platform/random.ts';
 import { openStore, type Store } from '../../src/platform/db/store.ts';
 import { luhnValid } from '../../src/modules/payments/payments.cards.ts';
 import type { GatewayRequest } from '../../src/protocol/depository.ts';
@@ -38,7 +39,7 @@ import { type CofferChild, RoundRobinBalancer, startCofferChild } from '../scale
 export class Rng {
   private readonly next: () => number;
   constructor(readonly seed: number) {
-    this.next = mulberry32(seed);
+    this.next = seededRandom(seed);
   }
   /** Uniform in [0, 1). */
   float(): number {

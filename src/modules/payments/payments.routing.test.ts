@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { luhnValid, normalizeCardNumber } from './payments.cards.ts';
-import { type RoutableChannel, route, type RouteRequest, seededRandom } from './payments.routing.ts';
+import { seededRandom } from '../../platform/random.ts';
+import { type RoutableChannel, route, type RouteRequest } from './payments.routing.ts';
 
 function channel(code: string, patch: Partial<RoutableChannel> = {}): RoutableChannel {
   return {

@@ -97,14 +97,3 @@ function weightedPick(channels: RoutableChannel[], random: () => number): Routab
   return channels.findLast((c) => c.weight > 0)!;
 }
 
-/** A small seedable PRNG (mulberry32): the same seed draws the same routes, so a failure replays. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

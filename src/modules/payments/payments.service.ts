@@ -11,7 +11,6 @@ import { ChannelRouter, type CircuitOptions } from './payments.channels.ts';
 import { normalizeCardNumber, type Sealer } from './payments.cards.ts';
 import { ConfirmChain, SMS_PURPOSE } from './payments.confirm.ts';
 import * as repo from './payments.repository.ts';
-import { seededRandom } from './payments.routing.ts';
 import {
   businessTypes,
   type Channel,
@@ -29,6 +28,7 @@ import {
   paymentStatuses,
 } from './payments.types.ts';
 import { channelView, couponStatus, couponView, decisionView, paymentView, type PaymentView } from './payments.views.ts';
+import { seededRandom } from '../../platform/random.ts';
 
 export interface PaymentsOptions {
   /** How long one confirm owns its order (longer than a channel call may take); then recovery may settle it. */
