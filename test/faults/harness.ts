@@ -751,6 +751,11 @@ export async function openWork(db: Kysely<any>): Promise<Record<string, string[]
     // Rows of a batch awaiting approval wait for the checker, not for recovery.
     batchRows: await ids(sql`select r.batch_id || ':' || r.line as id from payout_batch_rows r join payout_batches b on b.id = r.batch_id where r.status in ('PENDING', 'ACCEPTED') and b.status not in ('AWAITING_APPROVAL', 'REJECTED')`),
     subscriptions: await ids(sql`select id from product_subscriptions where status = 'AWAITING_PAYMENT'`),
+    // Due on the business clock (UTC days, as the maturity job counts them) and not paid back yet: the job owes it.
+    maturities: await ids(sql`
+      select id from product_subscriptions
+      where status in ('PAID', 'VALUE', 'MATURED')
+        and maturity_date <= ((now() + (select offset_ms from business_clock) * interval '1 millisecond') at time zone 'UTC')::date`),
     payments: await ids(sql`select pay_order_no as id from payment_orders where status = 'DOING' and step not in ('CREATED', 'SMS_SENT')`),
     heldMoney: await ids(sql`select id from ledger_transfers where state = 'PENDING'`),
     outbox: await ids(sql`select id::text as id from outbox_messages where delivered_at is null and parked_at is null`),
