@@ -64,8 +64,11 @@ describe('a database slower than the leases', { skip }, () => {
     await rig.assertEverythingSettled(150_000);
     const settledMs = Date.now() - startedAt;
 
-    const rows = await rig.query<{ status: string; payout_id: string; attempts: number }>('select status, payout_id, attempts from payout_batch_rows where batch_id = $1', [uploadedBatch.id]);
-    assert.deepEqual([...new Set(rows.map((r) => r.status))], ['SUCCEEDED'], 'every row paid');
+    const rows = await rig.query<{ status: string; payout_id: string; attempts: number; error_code: string | null }>(
+      'select status, payout_id, attempts, error_code from payout_batch_rows where batch_id = $1',
+      [uploadedBatch.id],
+    );
+    assert.deepEqual([...new Set(rows.map((r) => r.status))], ['SUCCEEDED'], `every row paid: ${JSON.stringify(rows.filter((r) => r.status !== 'SUCCEEDED'))}`);
     const made = await rig.query<{ id: string }>('select id from payouts where merchant_id = $1', [batch.merchantId]);
     assert.equal(new Set(rows.map((r) => r.payout_id)).size, BATCH_ROWS, 'a payout per row');
     assert.equal(made.length, BATCH_ROWS, 'no row paid twice');
