@@ -124,6 +124,13 @@ export interface Config {
     orderTimeoutMs: number;
     /** A PROCESSING payout is first queried this long after it was sent; later queries back off (doubling, at most an hour). */
     queryAfterMs: number;
+    /**
+     * A SUCCEEDED payout is queried again for this long after its success (0: never), so a reversal the bank
+     * could not notify (every notification failed) is still learned; the first such query comes
+     * `reversalQueryAfterMs` after the success, each later one twice as long after it as the one before.
+     */
+    reversalWatchMs: number;
+    reversalQueryAfterMs: number;
     /** How often the dispatch and query jobs look for due payouts (acceptance also wakes the dispatcher at once). */
     jobIntervalMs: number;
     /** A payout hold this old without its payout record (a crash between the two) is released. */
@@ -275,6 +282,8 @@ export function loadConfig(env: Env = process.env): Config {
       orderTimeoutMs: int(env, 'PAYOUT_ORDER_TIMEOUT_MS', 10_000, 50, 600_000),
       queryAfterMs: int(env, 'PAYOUT_QUERY_AFTER_MS', 30_000, 10, 86_400_000),
       jobIntervalMs: int(env, 'PAYOUT_JOB_INTERVAL_MS', 1_000, 10, 3_600_000),
+      reversalWatchMs: int(env, 'PAYOUT_REVERSAL_WATCH_MS', 3 * 86_400_000, 0, 90 * 86_400_000),
+      reversalQueryAfterMs: int(env, 'PAYOUT_REVERSAL_QUERY_AFTER_MS', 600_000, 10, 86_400_000),
       orphanHoldAfterS: int(env, 'PAYOUT_ORPHAN_HOLD_AFTER_S', 600, 1),
     },
     reconciliation: {

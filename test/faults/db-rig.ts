@@ -131,6 +131,7 @@ export class DbFaultRig {
       PAYOUT_JOB_INTERVAL_MS: '100',
       PAYOUT_ORDER_TIMEOUT_MS: '1000',
       PAYOUT_QUERY_AFTER_MS: '500',
+      PAYOUT_REVERSAL_QUERY_AFTER_MS: '1000',
       WEBHOOK_POLL_INTERVAL_MS: '100',
       WEBHOOK_RETRY_BASE_MS: '500',
       // A hold placed just before the database went away, whose payout was never saved (its void

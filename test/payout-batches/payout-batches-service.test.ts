@@ -29,11 +29,16 @@ class FakePayouts {
   readonly crashAfterAccepting = new Set<string>();
   /** When set, acceptance saves the payout and then waits for this before answering. */
   gate: Promise<void> | undefined;
+  /** Order numbers whose next acceptance waits for the promise before it looks for a payout (a slow database). */
+  readonly stallBeforeSaving = new Map<string, Promise<void>>();
 
   async accept(merchantId: string, input: PayoutInput): Promise<Payout> {
     const valid = validatePayoutInput(input);
     this.acceptCalls.push(valid.merchantOrderNo);
     await new Promise((r) => setTimeout(r, 2)); // let claims of other "processes" interleave
+    const stall = this.stallBeforeSaving.get(valid.merchantOrderNo);
+    this.stallBeforeSaving.delete(valid.merchantOrderNo);
+    await stall;
     const existing = this.payouts.get(`${merchantId}:${valid.merchantOrderNo}`);
     if (existing) throw new DomainError('DUPLICATE_MERCHANT_ORDER_NO', 'exists', { payoutId: existing.id, status: existing.status });
     const now = new Date();
@@ -138,6 +143,27 @@ for (const { kind, skip } of await testStoreKinds()) {
       const row1 = lines.find((l) => l.startsWith(`${p}-1,`))!;
       assert.ok(row1.includes(payouts.payouts.get(`${merchantId}:${p}-1`)!.id), row1);
       assert.ok(lines.find((l) => l.startsWith(`${p}-foreign,`))!.includes('DUPLICATE_MERCHANT_ORDER_NO'));
+    });
+
+    test('a claim still running after its lease ran out loses the insert to the next claim: the row keeps that payout, never FAILED', async () => {
+      const payouts = new FakePayouts();
+      const webhooks = new FakeWebhooks();
+      const slow = service(store, payouts, webhooks, 1);
+      const merchantId = newId('mch');
+      const p = newId('o');
+      const batch = await slow.create(merchantId, csvOf(rows(p, 2)), MAKER);
+      let resume!: () => void;
+      payouts.stallBeforeSaving.set(`${p}-0`, new Promise<void>((r) => (resume = r)));
+      await slow.approve(merchantId, batch.id, CHECKER); // its wake claims both rows; row 0 stalls
+      while (!payouts.acceptCalls.includes(`${p}-0`)) await new Promise((r) => setTimeout(r, 5));
+      const next = service(store, payouts, webhooks);
+      await next.releaseDue(); // the 1 ms lease is over: row 0 is claimed again and its payout saved
+      resume();
+      await slow.stop();
+      const view = await next.get(merchantId, batch.id);
+      assert.deepEqual([view.rows.ACCEPTED.count, view.rows.FAILED.count], [2, 0], JSON.stringify(batchView(view).rows));
+      assert.equal(payouts.acceptCalls.filter((no) => no === `${p}-0`).length, 2, 'row 0 was accepted by both claims');
+      assert.equal([...payouts.payouts.values()].filter((x) => x.merchantOrderNo === `${p}-0`).length, 1, 'one payout');
     });
 
     test('several processes release one batch at once: each row is accepted exactly once', async () => {

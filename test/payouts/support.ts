@@ -76,6 +76,7 @@ export async function startRig(books: TestBooks, cofferEnv: Record<string, strin
       BANK_PUBLIC_KEY_PATH: bank.publicKeyPath,
       PAYOUT_ORDER_TIMEOUT_MS: '400',
       PAYOUT_QUERY_AFTER_MS: '200',
+      PAYOUT_REVERSAL_QUERY_AFTER_MS: '1000',
       PAYOUT_JOB_INTERVAL_MS: '50',
       OUTBOX_POLL_INTERVAL_MS: '25',
       ...cofferEnv,

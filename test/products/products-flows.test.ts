@@ -183,6 +183,35 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal(await walletBalance(api, user), '700.00');
     });
 
+    test('a retry with the Idempotency-Key of a purchase whose process died mid-way finishes that order: one holding, paid once', async () => {
+      const { api, coffer } = server;
+      const user = await fundedUser(api, '1000.00');
+      const product = await createProduct(api);
+      const earlier = (await subscribe(api, user, product.id, '100.00')).body;
+      // What the killed request left under its key: the order, reserved, AWAITING_PAYMENT, and no stored answer
+      // (the key's claim ran out, so the retry runs the route again).
+      const now = await businessNow(api);
+      const key = `died-${product.id}`;
+      const order = {
+        ...(await repo.findSubscription(coffer.store.db, earlier.id))!,
+        id: newId('sub'),
+        amountMinor: 30_000n,
+        status: 'AWAITING_PAYMENT' as const,
+        expiresAt: new Date(now.getTime() + 60_000),
+        paidAt: null,
+      };
+      assert.ok(await repo.reserve(coffer.store.db, product.id, order.amountMinor, now));
+      assert.ok(await repo.insertSubscription(coffer.store.db, order, key));
+      assert.equal(await repo.insertSubscription(coffer.store.db, { ...order, id: newId('sub') }, key), false, 'one order per key');
+      const body = { productId: product.id, amount: '300.00', payWith: 'WALLET' };
+      const retried = await api.request<HoldingView>('POST', '/my/subscriptions', { token: user.token, body, headers: { 'idempotency-key': key } });
+      assert.equal(retried.status, 201, retried.text);
+      assert.deepEqual([retried.body.id, retried.body.status], [order.id, 'PAID']);
+      assert.equal(await walletBalance(api, user), '600.00', '100.00 and this 300.00, each once');
+      const after = await adminProduct(api, product.id);
+      assert.deepEqual([after.raisedAmount, after.reservedAmount], ['400.00', '0.00']);
+    });
+
     test('a wallet order a crash left AWAITING_PAYMENT (reserved, not paid) is finished by the unpaid job, or cancelled if the money is gone', async () => {
       const { api, coffer } = server;
       const user = await fundedUser(api, '1000.00');
@@ -200,7 +229,7 @@ for (const { kind, skip } of await testStoreKinds()) {
           paidAt: null,
         };
         assert.ok(await repo.reserve(coffer.store.db, product.id, amount, now));
-        await repo.insertSubscription(coffer.store.db, order);
+        await repo.insertSubscription(coffer.store.db, order, null);
         return order.id;
       };
       const finished = await crashed(40_000n);

@@ -221,10 +221,27 @@ export async function moveRow(
       payout_id = coalesce(${change.payoutId ?? null}, payout_id),
       fee_minor = coalesce(${change.feeMinor ?? null}::int8, fee_minor),
       error_code = coalesce(${change.errorCode ?? null}, error_code),
-      error_message = coalesce(${change.errorMessage ?? null}, error_message),
-      -- A refused row frees its order number: the merchant may send it again.
-      holds_order_no = holds_order_no and not (${to} = 'FAILED' and payout_id is null and ${change.payoutId ?? null}::text is null)
+      error_message = coalesce(${change.errorMessage ?? null}, error_message)
     where ${match} and status = any(${rowSourcesOf(to)}::text[])
+    returning batch_id as "batchId"`.execute(db);
+  return rows[0]?.batchId;
+}
+
+/**
+ * A row the payouts module refused: FAILED, freeing its order number (the merchant may send it again), only while it is PENDING with no
+ * payout. Another claim of the row (its lease ran out) may have saved the row's payout meanwhile; that
+ * row stays with its payout. Answers the row's batch, or undefined when nothing moved.
+ */
+export async function refuseRow(
+  db: Executor,
+  key: { batchId: string; line: number },
+  now: Date,
+  error: { errorCode: string; errorMessage: string },
+): Promise<string | undefined> {
+  const { rows } = await sql<{ batchId: string }>`
+    update payout_batch_rows set status = 'FAILED', updated_at = ${now}, lease_until = null, holds_order_no = false,
+      error_code = ${error.errorCode}, error_message = ${error.errorMessage}
+    where batch_id = ${key.batchId} and line = ${key.line} and status = 'PENDING' and payout_id is null
     returning batch_id as "batchId"`.execute(db);
   return rows[0]?.batchId;
 }

@@ -348,9 +348,11 @@ export class PayoutBatchesService {
   /**
    * One row to the payouts module. Refused (a DomainError: no funds, risk,
    * a duplicate, the merchant suspended): the row is FAILED with that code
-   * and no money moved. A DUPLICATE_MERCHANT_ORDER_NO on a row claimed before
-   * is looked at first: if the payout it names is this row's (an earlier claim
-   * accepted it and died before saving), the row adopts it. Anything else
+   * and no money moved — unless the row has its payout already. A
+   * DUPLICATE_MERCHANT_ORDER_NO is looked at first: if the payout it names is
+   * this row's, the row adopts it. That payout came from another claim of the
+   * row: one that died before saving it, or one still running (its lease ran
+   * out under a slow database) that won the race to insert it. Anything else
    * (the database away) leaves the row to a later claim once its lease ends.
    */
   private async release(row: BatchRow): Promise<void> {
@@ -359,18 +361,18 @@ export class PayoutBatchesService {
       payout = await this.deps.payouts.accept(row.merchantId, inputOf(row), BATCH_PRODUCT);
     } catch (err) {
       if (!isDomainError(err)) throw err;
-      if (err.code === 'DUPLICATE_MERCHANT_ORDER_NO' && row.attempts > 1) {
-        const earlier = await this.ownEarlierPayout(row, err.extra?.payoutId);
-        if (earlier) return this.saveAccepted(row, earlier);
+      if (err.code === 'DUPLICATE_MERCHANT_ORDER_NO') {
+        const own = await this.ownPayout(row, err.extra?.payoutId);
+        if (own) return this.saveAccepted(row, own);
       }
-      await repo.moveRow(this.deps.db, rowKey(row), 'FAILED', this.deps.clock.now(), { errorCode: err.code, errorMessage: err.message });
+      await repo.refuseRow(this.deps.db, rowKey(row), this.deps.clock.now(), { errorCode: err.code, errorMessage: err.message });
       return;
     }
     crashPoint('payout-batches.after-row-accept');
     await this.saveAccepted(row, payout);
   }
 
-  private async ownEarlierPayout(row: BatchRow, payoutId: unknown): Promise<Payout | undefined> {
+  private async ownPayout(row: BatchRow, payoutId: unknown): Promise<Payout | undefined> {
     if (typeof payoutId !== 'string') return undefined;
     const payout = await this.deps.payouts.get(row.merchantId, payoutId).catch((err: unknown) => {
       if (isDomainError(err, 'PAYOUT_NOT_FOUND')) return undefined;
@@ -387,7 +389,7 @@ export class PayoutBatchesService {
       payout.remark === row.remark &&
       row.firstAttemptAt !== null &&
       payout.createdAt.getTime() >= row.firstAttemptAt.getTime() - CLOCK_SKEW_MS;
-    if (sameRequest) this.deps.logger.warn({ batchId: row.batchId, line: row.line, payoutId }, 'payout batch row adopts the payout an earlier claim accepted');
+    if (sameRequest) this.deps.logger.warn({ batchId: row.batchId, line: row.line, payoutId }, 'payout batch row adopts the payout another claim of it accepted');
     return sameRequest ? payout : undefined;
   }
 

@@ -72,8 +72,21 @@ const finalDay: Migration = {
   },
 };
 
+/** SUCCEEDED payouts are queried too, for a while after their success (a reversal the bank could not notify). */
+const reversalWatch: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`drop index payouts_query_due`.execute(db);
+    await sql`create index payouts_query_due on payouts (next_query_at) where status in ('PROCESSING', 'SUCCEEDED')`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop index payouts_query_due`.execute(db);
+    await sql`create index payouts_query_due on payouts (next_query_at) where status = 'PROCESSING'`.execute(db);
+  },
+};
+
 export const payoutsMigrations: Record<string, Migration> = {
   '2026_11_22_0750_payouts': m001,
   '2026_12_04_0500_payouts_dispatch_lease': m002,
   '2026_12_05_0801_payouts_final_day': finalDay,
+  '2026_12_06_0100_payouts_reversal_watch': reversalWatch,
 };

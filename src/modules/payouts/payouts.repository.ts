@@ -200,20 +200,35 @@ export async function claimDispatch(db: Executor, b: Backoff): Promise<Payout[]>
   return rows;
 }
 
-/** Claims PROCESSING payouts whose query time has come (same lease and backoff as `claimDispatch`). */
-export async function claimQueries(db: Executor, b: Backoff): Promise<Payout[]> {
+interface QueryBackoff extends Backoff {
+  /** How long after its success a SUCCEEDED payout is still queried, and its first query's delay. */
+  watchMs: number;
+  watchBaseMs: number;
+}
+
+/**
+ * Claims payouts whose query time has come (same lease and backoff as `claimDispatch`): PROCESSING ones,
+ * and SUCCEEDED ones still in their reversal watch. A SUCCEEDED payout's next query comes as long after
+ * this one as this one came after the success (so the gaps double); none once the watch is over.
+ */
+export async function claimQueries(db: Executor, b: QueryBackoff): Promise<Payout[]> {
+  const sinceSuccess = sql`(${b.now}::timestamptz - p.updated_at)`;
   const { rows } = await sql<Payout>`
     update payouts p
-    set next_query_at = ${b.now}::timestamptz
-          + least(${b.maxDelayMs}::float8, ${b.baseDelayMs}::float8 * power(2, least(p.query_attempts, 20))) * interval '1 millisecond',
+    set next_query_at = case
+          when p.status = 'PROCESSING' then ${b.now}::timestamptz
+            + least(${b.maxDelayMs}::float8, ${b.baseDelayMs}::float8 * power(2, least(p.query_attempts, 20))) * interval '1 millisecond'
+          when ${sinceSuccess} < ${b.watchMs}::float8 * interval '1 millisecond'
+            then ${b.now}::timestamptz + greatest(${sinceSuccess}, ${b.watchBaseMs}::float8 * interval '1 millisecond')
+        end,
         query_attempts = p.query_attempts + 1
     where p.id in (
       select id from payouts
-      where status = 'PROCESSING' and next_query_at <= ${b.now}
+      where status in ('PROCESSING', 'SUCCEEDED') and next_query_at <= ${b.now}
       order by next_query_at
       limit ${b.limit}
       for update skip locked)
-    and p.status = 'PROCESSING'
+    and p.status in ('PROCESSING', 'SUCCEEDED')
     returning ${columns}`.execute(db);
   return rows;
 }

@@ -623,7 +623,7 @@ export class PayoutsService {
       if (isDomainError(err, 'PENDING_TRANSFER_ALREADY_FINAL')) return this.contradiction(payout, result, source);
       throw err;
     }
-    return this.finish(payout, 'PROCESSING', 'SUCCEEDED', { channelRef: result.channelRef ?? null }, result, source);
+    return this.finish(payout, 'PROCESSING', 'SUCCEEDED', { channelRef: result.channelRef ?? null, nextQueryAt: this.reversalWatchStart() }, result, source);
   }
 
   private async fail(payout: Payout, result: PayoutResultData, source: string): Promise<ResultOutcome> {
@@ -713,6 +713,12 @@ export class PayoutsService {
     return 'settled';
   }
 
+  /** A SUCCEEDED payout's first query for a reversal the bank may not have been able to tell (none when the watch is off). */
+  private reversalWatchStart(): Date | null {
+    const { reversalWatchMs, reversalQueryAfterMs } = this.deps.config.payouts;
+    return reversalWatchMs > 0 ? new Date(this.deps.clock.now().getTime() + reversalQueryAfterMs) : null;
+  }
+
   private contradiction(payout: Payout, result: PayoutResultData, source: string): ResultOutcome {
     this.deps.logger.error(
       { payoutId: payout.id, recorded: payout.status, received: result.status, source },
@@ -722,11 +728,14 @@ export class PayoutsService {
   }
 
   /**
-   * The query job: PROCESSING payouts whose query time has come are claimed
-   * (FOR UPDATE SKIP LOCKED, backing off) and asked about with QUERY_PAYOUT;
-   * the signed answer goes through `applyResult`. NOT_FOUND: the order never
-   * reached the bank, so it is sent again — to the same bank, under the same
-   * payout id (the bank's idempotency key).
+   * The query job: payouts whose query time has come are claimed (FOR UPDATE
+   * SKIP LOCKED, backing off) and asked about with QUERY_PAYOUT; the signed
+   * answer goes through `applyResult`. PROCESSING ones until they are final;
+   * SUCCEEDED ones during their reversal watch, so a reversal whose every
+   * notification failed (Coffer down for the bank's whole retry schedule) is
+   * still learned. NOT_FOUND for a PROCESSING payout: the order never reached
+   * the bank, so it is sent again — to the same bank, under the same payout id
+   * (the bank's idempotency key).
    */
   async queryDue(): Promise<number> {
     const { config, clock } = this.deps;
@@ -735,6 +744,8 @@ export class PayoutsService {
       limit: JOB_BATCH,
       baseDelayMs: config.payouts.queryAfterMs,
       maxDelayMs: Math.max(config.payouts.queryAfterMs, MAX_DELAY_MS),
+      watchMs: config.payouts.reversalWatchMs,
+      watchBaseMs: config.payouts.reversalQueryAfterMs,
     });
     let settled = 0;
     for (const payout of due) {
@@ -763,6 +774,7 @@ export class PayoutsService {
     const result = this.believe(body, payout.id);
     if (!result) throw new Error('the query answer is not signed by the bank');
     if (result.status === 'NOT_FOUND') {
+      if (payout.status !== 'PROCESSING') return this.contradiction(payout, result, 'query');
       this.deps.logger.warn({ payoutId: payout.id }, 'the bank never received the payout order: sending it again (same bank, same id)');
       await this.sendOrder(payout);
       return 'no-result';

@@ -73,6 +73,23 @@ const m001: Migration = {
   },
 };
 
+/**
+ * A subscription remembers the Idempotency-Key it was made under: a retry that
+ * takes over the key after the first process died mid-way finds that order
+ * and finishes it, instead of making (and paying for) a second one.
+ */
+const clientKey: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`alter table product_subscriptions add column client_key text`.execute(db);
+    await sql`create unique index product_subscriptions_client_key on product_subscriptions (user_id, client_key) where client_key is not null`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop index product_subscriptions_client_key`.execute(db);
+    await sql`alter table product_subscriptions drop column client_key`.execute(db);
+  },
+};
+
 export const productsMigrations: Record<string, Migration> = {
   '2026_12_04_0200_products': m001,
+  '2026_12_06_0200_products_client_key': clientKey,
 };

@@ -130,15 +130,25 @@ export async function advanceProductStatuses(db: Executor, now: Date): Promise<n
 
 // ---- subscriptions ---------------------------------------------------------------------------
 
-export async function insertSubscription(db: Executor, s: Subscription): Promise<void> {
-  await sql`
+/** Answers false, inserting nothing, when the user has an order under `clientKey` already. */
+export async function insertSubscription(db: Executor, s: Subscription, clientKey: string | null): Promise<boolean> {
+  const { rows } = await sql<{ id: string }>`
     insert into product_subscriptions (id, user_id, product_id, product_code, product_name, amount_minor, currency, rate_ppm,
       term_days, day_count, interest_minor, value_date, maturity_date, status, pay_with, pay_order_no, wallet_account_id,
-      holding_account_id, expires_at, created_at, updated_at)
+      holding_account_id, expires_at, created_at, updated_at, client_key)
     values (${s.id}, ${s.userId}, ${s.productId}, ${s.productCode}, ${s.productName}, ${s.amountMinor}::int8, ${s.currency},
       ${s.ratePpm}, ${s.termDays}, ${s.dayCount}, ${s.interestMinor}::int8, ${s.valueDate}::date, ${s.maturityDate}::date,
       ${s.status}, ${s.payWith}, ${s.payOrderNo}, ${s.walletAccountId}, ${s.holdingAccountId}, ${s.expiresAt}::timestamptz,
-      ${s.createdAt}::timestamptz, ${s.updatedAt}::timestamptz)`.execute(db);
+      ${s.createdAt}::timestamptz, ${s.updatedAt}::timestamptz, ${clientKey})
+    on conflict (user_id, client_key) where client_key is not null do nothing
+    returning id`.execute(db);
+  return rows.length === 1;
+}
+
+export async function findSubscriptionByClientKey(db: Executor, userId: string, clientKey: string): Promise<Subscription | undefined> {
+  const { rows } = await sql<Subscription>`
+    select ${subscriptionColumns} from product_subscriptions where user_id = ${userId} and client_key = ${clientKey}`.execute(db);
+  return rows[0];
 }
 
 export async function findSubscription(db: Executor, id: string): Promise<Subscription | undefined> {

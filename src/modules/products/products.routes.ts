@@ -72,7 +72,7 @@ export function productsHttpModule(products: ProductsService): HttpModule {
         async (request, reply) => {
           const user = currentUser(request);
           assertCanMoveMoney(user);
-          return reply.code(201).send(holding(await products.subscribe(user.id, request.body)));
+          return reply.code(201).send(holding(await products.subscribe(user.id, request.body, request.idempotencyClaim?.key)));
         },
       );
       app.get(

@@ -174,8 +174,16 @@ export class ProductsService {
    * POST /my/subscriptions. WALLET: PAID at once (or refused, nothing kept).
    * CARD: AWAITING_PAYMENT with a payment order of the payment core, created in
    * the order's transaction; PAYMENT_FINAL settles it.
+   *
+   * `clientKey` (the request's Idempotency-Key) names the order: a retry that
+   * took the key over from a process that died mid-way, perhaps after the
+   * wallet debit, finishes that order rather than making and paying a second.
    */
-  async subscribe(userId: string, input: { productId: string; amount: string; payWith: PayWith }): Promise<Subscription> {
+  async subscribe(userId: string, input: { productId: string; amount: string; payWith: PayWith }, clientKey?: string): Promise<Subscription> {
+    if (clientKey) {
+      const earlier = await repo.findSubscriptionByClientKey(this.deps.db, userId, clientKey);
+      if (earlier) return this.resume(earlier);
+    }
     const product = await this.adminProduct(input.productId);
     const amountMinor = validAmountFor(product, input.amount);
     if (input.payWith === 'CARD' && !this.deps.payments) throw new DomainError('PAY_METHOD_UNAVAILABLE', 'Card payments are not available on this server');
@@ -236,7 +244,7 @@ export class ProductsService {
         );
         order.payOrderNo = payOrderNo;
       }
-      await repo.insertSubscription(trx, order);
+      if (!(await repo.insertSubscription(trx, order, clientKey ?? null))) throw new ClientKeyTaken();
       await this.deps.orders.open(
         {
           type: 'PURCHASE',
@@ -250,8 +258,18 @@ export class ProductsService {
         trx,
       );
       return order;
+    }).catch(async (err: unknown) => {
+      // Another request with this key (still running after its lease ran out) saved its order first.
+      if (!(err instanceof ClientKeyTaken)) throw err;
+      return (await repo.findSubscriptionByClientKey(this.deps.db, userId, clientKey!))!;
     });
-    return saved.payWith === 'WALLET' ? this.payFromWallet(saved, 'refuse') : saved;
+    return this.resume(saved);
+  }
+
+  /** A new or found order of this user's request: a wallet payment not made yet is made now (at most once: keyed on the order). */
+  private resume(order: Subscription): Promise<Subscription> {
+    if (order.payWith === 'WALLET' && order.status === 'AWAITING_PAYMENT') return this.payFromWallet(order, 'refuse');
+    return Promise.resolve(order);
   }
 
   /**
@@ -567,3 +585,6 @@ function optionalTime(value: string | undefined, field: string): Date | null {
   if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) throw new DomainError('VALIDATION_FAILED', `${field} must be an ISO-8601 time`);
   return new Date(ms);
 }
+
+/** The order insert found the client's key taken: the transaction is undone and the saved order is read. */
+class ClientKeyTaken extends Error {}
