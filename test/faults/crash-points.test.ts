@@ -49,21 +49,10 @@ const SCENARIOS: Record<CrashPointName, (w: Workload, rig: FaultRig) => Promise<
 };
 
 /**
- * Defects these tests found and that are not fixed yet: the test still runs and shows the failure
- * (reported as TODO, so the suite stays green until the fix lands; then delete the line).
- */
-const KNOWN_DEFECTS: Partial<Record<CrashPointName, string>> = {
-  'products.after-wallet-debit':
-    'DEFECT: killed after the wallet debit, before the order is PAID: the retry (same Idempotency-Key, lease run out) makes a second order and debits the wallet again, and the recovery job completes the first: one acknowledged subscription, two charges',
-  'payouts.after-final-commit':
-    'DEFECT: killed right after a payout went SUCCEEDED, the bank\'s later reversal notifications find no process and Coffer never queries a SUCCEEDED payout again: it stays SUCCEEDED while the bank says REVERSED',
-};
-
-/**
  * Each point costs two Coffer starts, so `npm test` runs SHORT_FORM_POINTS of
  * them, picked by the seed (printed: FAULT_SEED replays the pick), a different
- * few each run, never a known defect. FAULT_POINTS=all runs every one (a known
- * defect's failure then carries into the points after it); FAULT_POINTS=a.b,c.d those.
+ * few each run. FAULT_POINTS=all runs every one (on one rig: a point's failure
+ * carries into the points after it); FAULT_POINTS=a.b,c.d those.
  */
 const SHORT_FORM_POINTS = 5;
 
@@ -72,11 +61,9 @@ function chosenPoints(): CrashPointName[] {
   const wanted = process.env.FAULT_POINTS;
   if (wanted === 'all') return all;
   if (wanted) return all.filter((point) => wanted.split(',').includes(point));
-  // The checks add up over one rig: a known defect's leftovers would fail every later point.
-  const sound = all.filter((point) => !KNOWN_DEFECTS[point]);
   const rng = new Rng(seed);
   const picked = new Set<CrashPointName>();
-  while (picked.size < SHORT_FORM_POINTS) picked.add(rng.pick(sound));
+  while (picked.size < SHORT_FORM_POINTS) picked.add(rng.pick(all));
   console.log(`[faults] crash points this run (FAULT_SEED=${seed}; FAULT_POINTS=all for every one): ${[...picked].join(', ')}`);
   return all.filter((point) => picked.has(point));
 }
@@ -107,7 +94,7 @@ describe('the server killed between two steps of each flow (PostgreSQL)', { skip
   });
 
   for (const point of chosenPoints()) {
-    test(`killed at ${point}: after a restart the flow completes exactly once`, { todo: KNOWN_DEFECTS[point] ?? false }, async () => {
+    test(`killed at ${point}: after a restart the flow completes exactly once`, async () => {
       const coffer = await rig.restartCoffer(0, `${point}:1`);
       const acked = workload.acked.length;
       const flow = SCENARIOS[point](workload, rig);

@@ -481,7 +481,8 @@ export class Workload {
     const login = await this.send(() => callJson(`${this.rig.url}/auth/login`, 'POST', { mobile, password: USER_PASSWORD }));
     if (login?.status !== 200) return this.refuse('login', login);
     const user: User = { token: login.body.token as string, accountNo: '', mobile, withdrawals: [] };
-    const opening = await this.send(() => this.userCall(user, 'POST', '/my/depository-accounts', { callbackUrl: CALLBACK_URL }, this.key('open')));
+    const openKey = this.key('open');
+    const opening = await this.send(() => this.userCall(user, 'POST', '/my/depository-accounts', { callbackUrl: CALLBACK_URL }, openKey));
     if (opening?.status !== 201) return this.refuse('open-account', opening);
     if (!(await atTheBank(opening.body as GatewayRequest, registrationFields(newCardNumber())).then(() => true, () => false))) return;
     const deadline = Date.now() + 30_000;
@@ -498,12 +499,13 @@ export class Workload {
 
   async newMerchant(): Promise<void> {
     const fundedMinor = 100_000_000n;
+    const merchantKey = this.key('merchant');
     const made = await this.setupCall(() =>
       this.rig.admin.request<{ merchantId: string }>('POST', '/admin/merchants', {
         name: 'Fault Payroll Ltd',
         products: ['PAYOUT_SINGLE', 'PAYOUT_BATCH'],
         fees: [{ product: 'PAYOUT_SINGLE', currency: 'CNY', fixed: '1.00', rateBp: 50, min: '1.50' }, BATCH_FEE],
-      }, { 'idempotency-key': this.key('merchant') }),
+      }, { 'idempotency-key': merchantKey }),
     );
     if (!made) return;
     const id = made.merchantId;
@@ -518,8 +520,9 @@ export class Workload {
     if (!funded) return;
     const merchant = { id, maker: new MerchantClient(this.rig.url, maker.keyId, maker.secret), checker: new MerchantClient(this.rig.url, checker.keyId, checker.secret), fundedMinor };
     const hookPath = `/hooks/${id}`;
+    const hookKey = this.key('hook');
     const endpoint = await this.setupCall(() =>
-      merchant.maker.request('POST', '/v1/webhook-endpoints', { body: JSON.stringify({ url: this.rig.receiver.url(hookPath) }), headers: { 'idempotency-key': this.key('hook') } }),
+      merchant.maker.request('POST', '/v1/webhook-endpoints', { body: JSON.stringify({ url: this.rig.receiver.url(hookPath) }), headers: { 'idempotency-key': hookKey } }),
     );
     if (!endpoint) return;
     this.merchants.push(merchant);
@@ -540,7 +543,8 @@ export class Workload {
 
   async recharge(user: User, confirm = this.rng.chance(0.9)): Promise<void> {
     const amount = this.amount(100, 900);
-    const answer = await this.send(() => this.userCall(user, 'POST', '/my/recharge-records', { amount: amount.text, callbackUrl: CALLBACK_URL }, this.key('rch')));
+    const key = this.key('rch');
+    const answer = await this.send(() => this.userCall(user, 'POST', '/my/recharge-records', { amount: amount.text, callbackUrl: CALLBACK_URL }, key));
     if (answer?.status !== 201) return this.refuse('recharge', answer);
     const gateway = answer.body as GatewayRequest;
     const op: Acked = { kind: 'recharge', user: user.accountNo, requestNo: requestNoOf(gateway), amountMinor: amount.minor, confirmedAtBank: false };
@@ -555,7 +559,8 @@ export class Workload {
     if (recent.length >= 3 || user.withdrawals.length >= 8) return this.recharge(user);
     user.withdrawals.push(Date.now());
     const amount = this.amount(1, 50);
-    const answer = await this.send(() => this.userCall(user, 'POST', '/my/withdraw-records', { amount: amount.text, callbackUrl: CALLBACK_URL }, this.key('wdr')));
+    const key = this.key('wdr');
+    const answer = await this.send(() => this.userCall(user, 'POST', '/my/withdraw-records', { amount: amount.text, callbackUrl: CALLBACK_URL }, key));
     if (answer?.status !== 201) return this.refuse('withdraw', answer);
     const gateway = answer.body as GatewayRequest;
     const op: Acked = { kind: 'withdraw', user: user.accountNo, requestNo: requestNoOf(gateway), amountMinor: amount.minor, confirmedAtBank: false };
@@ -594,7 +599,8 @@ export class Workload {
   async subscribe(user: User): Promise<void> {
     const amount = this.amount(1, 3);
     const text = `${Number(amount.text) * 100}.00`;
-    const answer = await this.send(() => this.userCall(user, 'POST', '/my/subscriptions', { productId: this.productId, amount: text, payWith: 'WALLET' }, this.key('sub')));
+    const key = this.key('sub');
+    const answer = await this.send(() => this.userCall(user, 'POST', '/my/subscriptions', { productId: this.productId, amount: text, payWith: 'WALLET' }, key));
     if (answer?.status !== 201) return this.refuse('subscribe', answer);
     this.acked.push({ kind: 'subscription', user: user.accountNo, id: answer.body.id as string, amountMinor: amount.minor * 100n });
   }
@@ -605,21 +611,24 @@ export class Workload {
     user.paying = true;
     try {
       if (!user.cardId) {
-        const card = await this.send(() =>
-          this.userCall(user, 'POST', '/my/payment-cards', { cardNumber: luhnCard(this.rng), holderName: 'Li Lei', mobile: user.mobile, bankCode: 'ICBC' }, this.key('card')),
-        );
+        const cardBody = { cardNumber: luhnCard(this.rng), holderName: 'Li Lei', mobile: user.mobile, bankCode: 'ICBC' };
+        const cardKey = this.key('card');
+        const card = await this.send(() => this.userCall(user, 'POST', '/my/payment-cards', cardBody, cardKey));
         if (card?.status !== 201) return this.refuse('add-card', card);
         user.cardId = card.body.id as string;
       }
-      const ordered = await this.send(() => this.userCall(user, 'POST', '/my/subscriptions', { productId: this.productId, amount: '100.00', payWith: 'CARD' }, this.key('csub')));
+      const orderKey = this.key('csub');
+      const ordered = await this.send(() => this.userCall(user, 'POST', '/my/subscriptions', { productId: this.productId, amount: '100.00', payWith: 'CARD' }, orderKey));
       if (ordered?.status !== 201) return this.refuse('card-subscribe', ordered);
       const op: Acked = { kind: 'card-subscription', user: user.accountNo, id: ordered.body.id as string, payOrderNo: ordered.body.payOrderNo as string, paid: undefined };
       this.acked.push(op);
-      const texted = await this.send(() => this.userCall(user, 'POST', `/my/payments/${op.payOrderNo}/sms`, { cardId: user.cardId }, this.key('sms')));
+      const smsKey = this.key('sms');
+      const texted = await this.send(() => this.userCall(user, 'POST', `/my/payments/${op.payOrderNo}/sms`, { cardId: user.cardId }, smsKey));
       if (texted?.status !== 200) return this.refuse('payment-sms', texted);
       const code = await this.smsCode(user.mobile, texted.body.method as string);
       if (!code) return;
-      const confirmed = await this.send(() => this.userCall(user, 'POST', `/my/payments/${op.payOrderNo}/confirm`, { smsCode: code }, this.key('confirm')));
+      const confirmKey = this.key('confirm');
+      const confirmed = await this.send(() => this.userCall(user, 'POST', `/my/payments/${op.payOrderNo}/confirm`, { smsCode: code }, confirmKey));
       if (confirmed?.status !== 200) return this.refuse('payment-confirm', confirmed);
       if (confirmed.body.status === 'SUCCESS' || confirmed.body.status === 'FAIL') op.paid = confirmed.body.status;
     } finally {
