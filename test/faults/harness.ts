@@ -757,6 +757,10 @@ export async function openWork(db: Kysely<any>): Promise<Record<string, string[]
     recharges: await ids(sql`select request_no as id from recharge_records where status not in ('SUCCEEDED', 'FAILED')`),
     withdraws: await ids(sql`select request_no as id from withdraw_records where status not in ('SUCCEEDED', 'FAILED')`),
     payouts: await ids(sql`select id from payouts where status not in ('SUCCEEDED', 'FAILED', 'REVERSED')`),
+    // Killed between a reversal's ledger transfers and REVERSED: the bank's notification or the reversal watch's query owes it.
+    reversals: await ids(sql`
+      select p.id from payouts p
+      where p.status = 'SUCCEEDED' and exists (select 1 from ledger_transfers t where t.id = 'payout:' || p.id || ':reversal:amount')`),
     batches: await ids(sql`select id from payout_batches where status not in ('PROCESSED', 'REJECTED', 'AWAITING_APPROVAL')`),
     // Rows of a batch awaiting approval wait for the checker, not for recovery.
     batchRows: await ids(sql`select r.batch_id || ':' || r.line as id from payout_batch_rows r join payout_batches b on b.id = r.batch_id where r.status in ('PENDING', 'ACCEPTED') and b.status not in ('AWAITING_APPROVAL', 'REJECTED')`),

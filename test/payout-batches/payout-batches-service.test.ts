@@ -166,6 +166,19 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal([...payouts.payouts.values()].filter((x) => x.merchantOrderNo === `${p}-0`).length, 1, 'one payout');
     });
 
+    test('an upload retried with its Idempotency-Key after the first one committed (its answer lost) gets that batch, not a 422 for its own order numbers', async () => {
+      const batches = service(store, new FakePayouts(), new FakeWebhooks());
+      const merchantId = newId('mch');
+      const file = csvOf(rows(newId('o'), 3));
+      const first = await batches.create(merchantId, file, MAKER, 'upload-1');
+      const retried = await batches.create(merchantId, file, MAKER, 'upload-1');
+      assert.equal(retried.id, first.id);
+      assert.equal(retried.rowCount, 3);
+      await assert.rejects(batches.create(merchantId, file, MAKER, 'upload-2'), (err: DomainError) => err.code === 'PAYOUT_BATCH_INVALID', 'another key is another upload');
+      const otherMerchant = await batches.create(newId('mch'), csvOf(rows(newId('o'), 1)), MAKER, 'upload-1');
+      assert.notEqual(otherMerchant.id, first.id, 'keys are per merchant');
+    });
+
     test('several processes release one batch at once: each row is accepted exactly once', async () => {
       const payouts = new FakePayouts();
       const webhooks = new FakeWebhooks();

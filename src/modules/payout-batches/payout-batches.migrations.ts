@@ -66,6 +66,23 @@ const m001: Migration = {
   },
 };
 
+/**
+ * A batch remembers the Idempotency-Key it was uploaded under: a retry after
+ * the upload committed but its answer was lost (the process died before the
+ * key stored it) gets that batch, not a 422 for its own order numbers.
+ */
+const clientKey: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`alter table payout_batches add column client_key text`.execute(db);
+    await sql`create unique index payout_batches_client_key on payout_batches (merchant_id, client_key) where client_key is not null`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop index payout_batches_client_key`.execute(db);
+    await sql`alter table payout_batches drop column client_key`.execute(db);
+  },
+};
+
 export const payoutBatchesMigrations: Record<string, Migration> = {
   '2026_12_03_1300_payout_batches': m001,
+  '2026_12_06_0300_payout_batches_client_key': clientKey,
 };

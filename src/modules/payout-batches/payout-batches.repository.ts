@@ -48,11 +48,23 @@ function head(r: BatchRecord): BatchHead {
   };
 }
 
-export async function insertBatch(db: Executor, b: { id: BatchId; merchantId: string; createdBy: BatchActor; now: Date }): Promise<void> {
+/** Answers false, inserting nothing, when the merchant has a batch under `clientKey` already. */
+export async function insertBatch(
+  db: Executor,
+  b: { id: BatchId; merchantId: string; createdBy: BatchActor; now: Date; clientKey: string | null },
+): Promise<boolean> {
   // Count, total and currency are filled in once the whole file has been read (same transaction).
-  await sql`
-    insert into payout_batches (id, merchant_id, status, currency, row_count, total_minor, created_by_kind, created_by_id, created_at, updated_at)
-    values (${b.id}, ${b.merchantId}, 'AWAITING_APPROVAL', '', 0, 0, ${b.createdBy.kind}, ${b.createdBy.id}, ${b.now}, ${b.now})`.execute(db);
+  const { rows } = await sql<{ id: string }>`
+    insert into payout_batches (id, merchant_id, status, currency, row_count, total_minor, created_by_kind, created_by_id, created_at, updated_at, client_key)
+    values (${b.id}, ${b.merchantId}, 'AWAITING_APPROVAL', '', 0, 0, ${b.createdBy.kind}, ${b.createdBy.id}, ${b.now}, ${b.now}, ${b.clientKey})
+    on conflict (merchant_id, client_key) where client_key is not null do nothing
+    returning id`.execute(db);
+  return rows.length === 1;
+}
+
+export async function batchIdByClientKey(db: Executor, merchantId: string, clientKey: string): Promise<BatchId | undefined> {
+  const { rows } = await sql<{ id: BatchId }>`select id from payout_batches where merchant_id = ${merchantId} and client_key = ${clientKey}`.execute(db);
+  return rows[0]?.id;
 }
 
 export async function completeUpload(db: Executor, id: BatchId, currency: CurrencyCode, rowCount: number, totalMinor: bigint): Promise<void> {

@@ -62,7 +62,7 @@ export function payoutBatchesHttpModule(batches: PayoutBatchesService): HttpModu
           },
         },
         async (request, reply) => {
-          const batch = await batches.create(currentMerchant(request).merchantId, slices(rawBodyOf(request)), apiKeyOf(request));
+          const batch = await batches.create(currentMerchant(request).merchantId, slices(rawBodyOf(request)), apiKeyOf(request), request.idempotencyClaim?.key);
           return reply.code(201).send(batchView(batch));
         },
       );

@@ -125,13 +125,17 @@ export class PayoutBatchesService {
    * Reads the whole file (a stream: bounded memory) inside one transaction,
    * inserting valid rows a chunk at a time; any bad line rolls everything back
    * and is reported with every other bad line (PAYOUT_BATCH_INVALID).
+   * `clientKey` (the upload's Idempotency-Key) names the batch: a retry after
+   * the upload committed but its answer was lost gets that batch again.
    */
-  async create(merchantId: string, csv: AsyncIterable<Buffer | string> | string, createdBy: BatchActor): Promise<PayoutBatch> {
+  async create(merchantId: string, csv: AsyncIterable<Buffer | string> | string, createdBy: BatchActor, clientKey?: string): Promise<PayoutBatch> {
     await this.deps.merchants.assertCanUse(merchantId, 'PAYOUT_BATCH');
+    const earlier = clientKey ? await repo.batchIdByClientKey(this.deps.db, merchantId, clientKey) : undefined;
+    if (earlier) return this.get(merchantId, earlier);
     const now = this.deps.clock.now();
     const id = newId('pb', now.getTime()) as BatchId;
-    await this.deps.db.transaction().execute(async (trx) => {
-      await repo.insertBatch(trx, { id, merchantId, createdBy, now });
+    const saved = await this.deps.db.transaction().execute(async (trx) => {
+      if (!(await repo.insertBatch(trx, { id, merchantId, createdBy, now, clientKey: clientKey ?? null }))) return false;
       const errors: LineError[] = [];
       let currency: CurrencyCode | undefined;
       let count = 0;
@@ -164,7 +168,10 @@ export class PayoutBatchesService {
       if (errors.length > 0) throw invalidFile(errors.sort((a, b) => a.line - b.line));
       if (count === 0 || !currency) throw invalidFile([{ line: 1, reason: 'The file has a header but no rows', code: 'VALIDATION_FAILED' }]);
       await repo.completeUpload(trx, id, currency, count, totalMinor);
+      return true;
     });
+    // Not saved: an upload with this key (still running after its claim ran out) saved its batch first.
+    if (!saved) return this.get(merchantId, (await repo.batchIdByClientKey(this.deps.db, merchantId, clientKey!))!);
     this.deps.logger.info({ batchId: id, merchantId }, 'payout batch uploaded');
     return this.get(merchantId, id);
   }
