@@ -891,9 +891,11 @@ export async function checkAcknowledged(rig: FaultRig, workload: Workload, db: K
     for (const op of withdraws) if (op.user === accountNo && withdrawRows.get(op.requestNo)?.status === 'SUCCEEDED') expected -= op.amountMinor + WITHDRAW_FEE_MINOR;
     const mine = subscriptions.filter((op) => op.user === accountNo);
     for (const op of mine) expected -= op.amountMinor;
-    if (mine.length > 0) {
+    // Every holding paid back lands in the wallet, also one paid for by card (its payment never touched the wallet).
+    const holdings = [...mine, ...byKind('card-subscription').filter((op) => op.user === accountNo)].map((op) => op.id);
+    if (holdings.length > 0) {
       const { rows } = await sql<{ back: string }>`
-        select coalesce(sum(amount_minor + interest_minor), 0)::text as back from product_subscriptions where id = any(${mine.map((op) => op.id)}) and status = 'SETTLED'`.execute(db);
+        select coalesce(sum(amount_minor + interest_minor), 0)::text as back from product_subscriptions where id = any(${holdings}) and status = 'SETTLED'`.execute(db);
       expected += BigInt(rows[0]!.back);
     }
     const { rows } = await sql<{ balance: string }>`select (posted_credits - posted_debits)::text as balance from ledger_accounts where account_no = ${accountNo}`.execute(db);

@@ -210,6 +210,12 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal(await walletBalance(api, user), '600.00', '100.00 and this 300.00, each once');
       const after = await adminProduct(api, product.id);
       assert.deepEqual([after.raisedAmount, after.reservedAmount], ['400.00', '0.00']);
+      // One the recovery job cancelled meanwhile (its payment refused): the retry gets that refusal, not a holding.
+      const refusedKey = `${key}-refused`;
+      assert.ok(await repo.insertSubscription(coffer.store.db, { ...order, id: newId('sub'), status: 'CANCELLED', errorCode: 'INSUFFICIENT_FUNDS' }, refusedKey));
+      const refused = await api.request('POST', '/my/subscriptions', { token: user.token, body, headers: { 'idempotency-key': refusedKey } });
+      assertProblem(refused, 409, 'INSUFFICIENT_FUNDS');
+      assert.equal(await walletBalance(api, user), '600.00');
     });
 
     test('a wallet order a crash left AWAITING_PAYMENT (reserved, not paid) is finished by the unpaid job, or cancelled if the money is gone', async () => {

@@ -1,5 +1,5 @@
 import type { Clock } from '../../platform/clock.ts';
-import { DomainError, isDomainError } from '../../platform/errors.ts';
+import { DomainError, type ErrorCode, errorCatalogue, isDomainError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/log.ts';
 import { currencyCode, type CurrencyCode, formatMinor, parseMoney } from '../../platform/money/index.ts';
@@ -266,10 +266,20 @@ export class ProductsService {
     return this.resume(saved);
   }
 
-  /** A new or found order of this user's request: a wallet payment not made yet is made now (at most once: keyed on the order). */
-  private resume(order: Subscription): Promise<Subscription> {
-    if (order.payWith === 'WALLET' && order.status === 'AWAITING_PAYMENT') return this.payFromWallet(order, 'refuse');
-    return Promise.resolve(order);
+  /**
+   * A new or found order of this user's request: a wallet payment not made yet is made now (at most once:
+   * keyed on the order). A found wallet order the recovery job cancelled (its payment was refused) answers
+   * that refusal, as the request would have had it lived.
+   */
+  private async resume(order: Subscription): Promise<Subscription> {
+    if (order.payWith !== 'WALLET') return order;
+    if (order.status === 'AWAITING_PAYMENT') return this.payFromWallet(order, 'refuse');
+    if (order.status === 'CANCELLED') {
+      // A wallet order is cancelled only with the ledger's refusal of its payment, a catalogued code.
+      const code = order.errorCode !== null && order.errorCode in errorCatalogue ? (order.errorCode as ErrorCode) : 'INSUFFICIENT_FUNDS';
+      throw new DomainError(code, `The payment of ${order.id} was refused (${order.errorCode})`, { subscriptionId: order.id });
+    }
+    return order;
   }
 
   /**
