@@ -15,6 +15,7 @@ import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type 
 import { startCoffer, type RunningCoffer, type StartOptions } from '../../src/main.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/log.ts';
+import { ensureKeyPair } from '../../src/protocol/depository.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts/browser/', import.meta.url));
@@ -272,4 +273,59 @@ export async function openDepositoryAccount(page: Page, base: string, mobile: st
   );
   await backFromBank(page, base);
   await eventuallyOn(page, '/ui/wallet', () => page.getByTestId('wallets').isVisible(), 'the opened wallet');
+}
+
+export interface BankRig {
+  dataDir: string;
+  bank: BankChild;
+  server: TestCoffer;
+  /** Coffer's address. */
+  base: string;
+  browser: Browser;
+  /** Closes the browser, the bank and Coffer (which removes the data folder, the bank's included). */
+  stop(): Promise<void>;
+}
+
+/**
+ * What `npm start` runs, for a browser suite: both key pairs in one data folder first, the bank
+ * simulator as its own process (notifying fast), Coffer beside it on that folder, and Chromium.
+ * `bankEnv` and `cofferEnv` add to (or override) the settings every such suite needs.
+ */
+export async function startBankRig(rig: {
+  platformNo: string;
+  bankEnv?: Record<string, string>;
+  cofferEnv?: Record<string, string>;
+  options?: StartOptions;
+}): Promise<BankRig> {
+  const dataDir = tempDataDir();
+  ensureKeyPair(path.join(dataDir, 'keys'), 'platform');
+  ensureKeyPair(path.join(dataDir, 'bank', 'keys'), 'bank');
+  const port = await freePort();
+  const bank = await startBankChild({ DATA_DIR: dataDir, PLATFORM_NO: rig.platformNo, BANK_NOTIFY_POLL_MS: '50', BANK_NOTIFY_SCALE: '0.001', ...rig.bankEnv });
+  let server: TestCoffer | undefined;
+  let browser: Browser;
+  try {
+    server = await startTestCoffer(
+      { PORT: String(port), PLATFORM_NO: rig.platformNo, BANK_PUBLIC_URL: bank.url, BANK_URL: bank.url, OUTBOX_POLL_INTERVAL_MS: '25', ...rig.cofferEnv },
+      rig.options ?? FAST_USERS,
+      dataDir,
+    );
+    browser = await launchBrowser();
+  } catch (err) {
+    await bank.stop();
+    await server?.close();
+    throw err;
+  }
+  return {
+    dataDir,
+    bank,
+    server,
+    base: server.coffer.url,
+    browser,
+    async stop() {
+      await browser.close();
+      await bank.stop();
+      await server!.close();
+    },
+  };
 }

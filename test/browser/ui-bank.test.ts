@@ -10,25 +10,21 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { ensureKeyPair, loadPublicKey, verifyText, type PlatformRequestData } from '../../src/protocol/depository.ts';
+import { loadPublicKey, verifyText, type PlatformRequestData } from '../../src/protocol/depository.ts';
 import {
   backFromBank,
   browserSuiteSkip,
   eventuallyOn,
-  freePort,
-  launchBrowser,
   logIn,
   newMobile,
   newPage,
   register,
   screenshot,
-  startBankChild,
-  startTestCoffer,
+  startBankRig,
+  type BankRig,
   submitForm,
-  tempDataDir,
   TRANSACTION_PASSWORD,
   type BankChild,
-  type TestCoffer,
 } from './support.ts';
 
 const skip = browserSuiteSkip();
@@ -55,45 +51,19 @@ async function bankFormOn(page: Page): Promise<BankForm> {
 }
 
 describe('wallet UI with the bank depository simulator', { skip }, () => {
+  let rig: BankRig;
   let dataDir: string;
   let bank: BankChild;
-  let server: TestCoffer;
   let browser: Browser;
   let base: string;
 
   before(async () => {
-    dataDir = tempDataDir();
-    // As `npm start` does: both key pairs in the shared data folder first.
-    ensureKeyPair(path.join(dataDir, 'keys'), 'platform');
-    ensureKeyPair(path.join(dataDir, 'bank', 'keys'), 'bank');
-    const port = await freePort();
-    bank = await startBankChild({
-      DATA_DIR: dataDir,
-      PLATFORM_NO,
-      BANK_NOTIFY_POLL_MS: '50',
-      BANK_NOTIFY_SCALE: '0.001',
-    });
-    server = await startTestCoffer(
-      {
-        PORT: String(port),
-        PLATFORM_NO,
-        BANK_PUBLIC_URL: bank.url,
-        BANK_URL: bank.url,
-        OUTBOX_POLL_INTERVAL_MS: '25',
-        DEPOSITORY_QUERY_AFTER_S: '2',
-        DEPOSITORY_QUERY_INTERVAL_MS: '250',
-      },
-      undefined,
-      dataDir,
-    );
-    base = server.coffer.url;
-    browser = await launchBrowser();
+    rig = await startBankRig({ platformNo: PLATFORM_NO, cofferEnv: { DEPOSITORY_QUERY_AFTER_S: '2', DEPOSITORY_QUERY_INTERVAL_MS: '250' } });
+    ({ dataDir, bank, browser, base } = rig);
   });
 
   after(async () => {
-    await browser?.close();
-    await bank?.stop();
-    await server?.close(); // removes dataDir, the bank's folder included
+    await rig?.stop(); // Coffer's close removes dataDir, the bank's folder included
   });
 
   test('recharging before opening a depository account says to open one first', async () => {

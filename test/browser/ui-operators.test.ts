@@ -16,25 +16,18 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { signMerchantRequest } from '../../src/modules/merchants/index.ts';
-import { ensureKeyPair } from '../../src/protocol/depository.ts';
 import {
   browserSuiteSkip,
   eventuallyOn,
   FAST_USERS,
-  freePort,
-  launchBrowser,
   newPage,
   screenshot,
-  startBankChild,
-  startTestCoffer,
+  startBankRig,
+  type BankRig,
   submitForm,
-  tempDataDir,
-  type BankChild,
-  type TestCoffer,
 } from './support.ts';
 
 const skip = browserSuiteSkip();
@@ -53,9 +46,7 @@ async function operatorLogIn(page: Page, username: string): Promise<void> {
 }
 
 describe('admin console and merchant portal in a browser', { skip }, () => {
-  let dataDir: string;
-  let bank: BankChild;
-  let server: TestCoffer;
+  let rig: BankRig;
   let browser: Browser;
   let base: string;
   let merchantId: string;
@@ -75,27 +66,13 @@ describe('admin console and merchant portal in a browser', { skip }, () => {
   }
 
   before(async () => {
-    dataDir = tempDataDir();
-    ensureKeyPair(path.join(dataDir, 'keys'), 'platform');
-    ensureKeyPair(path.join(dataDir, 'bank', 'keys'), 'bank');
-    const port = await freePort();
-    bank = await startBankChild({ DATA_DIR: dataDir, PLATFORM_NO, BANK_NOTIFY_POLL_MS: '50', BANK_NOTIFY_SCALE: '0.001', BANK_PAYOUT_DELAY_MS: '50', BANK_PAYOUT_POLL_MS: '20' });
-    server = await startTestCoffer(
-      {
-        PORT: String(port),
-        ADMIN_TOKEN,
-        PLATFORM_NO,
-        BANK_PUBLIC_URL: bank.url,
-        BANK_URL: bank.url,
-        OUTBOX_POLL_INTERVAL_MS: '25',
-        PAYOUT_JOB_INTERVAL_MS: '50',
-        PAYOUT_QUERY_AFTER_MS: '300',
-        WEBHOOK_POLL_INTERVAL_MS: '100',
-      },
-      { ...FAST_USERS, operators: { scrypt: { ln: 10, r: 8, p: 1 } } },
-      dataDir,
-    );
-    base = server.coffer.url;
+    rig = await startBankRig({
+      platformNo: PLATFORM_NO,
+      bankEnv: { BANK_PAYOUT_DELAY_MS: '50', BANK_PAYOUT_POLL_MS: '20' },
+      cofferEnv: { ADMIN_TOKEN, PAYOUT_JOB_INTERVAL_MS: '50', PAYOUT_QUERY_AFTER_MS: '300', WEBHOOK_POLL_INTERVAL_MS: '100' },
+      options: { ...FAST_USERS, operators: { scrypt: { ln: 10, r: 8, p: 1 } } },
+    });
+    ({ browser, base } = rig);
     // The merchant's webhook receiver: refuses the first delivery, takes the rest.
     receiver = http.createServer((request, response) => {
       request.resume();
@@ -109,14 +86,11 @@ describe('admin console and merchant portal in a browser', { skip }, () => {
     receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
     // The one thing the console cannot do for itself: its first admin.
     await api('POST', '/admin/operators', { username: OPS.admin, password: PASSWORD, role: 'admin' });
-    browser = await launchBrowser();
   });
 
   after(async () => {
-    await browser?.close();
     receiver?.close();
-    await bank?.stop();
-    await server?.close();
+    await rig?.stop();
   });
 
   test('the admin onboards, activates and funds a merchant and creates its operators, all in the console', async () => {

@@ -19,28 +19,22 @@
  * Screenshots of each step land in test-artifacts/browser/.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { ensureKeyPair } from '../../src/protocol/depository.ts';
 import {
   browserSuiteSkip,
   eventuallyOn,
   FAST_USERS,
-  freePort,
-  launchBrowser,
   logIn,
   newMobile,
   newPage,
   openDepositoryAccount,
   register,
   screenshot,
-  startBankChild,
-  startTestCoffer,
+  startBankRig,
+  type BankRig,
   submitForm,
-  tempDataDir,
   type BankChild,
-  type TestCoffer,
 } from './support.ts';
 
 const skip = browserSuiteSkip();
@@ -64,9 +58,8 @@ function luhnCardNumber(): string {
 }
 
 describe('savings products bought by card in a browser', { skip }, () => {
-  let dataDir: string;
+  let rig: BankRig;
   let bank: BankChild;
-  let server: TestCoffer;
   let browser: Browser;
   let base: string;
   /** The person who bought with quick pay: their holding matures in the last test. */
@@ -100,27 +93,25 @@ describe('savings products bought by card in a browser', { skip }, () => {
   }
 
   before(async () => {
-    dataDir = tempDataDir();
-    ensureKeyPair(path.join(dataDir, 'keys'), 'platform');
-    ensureKeyPair(path.join(dataDir, 'bank', 'keys'), 'bank');
-    const port = await freePort();
-    bank = await startBankChild({ DATA_DIR: dataDir, PLATFORM_NO, ADMIN_TOKEN, BANK_NOTIFY_POLL_MS: '50', BANK_NOTIFY_SCALE: '0.001' });
-    server = await startTestCoffer(
-      { PORT: String(port), ADMIN_TOKEN, PLATFORM_NO, BANK_PUBLIC_URL: bank.url, BANK_URL: bank.url, OUTBOX_POLL_INTERVAL_MS: '25', PRODUCT_JOB_INTERVAL_MS: '200',
+    rig = await startBankRig({
+      platformNo: PLATFORM_NO,
+      bankEnv: { ADMIN_TOKEN },
+      cofferEnv: {
+        ADMIN_TOKEN,
+        PRODUCT_JOB_INTERVAL_MS: '200',
         // A channel that holds its answer is given up on after 1 s; the payment is then queried every 1.5 s.
-        PAYMENT_CHANNEL_TIMEOUT_MS: '1000', PAYMENT_QUERY_RETRY_MS: '1500', PAYMENT_JOB_INTERVAL_MS: '200' },
-      { ...FAST_USERS, operators: { scrypt: { ln: 10, r: 8, p: 1 } } },
-      dataDir,
-    );
-    base = server.coffer.url;
+        PAYMENT_CHANNEL_TIMEOUT_MS: '1000',
+        PAYMENT_QUERY_RETRY_MS: '1500',
+        PAYMENT_JOB_INTERVAL_MS: '200',
+      },
+      options: { ...FAST_USERS, operators: { scrypt: { ln: 10, r: 8, p: 1 } } },
+    });
+    ({ bank, browser, base } = rig);
     await call(`${base}/admin/operators`, 'POST', { ...ADMIN, role: 'admin' });
-    browser = await launchBrowser();
   });
 
   after(async () => {
-    await browser?.close();
-    await bank?.stop();
-    await server?.close();
+    await rig?.stop();
   });
 
   async function adminLogIn(page: Page): Promise<void> {

@@ -8,28 +8,20 @@
  * test-artifacts/browser/.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { ensureKeyPair } from '../../src/protocol/depository.ts';
 import { cardEnding } from '../payments/support.ts';
 import {
   browserSuiteSkip,
-  FAST_USERS,
-  freePort,
-  launchBrowser,
   logIn,
   newMobile,
   newPage,
   openDepositoryAccount,
   register,
   screenshot,
-  startBankChild,
-  startTestCoffer,
-  tempDataDir,
+  startBankRig,
+  type BankRig,
   eventuallyOn,
-  type BankChild,
-  type TestCoffer,
 } from './support.ts';
 
 const skip = browserSuiteSkip();
@@ -37,31 +29,21 @@ const PLATFORM_NO = 'coffer-browser-accounts';
 const ADMIN_TOKEN = 'browser-accounts-admin-token-7a13';
 
 describe('wallet accounts by currency and a card top-up in a browser', { skip }, () => {
-  let dataDir: string;
-  let bank: BankChild;
-  let server: TestCoffer;
+  let rig: BankRig;
   let browser: Browser;
   let base: string;
 
   before(async () => {
-    dataDir = tempDataDir();
-    ensureKeyPair(path.join(dataDir, 'keys'), 'platform');
-    ensureKeyPair(path.join(dataDir, 'bank', 'keys'), 'bank');
-    const port = await freePort();
-    bank = await startBankChild({ DATA_DIR: dataDir, PLATFORM_NO, ADMIN_TOKEN, BANK_NOTIFY_POLL_MS: '50', BANK_NOTIFY_SCALE: '0.001' });
-    server = await startTestCoffer(
-      { PORT: String(port), ADMIN_TOKEN, PLATFORM_NO, BANK_PUBLIC_URL: bank.url, BANK_URL: bank.url, OUTBOX_POLL_INTERVAL_MS: '25', PAYMENT_JOB_INTERVAL_MS: '200' },
-      FAST_USERS,
-      dataDir,
-    );
-    base = server.coffer.url;
-    browser = await launchBrowser();
+    rig = await startBankRig({
+      platformNo: PLATFORM_NO,
+      bankEnv: { ADMIN_TOKEN },
+      cofferEnv: { ADMIN_TOKEN, PAYMENT_JOB_INTERVAL_MS: '200' },
+    });
+    ({ browser, base } = rig);
   });
 
   after(async () => {
-    await browser?.close();
-    await bank?.stop();
-    await server?.close();
+    await rig?.stop();
   });
 
   test('a person opens a USD wallet beside the CNY one, tops it up by card with the SMS code, and sees the order and its entry', async () => {
@@ -103,7 +85,7 @@ describe('wallet accounts by currency and a card top-up in a browser', { skip },
       await page.waitForURL('**/ui/payments/pay_*');
       assert.equal(await page.getByTestId('sms-sent-by').getAttribute('data-sent-by'), 'CHANNEL');
       assert.match(await page.getByTestId('payment-summary').innerText(), /88\.50 USD/);
-      const inbox = await fetch(`${bank.url}/sandbox/channel-sms?mobile=${mobile}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const inbox = await fetch(`${rig.bank.url}/sandbox/channel-sms?mobile=${mobile}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       assert.equal(inbox.status, 200, await inbox.clone().text());
       const texted = (await inbox.json()) as { code: string }[];
       assert.ok(texted[0], 'the channel texted a code');
