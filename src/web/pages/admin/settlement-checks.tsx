@@ -1,20 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { breaksCsv, type Break } from '../../../modules/settlement-check/index.ts';
+import { breaksCsv, type Break, type Run } from '../../../modules/settlement-check/index.ts';
 import { Field, IdempotencyField, PostForm, Time } from '../../components.tsx';
 import { formErrorsFrom, formField, idempotencyHeader, type FormErrors, type WebContext } from '../../context.tsx';
 import { redirectTo } from '../../render.ts';
 
-interface RunView {
-  date: string;
-  status: string;
-  items: number;
-  matched: number;
-  pending: number;
-  breaks: number;
-  runs: number;
-  error: string | null;
-  finishedAt: string | null;
-}
+/** A run as the admin API answers it (JSON: times as strings). */
+type RunView = Pick<Run, 'date' | 'status' | 'items' | 'matched' | 'pending' | 'breaks' | 'runs' | 'error'> & { finishedAt: string | null };
 
 type FindingView = Omit<Break, 'type'> & { type: string };
 
