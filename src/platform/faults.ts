@@ -22,9 +22,10 @@ export const CRASH_POINTS = [
   // depository: the bank's notification (wallet accounts, recharges, withdrawals)
   'depository.notification-received',
   'depository.after-settle-commit',
-  // wallets: the settled event's money movement vs the record's final status; a withdrawal's hold
+  // wallets: the settled event's money movement vs the record's final status; a withdrawal's hold; a card top-up saved, its SMS not sent
   'wallets.after-ledger-before-record',
   'wallets.withdraw-after-hold',
+  'wallets.card-recharge-before-sms',
   // payouts: accept, dispatch, the bank's answer, final
   'payouts.after-hold',
   'payouts.after-accept-commit',

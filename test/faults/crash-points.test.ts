@@ -29,6 +29,7 @@ const SCENARIOS: Record<CrashPointName, (w: Workload, rig: FaultRig) => Promise<
   'depository.after-settle-commit': (w) => w.recharge(w.users[0]!, true),
   'wallets.after-ledger-before-record': (w) => w.recharge(w.users[0]!, true),
   'wallets.withdraw-after-hold': (w) => w.withdraw(w.users[1]!),
+  'wallets.card-recharge-before-sms': (w) => w.cardRecharge(w.users[0]!),
   'payouts.after-hold': (w) => w.payout(w.merchants[0]!, PAID),
   'payouts.after-accept-commit': (w) => w.payout(w.merchants[0]!, PAID),
   'payouts.before-order': (w) => w.payout(w.merchants[0]!, PAID),

@@ -345,7 +345,9 @@ export type Acked =
   | { kind: 'batch'; merchant: string; id: string; rows: number; approved: boolean }
   | { kind: 'subscription'; user: string; id: string; amountMinor: bigint }
   /** A product bought by card: `paid` is what the confirm answered (SUCCESS, FAIL, or unknown). */
-  | { kind: 'card-subscription'; user: string; id: string; payOrderNo: string; paid: 'SUCCESS' | 'FAIL' | undefined };
+  | { kind: 'card-subscription'; user: string; id: string; payOrderNo: string; paid: 'SUCCESS' | 'FAIL' | undefined }
+  /** A wallet top-up by card: its transaction order, and what the confirm answered. */
+  | { kind: 'card-recharge'; user: string; id: string; payOrderNo: string; amountMinor: bigint; paid: 'SUCCESS' | 'FAIL' | undefined };
 
 interface User {
   token: string;
@@ -425,8 +427,9 @@ export class Workload {
     if (roll < 0.45) return this.withdraw(this.rng.pick(this.users));
     if (roll < 0.7) return this.payout(this.rng.pick(this.merchants));
     if (roll < 0.8) return this.batch(this.rng.pick(this.merchants));
-    if (roll < 0.9) return this.subscribe(this.rng.pick(this.users));
-    return this.cardSubscribe(this.rng.pick(this.users));
+    if (roll < 0.88) return this.subscribe(this.rng.pick(this.users));
+    if (roll < 0.94) return this.cardSubscribe(this.rng.pick(this.users));
+    return this.cardRecharge(this.rng.pick(this.users));
   }
 
   private key(prefix: string): string {
@@ -610,13 +613,7 @@ export class Workload {
     if (user.paying) return this.subscribe(user);
     user.paying = true;
     try {
-      if (!user.cardId) {
-        const cardBody = { cardNumber: luhnCard(this.rng), holderName: 'Li Lei', mobile: user.mobile, bankCode: 'ICBC' };
-        const cardKey = this.key('card');
-        const card = await this.send(() => this.userCall(user, 'POST', '/my/payment-cards', cardBody, cardKey));
-        if (card?.status !== 201) return this.refuse('add-card', card);
-        user.cardId = card.body.id as string;
-      }
+      if (!(await this.ensureCard(user))) return;
       const orderKey = this.key('csub');
       const ordered = await this.send(() => this.userCall(user, 'POST', '/my/subscriptions', { productId: this.productId, amount: '100.00', payWith: 'CARD' }, orderKey));
       if (ordered?.status !== 201) return this.refuse('card-subscribe', ordered);
@@ -625,15 +622,56 @@ export class Workload {
       const smsKey = this.key('sms');
       const texted = await this.send(() => this.userCall(user, 'POST', `/my/payments/${op.payOrderNo}/sms`, { cardId: user.cardId }, smsKey));
       if (texted?.status !== 200) return this.refuse('payment-sms', texted);
-      const code = await this.smsCode(user.mobile, texted.body.method as string);
-      if (!code) return;
-      const confirmKey = this.key('confirm');
-      const confirmed = await this.send(() => this.userCall(user, 'POST', `/my/payments/${op.payOrderNo}/confirm`, { smsCode: code }, confirmKey));
-      if (confirmed?.status !== 200) return this.refuse('payment-confirm', confirmed);
-      if (confirmed.body.status === 'SUCCESS' || confirmed.body.status === 'FAIL') op.paid = confirmed.body.status;
+      op.paid = await this.confirmPayment(user, op.payOrderNo, texted.body.method as string);
     } finally {
       user.paying = false;
     }
+  }
+
+  /** A CNY wallet top-up by card: the answer has the SMS step done (the channel's or Coffer's code), then the confirm. */
+  async cardRecharge(user: User): Promise<void> {
+    if (user.paying) return this.recharge(user);
+    user.paying = true;
+    try {
+      if (!(await this.ensureCard(user))) return;
+      const amount = this.amount(10, 300);
+      const key = this.key('crch');
+      const answer = await this.send(() => this.userCall(user, 'POST', '/my/card-recharges', { amount: amount.text, currency: 'CNY', cardId: user.cardId }, key));
+      if (answer?.status !== 201) return this.refuse('card-recharge', answer);
+      const { order, payment } = answer.body as { order: { id: string }; payment: { payOrderNo: string; method: string; step: string } };
+      const op: Acked = { kind: 'card-recharge', user: user.accountNo, id: order.id, payOrderNo: payment.payOrderNo, amountMinor: amount.minor, paid: undefined };
+      this.acked.push(op);
+      if (payment.step === 'SMS_SENT') op.paid = await this.confirmPayment(user, op.payOrderNo, payment.method);
+    } finally {
+      user.paying = false;
+    }
+  }
+
+  /** The user's payment card, added once: false when adding it was refused. */
+  private async ensureCard(user: User): Promise<boolean> {
+    if (user.cardId) return true;
+    const cardBody = { cardNumber: luhnCard(this.rng), holderName: 'Li Lei', mobile: user.mobile, bankCode: 'ICBC' };
+    const cardKey = this.key('card');
+    const card = await this.send(() => this.userCall(user, 'POST', '/my/payment-cards', cardBody, cardKey));
+    if (card?.status !== 201) {
+      this.refuse('add-card', card);
+      return false;
+    }
+    user.cardId = card.body.id as string;
+    return true;
+  }
+
+  /** The SMS code typed in: what the confirm answered (SUCCESS, FAIL), or undefined when that is unknown. */
+  private async confirmPayment(user: User, payOrderNo: string, method: string): Promise<'SUCCESS' | 'FAIL' | undefined> {
+    const code = await this.smsCode(user.mobile, method);
+    if (!code) return undefined;
+    const confirmKey = this.key('confirm');
+    const confirmed = await this.send(() => this.userCall(user, 'POST', `/my/payments/${payOrderNo}/confirm`, { smsCode: code }, confirmKey));
+    if (confirmed?.status !== 200) {
+      this.refuse('payment-confirm', confirmed);
+      return undefined;
+    }
+    return confirmed.body.status === 'SUCCESS' || confirmed.body.status === 'FAIL' ? confirmed.body.status : undefined;
   }
 
   /** The newest code texted to `mobile`: by the quick-pay channel (the bank's sink) or by Coffer (a direct debit). */
@@ -857,6 +895,30 @@ export async function checkAcknowledged(rig: FaultRig, workload: Workload, db: K
     return undefined;
   });
 
+  const cardRecharges = byKind('card-recharge');
+  const cardRechargeRows = await count('transaction_orders', 'id', cardRecharges.map((r) => r.id));
+  present('card-recharge', cardRecharges.map((r) => r.id), cardRechargeRows, (id, status) => {
+    const paid = cardRecharges.find((r) => r.id === id)!.paid;
+    if (paid === 'SUCCESS' && status !== 'SUCCEEDED') return `${status}, but its payment succeeded`;
+    if (paid === 'FAIL' && status !== 'FAILED') return `${status}, but its payment failed`;
+    return undefined;
+  });
+  // A request made once, however often it was retried: every transaction order of these users is one the workload
+  // was answered for (a retry that took its Idempotency-Key over opens no second one). A request never answered may have one.
+  if (workload.unanswered === 0) {
+    const answered = new Set([
+      ...recharges.map((r) => r.requestNo),
+      ...withdraws.map((r) => r.requestNo),
+      ...subscriptions.map((r) => r.id),
+      ...cardSubscriptions.map((r) => r.id),
+      ...cardRecharges.map((r) => r.id),
+    ]);
+    const { rows } = await sql<{ id: string; type: string; serialNo: string }>`
+      select id, type, serial_no as "serialNo" from transaction_orders
+      where user_id in (select owner_id from ledger_accounts where account_no = any(${workload.users.map((u) => u.accountNo)}))`.execute(db);
+    for (const order of rows) if (!answered.has(order.serialNo) && !answered.has(order.id)) duplicated.push(`${order.type} order ${order.id} (${order.serialNo}), no request of the workload's`);
+  }
+
   // Money, once: each business id's transfers, as the ids derived from it say.
   const transfersOf = async (references: string[]) => {
     if (references.length === 0) return new Map<string, string[]>();
@@ -878,6 +940,12 @@ export async function checkAcknowledged(rig: FaultRig, workload: Workload, db: K
     const want = HELD_OR_SETTLED.includes(cardRows.get(op.id)?.status ?? '') ? 1 : 0;
     if (moved.length !== want) moneyWrong.push(`card payment ${op.payOrderNo}: ${moved.length} transfers (${moved.join(', ')}), expected ${want}`);
   }
+  const toppedUp = await transfersOf(cardRecharges.map((r) => r.payOrderNo));
+  for (const op of cardRecharges) {
+    const moved = toppedUp.get(op.payOrderNo) ?? [];
+    const want = cardRechargeRows.get(op.id)?.status === 'SUCCEEDED' ? 1 : 0;
+    if (moved.length !== want) moneyWrong.push(`card top-up ${op.payOrderNo}: ${moved.length} transfers (${moved.join(', ')}), expected ${want}`);
+  }
   const walletPaid = await transfersOf(subscriptions.map((s) => s.id));
   for (const op of subscriptions) {
     const moved = (walletPaid.get(op.id) ?? []).filter((t) => t.startsWith('subscription/'));
@@ -889,6 +957,7 @@ export async function checkAcknowledged(rig: FaultRig, workload: Workload, db: K
     let expected = 0n;
     for (const op of recharges) if (op.user === accountNo && rechargeRows.get(op.requestNo)?.status === 'SUCCEEDED') expected += op.amountMinor;
     for (const op of withdraws) if (op.user === accountNo && withdrawRows.get(op.requestNo)?.status === 'SUCCEEDED') expected -= op.amountMinor + WITHDRAW_FEE_MINOR;
+    for (const op of cardRecharges) if (op.user === accountNo && cardRechargeRows.get(op.id)?.status === 'SUCCEEDED') expected += op.amountMinor;
     const mine = subscriptions.filter((op) => op.user === accountNo);
     for (const op of mine) expected -= op.amountMinor;
     // Every holding paid back lands in the wallet, also one paid for by card (its payment never touched the wallet).

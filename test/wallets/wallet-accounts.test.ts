@@ -307,6 +307,72 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal((await walletIn(user, 'USD')).balance, '0.00');
     });
 
+    // ---- retries that take over a dead request's Idempotency-Key ---------------------------------
+
+    function keyed<T = any>(user: TestUser, urlPath: string, body: unknown, key: string) {
+      return api.request<T>('POST', urlPath, { token: user.token, body, headers: { 'idempotency-key': key } });
+    }
+
+    /** The request under `key` as a process killed after its commit leaves it: claimed, the lease run out, no answer stored. */
+    async function killedAfterCommit(user: TestUser, key: string): Promise<void> {
+      const { numAffectedRows } = await sql`
+        update idempotency_keys set state = 'IN_FLIGHT', claim_token = 'killed', locked_until = now() - interval '1 second',
+               status_code = null, content_type = null, response_body = null, completed_at = null
+        where scope = ${`user:${user.userId}`} and key = ${key}`.execute(coffer.store.db);
+      assert.equal(numAffectedRows, 1n, `the request under ${key} was stored`);
+    }
+
+    test('a retry that takes over the key of a request killed after its commit gets that request, not a second: card top-up, bank recharge, withdrawal', async () => {
+      const user = await cardUser();
+      await rechargeThroughBank(api, user, '500.00', CALLBACK);
+
+      const topUpBody = { amount: '12.34', currency: 'USD', cardId: user.cardId };
+      const topUp = await keyed<TopUp>(user, '/my/card-recharges', topUpBody, 'topup-1');
+      assert.equal(topUp.status, 201, topUp.text);
+      await killedAfterCommit(user, 'topup-1');
+      const topUpAgain = await keyed<TopUp>(user, '/my/card-recharges', topUpBody, 'topup-1');
+      assert.equal(topUpAgain.status, 201, topUpAgain.text);
+      assert.deepEqual(
+        [topUpAgain.body.order.id, topUpAgain.body.payment.payOrderNo, topUpAgain.body.payment.step],
+        [topUp.body.order.id, topUp.body.payment.payOrderNo, 'SMS_SENT'],
+      );
+      const code = await channelCode(topUp.body.payment.payOrderNo, user.cardMobile);
+      assert.equal((await confirm(user, topUp.body.payment.payOrderNo, code)).body.status, 'SUCCESS');
+      await waitForOrder(user, topUp.body.order.id, 'SUCCEEDED');
+      assert.equal((await walletIn(user, 'USD')).balance, '12.34');
+
+      const rechargeBody = { amount: '40.00', callbackUrl: CALLBACK };
+      const recharge = await keyed(user, '/my/recharge-records', rechargeBody, 'recharge-1');
+      assert.equal(recharge.status, 201, recharge.text);
+      await killedAfterCommit(user, 'recharge-1');
+      const rechargeAgain = await keyed(user, '/my/recharge-records', rechargeBody, 'recharge-1');
+      assert.equal(rechargeAgain.status, 201, rechargeAgain.text);
+      assert.equal(rechargeAgain.body.reqData, recharge.body.reqData, 'the same signed request');
+
+      const withdrawBody = { amount: '100.00', callbackUrl: CALLBACK };
+      const withdraw = await keyed(user, '/my/withdraw-records', withdrawBody, 'withdraw-1');
+      assert.equal(withdraw.status, 201, withdraw.text);
+      await killedAfterCommit(user, 'withdraw-1');
+      const withdrawAgain = await keyed(user, '/my/withdraw-records', withdrawBody, 'withdraw-1');
+      assert.equal(withdrawAgain.status, 201, withdrawAgain.text);
+      assert.equal(withdrawAgain.body.reqData, withdraw.body.reqData, 'the same signed request');
+      assert.equal((await api.wallet(user))!.available, '398.00', 'amount and fee held once');
+
+      const mine = (await orders(user)).data;
+      assert.deepEqual(mine.map((o) => o.type), ['WITHDRAW', 'RECHARGE_BANK', 'RECHARGE_CARD', 'RECHARGE_BANK'], 'one order per request');
+      assert.equal((await api.my<{ data: unknown[] }>(user, 'GET', '/my/withdraw-records')).body.data.length, 1);
+
+      // Long after, the key forgotten by the idempotency layer: it still names its order, never a new request's.
+      const forget = () => sql`delete from idempotency_keys where scope = ${`user:${user.userId}`}`.execute(coffer.store.db);
+      await forget();
+      assertProblem(await keyed(user, '/my/withdraw-records', { ...withdrawBody, amount: '10.00' }, 'withdraw-1'), 422, 'IDEMPOTENCY_KEY_REUSED');
+      await forget();
+      assertProblem(await keyed(user, '/my/card-recharges', topUpBody, 'withdraw-1'), 422, 'IDEMPOTENCY_KEY_REUSED');
+      await forget();
+      assert.equal((await keyed(user, '/my/withdraw-records', withdrawBody, 'withdraw-1')).body.reqData, withdraw.body.reqData);
+      assert.equal((await orders(user)).data.length, 4, 'nothing new');
+    });
+
     // ---- transaction orders of the other flows --------------------------------------------------
 
     test('bank recharge, withdraw and purchase each have one order that follows the request, with its entries; pages and filters', async () => {

@@ -145,13 +145,23 @@ export class DepositoryAgent {
       }
       throw err;
     }
-    return {
-      serviceName,
-      platformNo: config.depository.platformNo,
-      reqData,
-      signature: signText(reqData, this.platformKeys.privateKey),
-      depositoryUrl: `${config.bankPublicUrl}/gateway`,
-    };
+    return this.gatewayRequest(serviceName, reqData);
+  }
+
+  /**
+   * The signed request prepare() answered for `requestNo`, again: the same
+   * reqData, signed anew. For a retry whose first answer was lost; the bank
+   * takes a request number once, whatever happened to it since.
+   */
+  async reissue(requestNo: string): Promise<GatewayRequest> {
+    const record = await repo.findTransaction(this.deps.db, requestNo);
+    if (!record) throw new Error(`no depository request ${requestNo} to reissue`);
+    return this.gatewayRequest(record.serviceName, record.requestData);
+  }
+
+  private gatewayRequest(serviceName: ServiceName, reqData: string): GatewayRequest {
+    const { platformNo } = this.deps.config.depository;
+    return { serviceName, platformNo, reqData, signature: signText(reqData, this.platformKeys.privateKey), depositoryUrl: `${this.deps.config.bankPublicUrl}/gateway` };
   }
 
   findTransaction(requestNo: string): Promise<DepositoryTransaction | undefined> {

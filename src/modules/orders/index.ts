@@ -5,7 +5,7 @@
  *   await orders.open({ type: 'WITHDRAW', serialNo: requestNo, userId, currency, amountMinor, accountId, transferIds }, trx);
  *   await orders.settle([{ type: 'WITHDRAW', serialNo: requestNo, status: 'SUCCEEDED' }], trx);   // guarded: once
  */
-export { OrdersService, newOrderId, type OrderDetail, type OrdersDeps } from './orders.service.ts';
+export { ClientKeyTaken, OrdersService, newOrderId, type KeyedRequest, type OrderDetail, type OrdersDeps } from './orders.service.ts';
 export { ordersHttpModule } from './orders.routes.ts';
 export { ordersMigrations } from './orders.migrations.ts';
 export { orderView, orderDetailView } from './orders.views.ts';

@@ -32,6 +32,23 @@ const m001: Migration = {
   },
 };
 
+/**
+ * An order keeps the Idempotency-Key of the request that opened it (unique per
+ * user): a retry that takes the key over from a process that died after its
+ * commit, before its answer was stored, finds the order instead of opening a second.
+ */
+const m002: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`alter table transaction_orders add column client_key text`.execute(db);
+    await sql`create unique index transaction_orders_client_key on transaction_orders (user_id, client_key) where client_key is not null`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop index transaction_orders_client_key`.execute(db);
+    await sql`alter table transaction_orders drop column client_key`.execute(db);
+  },
+};
+
 export const ordersMigrations: Record<string, Migration> = {
   '2026_12_05_0700_transaction_orders': m001,
+  '2026_12_07_0100_transaction_orders_client_key': m002,
 };

@@ -21,15 +21,20 @@ function toOrder(row: Row): TransactionOrder {
   };
 }
 
-/** False when the (type, serial number) has its order already (a retried request). */
-export async function insertOrder(db: Executor, o: TransactionOrder): Promise<boolean> {
+/** False when the (type, serial number) has its order already (a retried request), or the user has an order under `clientKey`. */
+export async function insertOrder(db: Executor, o: TransactionOrder, clientKey: string | null): Promise<boolean> {
   const { rows } = await sql`
-    insert into transaction_orders (id, user_id, currency, amount_minor, type, serial_no, status, error_code, account_id, transfer_ids, transacted_at, created_at, updated_at)
+    insert into transaction_orders (id, user_id, currency, amount_minor, type, serial_no, status, error_code, account_id, transfer_ids, transacted_at, created_at, updated_at, client_key)
     values (${o.id}, ${o.userId}, ${o.currency}, ${o.amountMinor}::int8, ${o.type}, ${o.serialNo}, ${o.status}, ${o.errorCode}, ${o.accountId},
-            ${JSON.stringify(o.transferIds)}::jsonb, ${o.transactedAt}, ${o.createdAt}, ${o.updatedAt})
-    on conflict (type, serial_no) do nothing
+            ${JSON.stringify(o.transferIds)}::jsonb, ${o.transactedAt}, ${o.createdAt}, ${o.updatedAt}, ${clientKey})
+    on conflict do nothing
     returning id`.execute(db);
   return rows.length === 1;
+}
+
+export async function findByClientKey(db: Executor, userId: string, clientKey: string): Promise<TransactionOrder | undefined> {
+  const { rows } = await sql<Row>`select ${columns} from transaction_orders where user_id = ${userId} and client_key = ${clientKey}`.execute(db);
+  return rows[0] ? toOrder(rows[0]) : undefined;
 }
 
 export async function findOrder(db: Executor, id: string): Promise<TransactionOrder | undefined> {

@@ -19,6 +19,11 @@ export interface OrdersDeps {
   ledger: Pick<LedgerService, 'accountsOf' | 'transfersWithEntries'>;
 }
 
+/** What a keyed request asks for: a found order that differs is another request's (IDEMPOTENCY_KEY_REUSED). */
+export interface KeyedRequest extends Pick<TransactionOrder, 'userId' | 'type' | 'currency' | 'amountMinor'> {
+  clientKey: string | undefined;
+}
+
 export interface OrderDetail {
   order: TransactionOrder;
   transfers: Transfer[];
@@ -28,6 +33,13 @@ export interface OrderDetail {
 
 const MAX_PAGE = 100;
 const DEFAULT_PAGE = 20;
+
+/** Thrown by open() when the user's Idempotency-Key names an order already: roll back and resume that one. */
+export class ClientKeyTaken extends Error {
+  constructor() {
+    super('an order holds this Idempotency-Key already');
+  }
+}
 
 /** A fresh order id, for a caller that must name the order (e.g. to the payment core) before opening it. */
 export function newOrderId(): string {
@@ -42,7 +54,13 @@ export function newOrderId(): string {
 export class OrdersService {
   constructor(private readonly deps: OrdersDeps) {}
 
-  /** In the caller's transaction. Idempotent on (type, serialNo): a retried request keeps its first order. */
+  /**
+   * In the caller's transaction. Idempotent on (type, serialNo): a retried
+   * request keeps its first order. Throws ClientKeyTaken when the user has an
+   * order under `input.clientKey` already (another request with that key,
+   * still running after its lease ran out, committed first): startOnce rolls
+   * the caller back and resumes that order.
+   */
   async open(input: OpenOrderInput, trx: repo.Executor): Promise<TransactionOrder> {
     const now = this.deps.clock.now();
     const order: TransactionOrder = {
@@ -60,8 +78,42 @@ export class OrdersService {
       createdAt: now,
       updatedAt: now,
     };
-    if (await repo.insertOrder(trx, order)) return order;
-    return (await repo.findBySerial(trx, input.type, input.serialNo))!;
+    if (await repo.insertOrder(trx, order, input.clientKey ?? null)) return order;
+    const earlier = await repo.findBySerial(trx, input.type, input.serialNo);
+    if (!earlier) throw new ClientKeyTaken();
+    return earlier;
+  }
+
+  /**
+   * The order the request with this Idempotency-Key opened, if any. The key may
+   * come back after the idempotency layer forgot it: an order that is not what
+   * this request asks for is IDEMPOTENCY_KEY_REUSED, never another's answer.
+   */
+  private async byClientKey(userId: string, clientKey: string, asked: KeyedRequest): Promise<TransactionOrder | undefined> {
+    const order = await repo.findByClientKey(this.deps.db, userId, clientKey);
+    if (order && (order.type !== asked.type || order.currency !== asked.currency || order.amountMinor !== asked.amountMinor)) {
+      throw new DomainError('IDEMPOTENCY_KEY_REUSED', `This Idempotency-Key opened another request (order ${order.id}); use a new key for a new request`);
+    }
+    return order;
+  }
+
+  /**
+   * A user's money request made at most once per Idempotency-Key: `resume`
+   * answers for the order the key opened already (its process died before
+   * its answer was stored, or is still running past its lease and committed
+   * first); otherwise `start` runs, opening its order with `asked.clientKey`.
+   */
+  async startOnce<T>(asked: KeyedRequest, start: () => Promise<T>, resume: (order: TransactionOrder) => Promise<T>): Promise<T> {
+    const { userId, clientKey } = asked;
+    if (!clientKey) return start();
+    const earlier = await this.byClientKey(userId, clientKey, asked);
+    if (earlier) return resume(earlier);
+    try {
+      return await start();
+    } catch (err) {
+      if (!(err instanceof ClientKeyTaken)) throw err;
+      return resume((await this.byClientKey(userId, clientKey, asked))!);
+    }
   }
 
   /**

@@ -53,6 +53,8 @@ export interface OpenOrderInput {
   serialNo: string;
   accountId: string | null;
   transferIds: string[];
+  /** The request's Idempotency-Key, unique per user: a retry that took the key over finds this order. */
+  clientKey?: string | null | undefined;
 }
 
 export interface OrderSettlement {

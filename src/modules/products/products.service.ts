@@ -5,7 +5,7 @@ import type { Logger } from '../../platform/log.ts';
 import { currencyCode, type CurrencyCode, formatMinor, parseMoney } from '../../platform/money/index.ts';
 import type { AccountId, LedgerService } from '../ledger/index.ts';
 import { paymentTransferIds } from '../payments/index.ts';
-import type { OrdersService } from '../orders/index.ts';
+import { ClientKeyTaken, type OrdersService } from '../orders/index.ts';
 import {
   type DayCount,
   dayCounts,
@@ -595,6 +595,3 @@ function optionalTime(value: string | undefined, field: string): Date | null {
   if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) throw new DomainError('VALIDATION_FAILED', `${field} must be an ISO-8601 time`);
   return new Date(ms);
 }
-
-/** The order insert found the client's key taken: the transaction is undone and the saved order is read. */
-class ClientKeyTaken extends Error {}

@@ -134,6 +134,12 @@ export class SmsService {
     });
   }
 
+  /** What sendCode answered for this challenge (undefined for an unknown id): for a retry whose first answer was lost. */
+  async sentCode(challengeId: string): Promise<SentCode | undefined> {
+    const challenge = isId(challengeId, 'smc') ? await repo.findChallenge(this.deps.db, challengeId) : undefined;
+    return challenge && { challengeId: challenge.id, expiresAt: challenge.expiresAt };
+  }
+
   /**
    * Checks a code. Succeeds once per challenge; otherwise throws:
    * SMS_CHALLENGE_NOT_FOUND (unknown id, or another purpose or subject: never

@@ -96,7 +96,7 @@ export function walletAccountsHttpModule(accounts: WalletAccounts): HttpModule {
         async (request, reply) => {
           const user = currentUser(request);
           assertCanMoveMoney(user);
-          const { order, payment } = await accounts.cardRecharge(user, request.body);
+          const { order, payment } = await accounts.cardRecharge(user, request.body, request.idempotencyClaim?.key);
           return reply.code(201).send({ order: orderView(order), payment: paymentView(payment) });
         },
       );

@@ -1,14 +1,19 @@
 import type { Clock } from '../../platform/clock.ts';
 import { DomainError } from '../../platform/errors.ts';
+import { crashPoint } from '../../platform/faults.ts';
 import type { Logger } from '../../platform/log.ts';
 import { currencyCode, type CurrencyCode, parseMoney } from '../../platform/money/index.ts';
 import { type Account, accountTypes, type AccountType, type LedgerService } from '../ledger/index.ts';
-import { newOrderId, type OrdersService, type TransactionOrder } from '../orders/index.ts';
+import { type KeyedRequest, newOrderId, type OrdersService, type TransactionOrder } from '../orders/index.ts';
 import { paymentTransferIds, type CreatePaymentInput, type PaymentFinalEvent, type PaymentsService } from '../payments/index.ts';
 import * as repo from './wallets.repository.ts';
 import type { WalletUser } from './wallets.service.ts';
 
 type Payment = Awaited<ReturnType<PaymentsService['sendSms']>>;
+export interface CardRecharge {
+  order: TransactionOrder;
+  payment: Payment;
+}
 
 /** The account types a user opens by themselves; the others open with the flow that needs them (e.g. PRODUCT_HOLDING). */
 export const SELF_OPENED_TYPES: readonly AccountType[] = ['WALLET'];
@@ -21,8 +26,8 @@ export interface WalletAccountsDeps {
   clock: Clock;
   logger: Logger;
   ledger: Pick<LedgerService, 'openAccount' | 'findAccount' | 'accountsOf'>;
-  orders: Pick<OrdersService, 'open' | 'settle' | 'orderOf'>;
-  payments: Pick<PaymentsService, 'createPayment' | 'sendSms' | 'cards' | 'currencyPayableByCard'>;
+  orders: Pick<OrdersService, 'open' | 'settle' | 'orderOf' | 'startOnce'>;
+  payments: Pick<PaymentsService, 'createPayment' | 'sendSms' | 'myPayment' | 'cards' | 'currencyPayableByCard'>;
   /** The users module's USER_FROZEN check, under a row lock in the top-up's transaction. */
   assertUserCanMoveMoney: (userId: string, trx: repo.Executor) => Promise<void>;
 }
@@ -66,15 +71,21 @@ export class WalletAccounts {
    * Then one transaction opens the order and its payment; then the first SMS
    * step runs (a quick-pay channel texts, or Coffer does for a direct debit).
    */
-  async cardRecharge(user: WalletUser, input: { amount: string; currency: string; cardId: string }): Promise<{ order: TransactionOrder; payment: Payment }> {
+  async cardRecharge(user: WalletUser, input: { amount: string; currency: string; cardId: string }, clientKey?: string): Promise<CardRecharge> {
     const currency = currencyCode(input.currency);
     const amountMinor = parseMoney(input.amount, currency).amountMinor;
+    const asked = { userId: user.id, type: 'RECHARGE_CARD', currency, amountMinor, clientKey } as const;
+    return this.deps.orders.startOnce(asked, () => this.startCardRecharge(user, input.cardId, asked), (order) => this.cardRechargeAsItStands(user, order, input.cardId));
+  }
+
+  private async startCardRecharge(user: WalletUser, cardId: string, asked: KeyedRequest): Promise<CardRecharge> {
+    const { currency, amountMinor } = asked;
     if (!(await this.deps.payments.currencyPayableByCard(currency))) {
       throw new DomainError('CURRENCY_NOT_PAYABLE_BY_CARD', `No card payment channel takes ${currency}; top up in another currency`);
     }
     const wallet = await this.walletIn(user.id, currency);
-    if (!(await this.deps.payments.cards(user.id)).some((card) => card.id === input.cardId)) {
-      throw new DomainError('PAYMENT_CARD_NOT_FOUND', `No payment card ${input.cardId} (GET /my/payment-cards)`);
+    if (!(await this.deps.payments.cards(user.id)).some((card) => card.id === cardId)) {
+      throw new DomainError('PAYMENT_CARD_NOT_FOUND', `No payment card ${cardId} (GET /my/payment-cards)`);
     }
     const now = this.deps.clock.now();
     const orderId = newOrderId();
@@ -92,13 +103,18 @@ export class WalletAccounts {
     const created = await this.deps.db.transaction().execute(async (trx) => {
       await this.deps.assertUserCanMoveMoney(user.id, trx);
       const { payOrderNo } = await this.deps.payments.createPayment(payment, trx);
-      const order = await this.deps.orders.open(
-        { id: orderId, type: 'RECHARGE_CARD', serialNo: payOrderNo, userId: user.id, currency, amountMinor, accountId: wallet.id, transferIds: [paymentTransferIds.payable(payOrderNo)] },
-        trx,
-      );
+      const order = await this.deps.orders.open({ ...asked, id: orderId, serialNo: payOrderNo, accountId: wallet.id, transferIds: [paymentTransferIds.payable(payOrderNo)] }, trx);
       return { order, payOrderNo };
     });
-    return { order: created.order, payment: await this.deps.payments.sendSms(user.id, created.payOrderNo, { cardId: input.cardId }) };
+    crashPoint('wallets.card-recharge-before-sms');
+    return { order: created.order, payment: await this.deps.payments.sendSms(user.id, created.payOrderNo, { cardId }) };
+  }
+
+  /** The top-up a retry's Idempotency-Key opened: its SMS step is started if the first request died before it. */
+  private async cardRechargeAsItStands(user: WalletUser, order: TransactionOrder, cardId: string): Promise<CardRecharge> {
+    const payment = await this.deps.payments.myPayment(user.id, order.serialNo);
+    if (payment.status !== 'DOING' || payment.step !== 'CREATED') return { order, payment };
+    return { order, payment: await this.deps.payments.sendSms(user.id, payment.payOrderNo, { cardId }) };
   }
 
   /**

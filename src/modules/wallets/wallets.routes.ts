@@ -49,7 +49,7 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
         async (request, reply) => {
           const user = currentUser(request);
           assertCanMoveMoney(user);
-          return reply.code(201).send(await wallets.createRecharge(user, request.body));
+          return reply.code(201).send(await wallets.createRecharge(user, request.body, request.idempotencyClaim?.key));
         },
       );
 
@@ -69,7 +69,7 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
           const user = currentUser(request);
           assertCanMoveMoney(user);
           const { amount, callbackUrl, cardNumberMasked } = request.body;
-          return sendStarted(reply, await wallets.createWithdraw(user, { amount, callbackUrl, ...(cardNumberMasked !== undefined ? { cardNumberMasked } : {}) }));
+          return sendStarted(reply, await wallets.createWithdraw(user, { amount, callbackUrl, ...(cardNumberMasked !== undefined ? { cardNumberMasked } : {}) }, request.idempotencyClaim?.key));
         },
       );
 

@@ -10,7 +10,7 @@ import { type DepositoryAgent, type DepositorySettledEvent, newRequestNo, validC
 import { assertNotRejected, type RiskReviewedEvent, type RiskService } from '../risk/index.ts';
 import type { SmsService } from '../sms/index.ts';
 import { type Account, type AccountId, type Entry, type LedgerService, type Page, type TransferRequest } from '../ledger/index.ts';
-import type { OrderSettlement, OrdersService } from '../orders/index.ts';
+import type { KeyedRequest, OrderSettlement, OrdersService, TransactionOrder } from '../orders/index.ts';
 import * as repo from './wallets.repository.ts';
 import {
   assertTransition,
@@ -47,11 +47,11 @@ export interface WalletsDeps {
   /** Risk control (SPEC 6): what a withdrawal must pass, recorded per request. */
   risk: Pick<RiskService, 'assess' | 'release' | 'getDecision'>;
   /** One-time codes for MEDIUM and HIGH risk withdrawals. */
-  sms: Pick<SmsService, 'sendCode' | 'verifyCode'>;
+  sms: Pick<SmsService, 'sendCode' | 'verifyCode' | 'sentCode'>;
   /** Called after a card removal commits (its CARD_REMOVED event), e.g. to wake the outbox relay. */
   onCardRemoved?: () => void;
   /** Transaction orders: every recharge and withdrawal opens one and settles it, in the record's transaction. */
-  orders: Pick<OrdersService, 'open' | 'settle'>;
+  orders: Pick<OrdersService, 'open' | 'settle' | 'startOnce'>;
 }
 
 /** What a withdrawal request answers: the signed request for the bank, or the checks still to pass. */
@@ -145,27 +145,31 @@ export class WalletsService {
     this.deps.onCardRemoved?.();
   }
 
-  /** POST /my/recharge-records: saves a PENDING recharge and returns the signed RECHARGE request. */
-  async createRecharge(user: WalletUser, input: { amount: string; callbackUrl: string }): Promise<GatewayRequest> {
+  /**
+   * POST /my/recharge-records: saves a PENDING recharge and returns the signed
+   * RECHARGE request. `clientKey` (the request's Idempotency-Key) names its
+   * order: a retry whose first answer was lost gets the same signed request.
+   */
+  async createRecharge(user: WalletUser, input: { amount: string; callbackUrl: string }, clientKey?: string): Promise<GatewayRequest> {
     const account = await this.openedAccount(user.id);
     const walletId = await this.walletIdOf(user.id);
     const amountMinor = parseMoney(input.amount, this.currency).amountMinor;
+    const asked = { userId: user.id, type: 'RECHARGE_BANK', currency: this.currency, amountMinor, clientKey } as const;
+    const start = () => this.startRecharge(account, walletId, input.callbackUrl, asked);
+    return this.deps.orders.startOnce(asked, start, (order) => this.deps.agent.reissue(order.serialNo));
+  }
+
+  private startRecharge(account: DepositoryAccount, walletId: AccountId, callbackUrl: string, asked: KeyedRequest): Promise<GatewayRequest> {
+    const { userId, amountMinor } = asked;
     const now = this.deps.clock.now();
     return this.deps.db.transaction().execute(async (trx) => {
-      await this.deps.assertUserCanMoveMoney?.(user.id, trx);
-      const gateway = await this.deps.agent.prepare(
-        'RECHARGE',
-        { userNo: account.userNo, amountMinor, currency: this.currency, callbackUrl: input.callbackUrl },
-        trx,
-      );
+      await this.deps.assertUserCanMoveMoney?.(userId, trx);
+      const gateway = await this.deps.agent.prepare('RECHARGE', { userNo: account.userNo, amountMinor, currency: this.currency, callbackUrl }, trx);
       const requestNo = requestNoOf(gateway);
-      await this.deps.orders.open(
-        { type: 'RECHARGE_BANK', serialNo: requestNo, userId: user.id, currency: this.currency, amountMinor, accountId: walletId, transferIds: [rechargeId(requestNo)] },
-        trx,
-      );
+      await this.deps.orders.open({ ...asked, serialNo: requestNo, accountId: walletId, transferIds: [rechargeId(requestNo)] }, trx);
       await repo.insertRecharge(trx, {
         id: newId('rch'),
-        userId: user.id,
+        userId,
         requestNo,
         amountMinor,
         currency: this.currency,
@@ -185,12 +189,20 @@ export class WalletsService {
    * request number; too little available: INSUFFICIENT_FUNDS, nothing
    * created) and the record is saved. LOW risk gets its signed WITHDRAW at
    * once; MEDIUM and HIGH get an SMS code to enter first (and HIGH then waits
-   * for a reviewer), and the signed request only after that.
+   * for a reviewer), and the signed request only after that. `clientKey` (the
+   * request's Idempotency-Key) names its order: a retry whose first answer was
+   * lost gets the withdrawal that request made, as it stands.
    */
-  async createWithdraw(user: WalletUser, input: { amount: string; callbackUrl: string; cardNumberMasked?: string }): Promise<WithdrawStarted> {
+  async createWithdraw(user: WalletUser, input: { amount: string; callbackUrl: string; cardNumberMasked?: string }, clientKey?: string): Promise<WithdrawStarted> {
+    const amountMinor = parseMoney(input.amount, this.currency).amountMinor;
+    const asked = { userId: user.id, type: 'WITHDRAW', currency: this.currency, amountMinor, clientKey } as const;
+    return this.deps.orders.startOnce(asked, () => this.startWithdraw(user, input, asked), (order) => this.withdrawAsItStands(order));
+  }
+
+  private async startWithdraw(user: WalletUser, input: { callbackUrl: string; cardNumberMasked?: string }, asked: KeyedRequest): Promise<WithdrawStarted> {
     const account = await this.openedAccount(user.id);
     const walletId = await this.walletIdOf(user.id);
-    const amountMinor = parseMoney(input.amount, this.currency).amountMinor;
+    const { amountMinor } = asked;
     const callbackUrl = validCallbackUrl(input.callbackUrl);
     const feeMinor = this.withdrawFeeMinor;
     const card = await this.cardFor(user.id, input.cardNumberMasked);
@@ -241,11 +253,8 @@ export class WalletsService {
         }
         await this.deps.orders.open(
           {
-            type: 'WITHDRAW',
+            ...asked,
             serialNo: requestNo,
-            userId: user.id,
-            currency: this.currency,
-            amountMinor,
             accountId: walletId,
             transferIds: holdParts(feeMinor).flatMap((part) => [holdId(requestNo, part), `${holdId(requestNo, part)}:post`, `${holdId(requestNo, part)}:void`]),
           },
@@ -268,6 +277,17 @@ export class WalletsService {
       );
       throw err;
     }
+  }
+
+  /** What a withdrawal request answers for its saved record now: the signed request once it went to the bank, else the checks still to pass. */
+  private async withdrawAsItStands(order: TransactionOrder): Promise<WithdrawStarted> {
+    const [record] = await repo.findRecordsByRequestNo(this.deps.db, 'withdraw', [order.serialNo]);
+    if (!record) throw new Error(`withdrawal order ${order.id} has no record`);
+    if (await this.deps.agent.findTransaction(record.requestNo)) return { kind: 'gateway', gateway: await this.deps.agent.reissue(record.requestNo) };
+    const decision = record.riskDecisionId ? await this.deps.risk.getDecision(record.riskDecisionId) : undefined;
+    const verification = record.status === 'AWAITING_REVIEW' ? ['MANUAL_REVIEW'] : (decision?.verification ?? []);
+    const sms = record.status === 'AWAITING_VERIFICATION' && record.smsChallengeId ? await this.deps.sms.sentCode(record.smsChallengeId) : undefined;
+    return { kind: 'verification', record, verification, sms: sms ?? null };
   }
 
   /**
