@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import type { RunningCoffer } from '../../src/main.ts';
 import { type GatewayRequest, loadPublicKey, signText, verifyText } from '../../src/protocol/depository.ts';
 import { testStoreKinds } from '../support/stores.ts';
@@ -393,7 +394,7 @@ for (const { kind, skip } of storeKinds) {
       await api.invariantsHold();
     });
 
-    test('a crash between a withdrawal’s hold and its record: the orphaned hold is released; a hold with its record is kept', async () => {
+    test('a crash between a withdrawal’s hold and its record, or between its failure and its release: the orphaned hold is released; a hold with its live record is kept', async () => {
       const user = await openedUser();
       await recharge(user, '10.00');
       const kept = requestDataOf(await api.gateway(user, '/my/withdraw-records', { amount: '3.00', callbackUrl: CALLBACK })).requestNo;
@@ -417,6 +418,12 @@ for (const { kind, skip } of storeKinds) {
       assert.equal((await api.wallet(user))!.available, '5.00', 'only the recorded withdrawal stays held');
       assert.equal((await api.admin('GET', `/admin/ledger/transfers/withdraw:${kept}:amount`)).body.state, 'PENDING');
       assert.equal((await api.recordOf(user, 'withdraw', kept)).status, 'PENDING');
+
+      // What a crash after an unsent withdrawal failed leaves behind: the record FAILED, its holds still open.
+      await sql`update withdraw_records set status = 'FAILED', error_code = 'VERIFICATION_EXPIRED' where request_no = ${kept}`.execute(coffer.store.db);
+      await eventually(async () => assert.equal((await api.admin('GET', `/admin/ledger/transfers/withdraw:${kept}:amount`)).body.state, 'VOIDED'));
+      assert.equal((await api.admin('GET', `/admin/ledger/transfers/withdraw:${kept}:fee`)).body.state, 'VOIDED');
+      assert.equal((await api.wallet(user))!.available, '10.00', 'nothing stays held');
       await api.invariantsHold();
     });
 

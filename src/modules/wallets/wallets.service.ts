@@ -387,16 +387,22 @@ export class WalletsService {
     return moved;
   }
 
-  /** A withdrawal that never reached the bank fails: its hold and its risk decision are released. */
+  /**
+   * A withdrawal that never reached the bank fails: its risk decision is
+   * released with it, then its holds (left open by a crash in between, the
+   * orphan sweeper voids them: their record is FAILED).
+   */
   private async failUnsent(record: WithdrawRecord, errorCode: string): Promise<boolean> {
     assertTransition(record.status, 'FAILED');
     const failed = await this.deps.db.transaction().execute(async (trx) => {
       const moved = await repo.moveWithdraw(trx, record.requestNo, record.status, 'FAILED', { errorCode, now: this.deps.clock.now() });
-      if (moved) await this.deps.orders.settle([{ type: 'WITHDRAW', serialNo: record.requestNo, status: 'FAILED', errorCode }], trx);
-      return moved;
+      if (!moved) return false;
+      await this.deps.orders.settle([{ type: 'WITHDRAW', serialNo: record.requestNo, status: 'FAILED', errorCode }], trx);
+      if (record.riskDecisionId) await this.deps.risk.release(record.riskDecisionId, trx);
+      return true;
     });
-    if (failed) await this.abandonWithdraw(record);
-    return failed !== undefined;
+    if (failed) await this.releaseHolds(record.requestNo, holdParts(record.feeMinor));
+    return failed;
   }
 
   private async abandonWithdraw(record: WithdrawRecord): Promise<void> {
@@ -622,10 +628,11 @@ export class WalletsService {
   }
 
   /**
-   * A withdrawal places its hold before it saves its record; a crash between
-   * the two leaves a hold nothing will ever settle. This job releases holds of
-   * code `withdraw` older than DEPOSITORY_ORPHAN_HOLD_AFTER_S whose request
-   * number has no withdrawal record. Answers how many it released.
+   * A withdrawal places its hold before it saves its record, and releases it
+   * after its record failed; a crash between the two leaves a hold nothing
+   * will ever settle. This job releases holds of code `withdraw` older than
+   * DEPOSITORY_ORPHAN_HOLD_AFTER_S whose request number has no withdrawal
+   * record, or a FAILED one. Answers how many it released.
    */
   async releaseOrphanHolds(): Promise<number> {
     const createdBefore = new Date(this.deps.clock.now().getTime() - this.deps.depository.orphanHoldAfterS * 1000);
@@ -640,10 +647,10 @@ export class WalletsService {
     const last = holds.at(-1);
     this.orphanSweepAfter = holds.length === ORPHAN_SWEEP_PAGE && last ? { createdAt: last.createdAt, id: last.id } : undefined;
     const requestNos = [...new Set(holds.flatMap((hold) => hold.reference ?? []))];
-    const recorded = new Set((await repo.findRecordsByRequestNo(this.deps.db, 'withdraw', requestNos)).map((r) => r.requestNo));
-    const orphans = requestNos.filter((requestNo) => !recorded.has(requestNo));
+    const live = new Set((await repo.findRecordsByRequestNo(this.deps.db, 'withdraw', requestNos)).filter((r) => r.status !== 'FAILED').map((r) => r.requestNo));
+    const orphans = requestNos.filter((requestNo) => !live.has(requestNo));
     for (const requestNo of orphans) {
-      this.deps.logger.warn({ requestNo }, 'releasing the hold of a withdrawal that was never saved');
+      this.deps.logger.warn({ requestNo }, 'releasing the hold of a withdrawal that was never saved, or failed without releasing it');
       await this.releaseHolds(requestNo, ['amount', 'fee']);
     }
     return orphans.length;
