@@ -325,6 +325,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
   // Wallet accounts by currency and card top-ups: the payment core credits the wallet; its payment.final settles the order.
   const walletAccounts = new WalletAccounts({
     db: store.db,
+    depositoryCurrency: wallets.currency,
     clock,
     logger,
     ledger,

@@ -145,6 +145,7 @@ export const errorCatalogue = {
   ACCOUNT_TYPE_NOT_OPENABLE: { status: 422, title: 'You cannot open an account of that type yourself (WALLET only)' },
   WALLET_NOT_OPENED: { status: 409, title: 'You have no wallet in that currency yet: open one first (POST /my/accounts)' },
   CURRENCY_NOT_PAYABLE_BY_CARD: { status: 422, title: 'No card payment channel takes that currency' },
+  CURRENCY_HELD_AT_DEPOSITORY: { status: 422, title: 'Money in the depository currency is held at the bank: top it up by bank recharge' },
   ORDER_NOT_FOUND: { status: 404, title: 'No such transaction order of yours' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

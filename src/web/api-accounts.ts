@@ -16,6 +16,8 @@ export interface UiAccount {
   available: string;
   pending: string;
   status: string;
+  /** Card top-ups go to it (the depository currency's wallet is recharged through the bank). */
+  cardTopUps: boolean;
 }
 
 export interface UiOrder {

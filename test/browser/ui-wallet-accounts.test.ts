@@ -54,6 +54,10 @@ describe('wallet accounts by currency and a card top-up in a browser', { skip },
       await logIn(page, mobile);
       await openDepositoryAccount(page, base, mobile);
       assert.deepEqual(await page.locator('[data-testid="wallets"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-currency'))), ['CNY']);
+      assert.equal(await page.getByTestId('top-up').count(), 0, 'the CNY wallet (held at the depository bank) is recharged through the bank, not by card');
+      await page.goto('/ui/card-recharge');
+      assert.match(await page.getByTestId('no-card-top-ups').innerText(), /CNY is held at the depository bank/);
+      await page.goto('/ui/wallet');
 
       // Open a USD wallet: it shows beside the CNY one and becomes the selected wallet.
       await page.locator('select[name="currency"]').selectOption('USD');
@@ -77,6 +81,7 @@ describe('wallet accounts by currency and a card top-up in a browser', { skip },
       await page.getByTestId('top-up').click();
       await page.waitForURL('**/ui/card-recharge?currency=USD');
       assert.equal(await page.locator('select[name="currency"]').inputValue(), 'USD');
+      assert.deepEqual(await page.locator('select[name="currency"] option').evaluateAll((options) => options.map((o) => o.getAttribute('value'))), ['USD'], 'only wallets cards top up');
       await page.locator('input[name="amount"]').fill('88.50');
       await screenshot(page, '81-card-top-up');
       await page.getByRole('button', { name: 'Top up and send the SMS code' }).click();

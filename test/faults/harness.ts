@@ -354,6 +354,8 @@ interface User {
   /** Its CNY wallet's ledger account number (whose balance the checker adds up). */
   accountNo: string;
   mobile: string;
+  /** Its USD wallet's account number, once opened (card top-ups go there: CNY money is held at the depository bank). */
+  usdAccountNo?: string;
   /** Its payment card's id, once added; one card payment at a time (the channel's SMS is found by mobile). */
   cardId?: string;
   paying?: boolean;
@@ -628,23 +630,41 @@ export class Workload {
     }
   }
 
-  /** A CNY wallet top-up by card: the answer has the SMS step done (the channel's or Coffer's code), then the confirm. */
+  /**
+   * A USD wallet top-up by card (CNY is the depository's currency: its money is held at the bank,
+   * which a card payment does not reach). The answer has the SMS step done, then the confirm.
+   */
   async cardRecharge(user: User): Promise<void> {
     if (user.paying) return this.recharge(user);
     user.paying = true;
     try {
-      if (!(await this.ensureCard(user))) return;
+      if (!(await this.ensureCard(user)) || !(await this.ensureUsdWallet(user))) return;
       const amount = this.amount(10, 300);
       const key = this.key('crch');
-      const answer = await this.send(() => this.userCall(user, 'POST', '/my/card-recharges', { amount: amount.text, currency: 'CNY', cardId: user.cardId }, key));
+      const answer = await this.send(() => this.userCall(user, 'POST', '/my/card-recharges', { amount: amount.text, currency: 'USD', cardId: user.cardId }, key));
       if (answer?.status !== 201) return this.refuse('card-recharge', answer);
       const { order, payment } = answer.body as { order: { id: string }; payment: { payOrderNo: string; method: string; step: string } };
-      const op: Acked = { kind: 'card-recharge', user: user.accountNo, id: order.id, payOrderNo: payment.payOrderNo, amountMinor: amount.minor, paid: undefined };
+      const op: Acked = { kind: 'card-recharge', user: user.usdAccountNo!, id: order.id, payOrderNo: payment.payOrderNo, amountMinor: amount.minor, paid: undefined };
       this.acked.push(op);
       if (payment.step === 'SMS_SENT') op.paid = await this.confirmPayment(user, op.payOrderNo, payment.method);
     } finally {
       user.paying = false;
     }
+  }
+
+  /** The user's USD wallet, opened once: false when opening it was refused. */
+  private async ensureUsdWallet(user: User): Promise<boolean> {
+    if (user.usdAccountNo) return true;
+    const key = this.key('usd');
+    const opened = await this.send(() => this.userCall(user, 'POST', '/my/accounts', { type: 'WALLET', currency: 'USD' }, key));
+    // ACCOUNT_ALREADY_EXISTS: a retry after the answer to the first was lost.
+    if (opened?.status !== 201 && opened?.body?.code !== 'ACCOUNT_ALREADY_EXISTS') {
+      this.refuse('open-usd-wallet', opened);
+      return false;
+    }
+    const listed = await this.send(() => this.userCall(user, 'GET', '/my/accounts?type=WALLET&currency=USD'));
+    user.usdAccountNo = listed?.status === 200 ? (listed.body[0]?.accountNo as string | undefined) : undefined;
+    return user.usdAccountNo !== undefined;
   }
 
   /** The user's payment card, added once: false when adding it was refused. */
@@ -953,7 +973,7 @@ export async function checkAcknowledged(rig: FaultRig, workload: Workload, db: K
   }
   // Balances: each user's wallet is what its acknowledged operations add up to (an unacknowledged
   // retry that moved money too — a double charge — shows here).
-  for (const accountNo of new Set(workload.users.map((u) => u.accountNo))) {
+  for (const accountNo of new Set(workload.users.flatMap((u) => [u.accountNo, ...(u.usdAccountNo ? [u.usdAccountNo] : [])]))) {
     let expected = 0n;
     for (const op of recharges) if (op.user === accountNo && rechargeRows.get(op.requestNo)?.status === 'SUCCEEDED') expected += op.amountMinor;
     for (const op of withdraws) if (op.user === accountNo && withdrawRows.get(op.requestNo)?.status === 'SUCCEEDED') expected -= op.amountMinor + WITHDRAW_FEE_MINOR;

@@ -29,6 +29,7 @@ interface AccountView {
   balance: string;
   available: string;
   status: string;
+  cardTopUps: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -179,7 +180,7 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.notEqual(eur.body.accountNo, usd.body.accountNo);
 
       const all = await api.my<AccountView[]>(user, 'GET', '/my/accounts');
-      assert.deepEqual(all.body.map((a) => a.currency).sort(), ['CNY', 'EUR', 'USD']);
+      assert.deepEqual(all.body.map((a) => [a.currency, a.cardTopUps]).sort(), [['CNY', false], ['EUR', true], ['USD', true]], 'cards top up every wallet but the depository’s');
       assert.deepEqual((await api.my<AccountView[]>(user, 'GET', '/my/accounts?currency=USD')).body.map((a) => a.accountNo), [usd.body.accountNo]);
       assert.deepEqual((await api.my<AccountView[]>(user, 'GET', '/my/accounts?type=PRODUCT_HOLDING')).body, []);
       for (const field of ['id', 'accountNo', 'type', 'currency', 'balance', 'createdAt', 'updatedAt']) assert.ok(field in all.body[0]!, `the query answers ${field}`);
@@ -243,9 +244,10 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal((await walletIn(user, 'USD')).balance, '10.00');
     });
 
-    test('refused up front, with no order and no payment: unknown or card-less currency, no wallet in it, a frozen wallet, a frozen user, a card not mine', async () => {
+    test('refused up front, with no order and no payment: unknown or card-less currency, the depository’s, no wallet in it, a frozen wallet, a frozen user, a card not mine', async () => {
       const user = await cardUser();
       assertProblem(await topUp(user, '10.00', 'XYZ'), 400, 'UNSUPPORTED_CURRENCY');
+      assertProblem(await topUp(user, '10.00', 'CNY'), 422, 'CURRENCY_HELD_AT_DEPOSITORY');
       assert.equal((await openAccount(user, { type: 'WALLET', currency: 'GBP' })).status, 201);
       assertProblem(await topUp(user, '10.00', 'GBP'), 422, 'CURRENCY_NOT_PAYABLE_BY_CARD');
       assertProblem(await topUp(user, '10.00', 'EUR'), 409, 'WALLET_NOT_OPENED');

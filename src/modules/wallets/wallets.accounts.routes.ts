@@ -20,6 +20,7 @@ const AccountView = Type.Object({
   available: Type.String(),
   pending: Type.String({ description: 'Held for requests in progress' }),
   status: Type.String(),
+  cardTopUps: Type.Boolean({ description: 'POST /my/card-recharges takes it: a WALLET not in the depository currency (whose money is held at the bank: recharged through it)' }),
   createdAt: Time,
   updatedAt: Time,
 });
@@ -39,12 +40,13 @@ const CardRechargeBody = Type.Object(
 );
 const CardRechargeView = Type.Object({ order: OrderView, payment: PaymentViewSchema });
 
-function accountView(account: Account) {
+function accountView(account: Account, accounts: WalletAccounts) {
   return {
     id: account.id,
     userId: account.ownerId,
     type: account.type,
     ...balanceSummary(account),
+    cardTopUps: accounts.takesCardTopUps(account),
     createdAt: account.createdAt.toISOString(),
     updatedAt: account.updatedAt.toISOString(),
   };
@@ -72,13 +74,13 @@ export function walletAccountsHttpModule(accounts: WalletAccounts): HttpModule {
             response: { 201: AccountView, ...problems },
           },
         },
-        async (request, reply) => reply.code(201).send(accountView(await accounts.open(currentUser(request), request.body))),
+        async (request, reply) => reply.code(201).send(accountView(await accounts.open(currentUser(request), request.body), accounts)),
       );
 
       app.get(
         '/my/accounts',
         { preHandler: app.requireUser, schema: { ...schema, summary: 'My accounts, by type and currency', querystring: AccountQuery, response: { 200: Type.Array(AccountView), ...problems } } },
-        async (request) => (await accounts.list(currentUser(request).id, request.query)).map(accountView),
+        async (request) => (await accounts.list(currentUser(request).id, request.query)).map((account) => accountView(account, accounts)),
       );
 
       app.post(

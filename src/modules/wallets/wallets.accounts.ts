@@ -23,6 +23,13 @@ const CARD_RECHARGE_TTL_MS = 15 * 60_000;
 
 export interface WalletAccountsDeps {
   db: repo.Executor;
+  /**
+   * The depository's currency: its wallet mirrors the virtual account at the
+   * bank, so it is recharged and withdrawn through the bank, never by card
+   * (card money would be in Coffer's books and not at the bank, and the bank
+   * refuses to pay out what it does not hold).
+   */
+  depositoryCurrency: CurrencyCode;
   clock: Clock;
   logger: Logger;
   ledger: Pick<LedgerService, 'openAccount' | 'findAccount' | 'accountsOf'>;
@@ -57,6 +64,11 @@ export class WalletAccounts {
     return this.deps.ledger.openAccount({ ownerKind: 'USER', ownerId: user.id, type, currency });
   }
 
+  /** Does POST /my/card-recharges take this account? */
+  takesCardTopUps(account: Pick<Account, 'type' | 'currency'>): boolean {
+    return account.type === 'WALLET' && account.currency !== this.deps.depositoryCurrency;
+  }
+
   /** GET /my/accounts: the user's accounts, by type and currency when asked. */
   async list(userId: string, filter: { type?: string | undefined; currency?: string | undefined }): Promise<Account[]> {
     const type = filter.type === undefined ? undefined : knownType(filter.type);
@@ -66,10 +78,12 @@ export class WalletAccounts {
 
   /**
    * POST /my/card-recharges. Everything that can be refused is refused before
-   * any order exists: an unknown currency, one no card channel takes, no
-   * wallet in it, a frozen wallet or user, a card that is not the user's.
-   * Then one transaction opens the order and its payment; then the first SMS
-   * step runs (a quick-pay channel texts, or Coffer does for a direct debit).
+   * any order exists: an unknown currency, the depository's, one no card
+   * channel takes, no wallet in it, a frozen wallet or user, a card that is
+   * not the user's. Then one transaction opens the order and its payment; then
+   * the first SMS step runs (a quick-pay channel texts, or Coffer does for a
+   * direct debit). `clientKey` (the request's Idempotency-Key) names the
+   * order: a retry whose first answer was lost gets that top-up as it stands.
    */
   async cardRecharge(user: WalletUser, input: { amount: string; currency: string; cardId: string }, clientKey?: string): Promise<CardRecharge> {
     const currency = currencyCode(input.currency);
@@ -80,6 +94,9 @@ export class WalletAccounts {
 
   private async startCardRecharge(user: WalletUser, cardId: string, asked: KeyedRequest): Promise<CardRecharge> {
     const { currency, amountMinor } = asked;
+    if (currency === this.deps.depositoryCurrency) {
+      throw new DomainError('CURRENCY_HELD_AT_DEPOSITORY', `${currency} is held at the depository bank: top it up by bank recharge (POST /my/recharge-records)`);
+    }
     if (!(await this.deps.payments.currencyPayableByCard(currency))) {
       throw new DomainError('CURRENCY_NOT_PAYABLE_BY_CARD', `No card payment channel takes ${currency}; top up in another currency`);
     }

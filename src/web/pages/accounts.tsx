@@ -76,6 +76,16 @@ function OrdersTable(props: { orders: UiOrder[] }) {
 }
 
 function TopUpForm(props: { csrf: string; accounts: UiAccount[]; cards: { id: string; cardNumberMasked: string }[]; values: Record<string, string>; errors?: FormErrors | undefined }) {
+  const toppable = props.accounts.filter((a) => a.cardTopUps).map((a) => a.currency);
+  if (toppable.length === 0) {
+    const held = props.accounts.filter((a) => a.type === 'WALLET').map((a) => a.currency);
+    return (
+      <p class="card" data-testid="no-card-top-ups">
+        {held.join(', ') || 'Your wallet'} is held at the depository bank: <a href="/ui/recharge">recharge it through the bank</a>. Cards top up wallets in
+        other currencies: <a href="/ui/wallet">open one</a>.
+      </p>
+    );
+  }
   if (props.cards.length === 0) {
     return (
       <p class="card">
@@ -86,7 +96,7 @@ function TopUpForm(props: { csrf: string; accounts: UiAccount[]; cards: { id: st
   return (
     <PostForm action="/ui/card-recharge" csrf={props.csrf}>
       <IdempotencyField />
-      <Select name="currency" label="Wallet" options={props.accounts.map((a) => a.currency)} value={props.values.currency} error={props.errors?.fields.currency} />
+      <Select name="currency" label="Wallet" options={toppable} value={props.values.currency} error={props.errors?.fields.currency} />
       <Field name="amount" label="Amount" inputmode="decimal" value={props.values.amount} error={props.errors?.fields.amount} />
       <div class="field">
         <label for="field-cardId">Pay with card</label>
@@ -136,7 +146,7 @@ export function accountsPages(ctx: WebContext): void {
   }
 
   ctx.app.get('/ui/card-recharge', guarded, async (request, reply) => {
-    const page = await topUpPage(request, { currency: queryField(request.query, 'currency') ?? 'CNY' });
+    const page = await topUpPage(request, { currency: queryField(request.query, 'currency') ?? '' });
     return ctx.render(request, reply, {
       title: 'Top up by card',
       current: '/ui/wallet',

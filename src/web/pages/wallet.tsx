@@ -5,6 +5,7 @@ import { redirectTo } from '../render.ts';
 import { messageFor } from '../messages.ts';
 import { currentSession, currentUser } from '../session.ts';
 import { callbackUrl, renderGatewayPage } from './gateway.tsx';
+import { accountsApi } from '../api-accounts.ts';
 import { OpenWalletForm } from './accounts.tsx';
 
 /** One row per currency; a row's currency link switches the wallet the actions below act on. */
@@ -63,10 +64,11 @@ export function walletPage(ctx: WebContext): void {
   const guarded = { preHandler: ctx.requireUiUser };
 
   ctx.app.get('/ui/wallet', guarded, async (request, reply) => {
-    const wallets = await walletsOf(ctx).wallets(currentSession(request));
+    const [wallets, accounts] = await Promise.all([walletsOf(ctx).wallets(currentSession(request)), accountsApi(ctx.app, currentSession(request)).accounts()]);
     const frozen = currentUser(request).status === 'FROZEN';
     const asked = queryField(request.query, 'currency');
     const selected = wallets.find((w) => w.currency === asked) ?? wallets[0];
+    const cardTopUps = accounts.some((a) => a.currency === selected?.currency && a.cardTopUps);
     const csrf = ctx.csrf(request, reply);
     return ctx.render(request, reply, {
       title: 'Wallet',
@@ -77,9 +79,13 @@ export function walletPage(ctx: WebContext): void {
           <>
             <Balances wallets={wallets} selected={selected?.currency ?? ''} />
             <p class="actions">
-              <a class="button" href={`/ui/card-recharge?currency=${selected?.currency ?? ''}`} data-testid="top-up">
-                Top up {selected?.currency} by card
-              </a>{' '}
+              {cardTopUps ? (
+                <>
+                  <a class="button" href={`/ui/card-recharge?currency=${selected?.currency ?? ''}`} data-testid="top-up">
+                    Top up {selected?.currency} by card
+                  </a>{' '}
+                </>
+              ) : null}
               <a class="button" href="/ui/recharge">Recharge</a> <a class="button" href="/ui/withdraw">Withdraw</a>{' '}
               <a href="/ui/orders">Orders</a>
             </p>
