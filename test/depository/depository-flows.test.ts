@@ -394,7 +394,7 @@ for (const { kind, skip } of storeKinds) {
       await api.invariantsHold();
     });
 
-    test('a crash between a withdrawal’s hold and its record, or between its failure and its release: the orphaned hold is released; a hold with its live record is kept', async () => {
+    test('a crash between a withdrawal’s hold and its record, or between its failure and its release: the orphaned hold and risk decision are released; a hold with its live record is kept', async () => {
       const user = await openedUser();
       await recharge(user, '10.00');
       const kept = requestDataOf(await api.gateway(user, '/my/withdraw-records', { amount: '3.00', callbackUrl: CALLBACK })).requestNo;
@@ -424,6 +424,18 @@ for (const { kind, skip } of storeKinds) {
       await eventually(async () => assert.equal((await api.admin('GET', `/admin/ledger/transfers/withdraw:${kept}:amount`)).body.state, 'VOIDED'));
       assert.equal((await api.admin('GET', `/admin/ledger/transfers/withdraw:${kept}:fee`)).body.state, 'VOIDED');
       assert.equal((await api.wallet(user))!.available, '10.00', 'nothing stays held');
+
+      // What a crash between a withdrawal's risk decision and hold and its record leaves: the holds and the decision, no record.
+      const unsaved = requestDataOf(await api.gateway(user, '/my/withdraw-records', { amount: '1.00', callbackUrl: CALLBACK })).requestNo;
+      bankService.answers.set(unsaved, { kind: 'pending' });
+      for (const table of ['withdraw_records', 'depository_transactions']) {
+        await sql`delete from ${sql.table(table)} where request_no = ${unsaved}`.execute(coffer.store.db);
+      }
+      await sql`delete from transaction_orders where serial_no = ${unsaved}`.execute(coffer.store.db);
+      await eventually(async () => assert.equal((await api.admin('GET', `/admin/ledger/transfers/withdraw:${unsaved}:amount`)).body.state, 'VOIDED'));
+      assert.equal((await api.wallet(user))!.available, '10.00');
+      const decisions = await api.admin<{ data: { reference: string; releasedAt: string | null }[] }>('GET', `/admin/risk/decisions?subjectId=${user.userId}`);
+      assert.ok(decisions.body.data.find((d) => d.reference === unsaved)?.releasedAt, 'its risk decision no longer counts toward the limits');
       await api.invariantsHold();
     });
 

@@ -137,6 +137,17 @@ const m001: Migration = {
   },
 };
 
+/** Decisions by their business reference: the decision of a request that died before it was saved is released by it. */
+const m002: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`create index risk_decisions_reference on risk_decisions (flow, reference)`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`drop index risk_decisions_reference`.execute(db);
+  },
+};
+
 export const riskMigrations: Record<string, Migration> = {
   '2026_11_22_0500_risk': m001,
+  '2026_12_07_0200_risk_decisions_reference': m002,
 };

@@ -426,6 +426,16 @@ export async function answerReview(
 }
 
 /** Takes a counted decision out of the figures; a pending review is cancelled with it. Undefined if nothing changed. */
+/** Releases the decisions made for `reference` in `flow` (a request that was never saved); answers how many. */
+export async function releaseDecisionsFor(db: Executor, flow: Flow, reference: string, now: Date): Promise<number> {
+  const { rows } = await sql`
+    update risk_decisions set released_at = ${now},
+      review_status = case when review_status = 'PENDING' then 'CANCELLED' else review_status end
+    where flow = ${flow} and reference = ${reference} and released_at is null and level <> 'REJECT'
+    returning id`.execute(db);
+  return rows.length;
+}
+
 export async function releaseDecision(db: Executor, id: string, now: Date): Promise<Decision | undefined> {
   const { rows } = await sql<DecisionRow>`
     update risk_decisions set released_at = ${now},

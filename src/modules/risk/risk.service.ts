@@ -226,6 +226,14 @@ export class RiskService {
     return released ?? (await this.getDecision(decisionId, db));
   }
 
+  /**
+   * Releases what was decided for `reference` in `flow`: for a request that
+   * died between its assessment and saving it, whose decision id nobody kept.
+   */
+  releaseFor(flow: Flow, reference: string): Promise<number> {
+    return repo.releaseDecisionsFor(this.deps.db, flow, reference, this.deps.clock.now());
+  }
+
   async getDecision(decisionId: string, db: repo.Executor = this.deps.db): Promise<Decision> {
     const decision = isId(decisionId, 'rsk') ? await repo.findDecision(db, decisionId) : undefined;
     if (!decision) throw new DomainError('RISK_DECISION_NOT_FOUND', `No risk decision ${decisionId}`);

@@ -45,7 +45,7 @@ export interface WalletsDeps {
    */
   assertUserCanMoveMoney?: (userId: string, tx: repo.Executor) => Promise<void>;
   /** Risk control (SPEC 6): what a withdrawal must pass, recorded per request. */
-  risk: Pick<RiskService, 'assess' | 'release' | 'getDecision'>;
+  risk: Pick<RiskService, 'assess' | 'release' | 'releaseFor' | 'getDecision'>;
   /** One-time codes for MEDIUM and HIGH risk withdrawals. */
   sms: Pick<SmsService, 'sendCode' | 'verifyCode' | 'sentCode'>;
   /** Called after a card removal commits (its CARD_REMOVED event), e.g. to wake the outbox relay. */
@@ -647,11 +647,13 @@ export class WalletsService {
     const last = holds.at(-1);
     this.orphanSweepAfter = holds.length === ORPHAN_SWEEP_PAGE && last ? { createdAt: last.createdAt, id: last.id } : undefined;
     const requestNos = [...new Set(holds.flatMap((hold) => hold.reference ?? []))];
-    const live = new Set((await repo.findRecordsByRequestNo(this.deps.db, 'withdraw', requestNos)).filter((r) => r.status !== 'FAILED').map((r) => r.requestNo));
-    const orphans = requestNos.filter((requestNo) => !live.has(requestNo));
+    const records = new Map((await repo.findRecordsByRequestNo(this.deps.db, 'withdraw', requestNos)).map((r) => [r.requestNo, r]));
+    const orphans = requestNos.filter((requestNo) => (records.get(requestNo)?.status ?? 'FAILED') === 'FAILED');
     for (const requestNo of orphans) {
       this.deps.logger.warn({ requestNo }, 'releasing the hold of a withdrawal that was never saved, or failed without releasing it');
       await this.releaseHolds(requestNo, ['amount', 'fee']);
+      // Never saved: its risk decision, which only the dead request knew, still counts toward the limits.
+      if (!records.has(requestNo)) await this.deps.risk.releaseFor('WITHDRAW', requestNo);
     }
     return orphans.length;
   }
