@@ -9,7 +9,7 @@ import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { SystemClock } from './platform/clock.ts';
 import { clockHttpModule } from './platform/clock.routes.ts';
 import { ProductsService, productsHttpModule } from './modules/products/index.ts';
-import { startIntervalJob, type IntervalJob } from './platform/jobs.ts';
+import { startIntervalJob, startSingletonJob, type IntervalJob } from './platform/jobs.ts';
 import { createEventBus, type EventBus } from './platform/bus/index.ts';
 import { LedgerMonitor, LedgerService } from './modules/ledger/index.ts';
 import { ledgerHttpModule } from './modules/ledger/ledger.routes.ts';
@@ -135,12 +135,12 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
     // The sandbox test clock: another process may have advanced the stored offset.
     startIntervalJob('clock.refresh', config.clock.refreshMs, () => clock.refresh(), logger),
     startIntervalJob('ledger.expire-pending', config.ledger.pendingExpiryIntervalMs, () => ledger.expireDuePendings(), logger),
-    startIntervalJob('users.purge-ended-sessions', 60 * 60 * 1000, () => users.purgeEndedSessions(), logger),
+    startSingletonJob(store.db, 'users.purge-ended-sessions', 60 * 60 * 1000, () => users.purgeEndedSessions(), logger),
   ];
   // The books checked continuously: a break is a metric, an error log and an admin alert.
   if (config.ledger.monitorIntervalMs > 0) {
     const monitor = new LedgerMonitor({ ledger, db: store.db, clock, logger, registry: metrics.registry });
-    jobs.push(startIntervalJob('ledger.monitor', config.ledger.monitorIntervalMs, () => monitor.run(), logger));
+    jobs.push(startSingletonJob(store.db, 'ledger.monitor', config.ledger.monitorIntervalMs, () => monitor.run(), logger));
   }
 
   // Depository agent and user center (SPEC 3, 4): the agent settles bank results and
@@ -165,10 +165,10 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
   });
   const operators = new OperatorsService({ db: store.db, clock, options: options.operators ?? {} });
   jobs.push(
-    startIntervalJob('merchants.purge-seen-requests', 60 * 1000, () => merchants.purgeSeenRequests(), logger),
+    startSingletonJob(store.db, 'merchants.purge-seen-requests', 60 * 1000, () => merchants.purgeSeenRequests(), logger),
     startIntervalJob('merchants.complete-adjustments', 10 * 1000, () => merchants.completePendingAdjustments(), logger),
-    startIntervalJob('operators.purge-ended-sessions', 60 * 60 * 1000, () => operators.purgeEndedSessions(), logger),
-    startIntervalJob('idempotency.purge', 60 * 60 * 1000, () => idempotency.purge(), logger),
+    startSingletonJob(store.db, 'operators.purge-ended-sessions', 60 * 60 * 1000, () => operators.purgeEndedSessions(), logger),
+    startSingletonJob(store.db, 'idempotency.purge', 60 * 60 * 1000, () => idempotency.purge(), logger),
   );
 
   // One-time SMS codes (SPEC 6). In sandbox mode the development sink keeps each message;
@@ -185,7 +185,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
     },
   });
 
-  jobs.push(startIntervalJob('sms.purge-old', 60 * 60 * 1000, () => sms.purgeOld(), logger));
+  jobs.push(startSingletonJob(store.db, 'sms.purge-old', 60 * 60 * 1000, () => sms.purgeOld(), logger));
 
   const riskAssessments = new Counter({
     name: 'coffer_risk_assessments_total',
@@ -226,7 +226,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
   });
   jobs.push(
     startIntervalJob('depository.query-pending', config.depository.queryIntervalMs, () => agent.queryDue(), logger),
-    startIntervalJob('wallets.release-orphan-holds', config.depository.queryIntervalMs, () => wallets.releaseOrphanHolds(), logger),
+    startSingletonJob(store.db, 'wallets.release-orphan-holds', config.depository.queryIntervalMs, () => wallets.releaseOrphanHolds(), logger),
     startIntervalJob('wallets.expire-unsent-withdraws', config.depository.queryIntervalMs, () => wallets.expireUnsentWithdraws(), logger),
   );
   relay.subscribe<RiskReviewedEvent>(RISK_REVIEWED, 'wallets.withdraw-reviewed', (message) => wallets.handleReviewed(message.payload));
@@ -239,7 +239,7 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
   jobs.push(
     startIntervalJob('payouts.dispatch', config.payouts.jobIntervalMs, () => payouts.dispatchDue(), logger),
     startIntervalJob('payouts.query-processing', config.payouts.jobIntervalMs, () => payouts.queryDue(), logger),
-    startIntervalJob('payouts.release-orphan-holds', Math.min(60_000, config.payouts.orphanHoldAfterS * 500), () => payouts.releaseOrphanHolds(), logger),
+    startSingletonJob(store.db, 'payouts.release-orphan-holds', Math.min(60_000, config.payouts.orphanHoldAfterS * 500), () => payouts.releaseOrphanHolds(), logger),
     { stop: () => payouts.stop() },
   );
   // Webhooks (SPEC 5): a payout's final status (published by payouts on the outbox) becomes one

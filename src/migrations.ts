@@ -19,6 +19,7 @@ import { clockMigrations } from './platform/clock.ts';
 import { productsMigrations } from './modules/products/index.ts';
 import { settlementCheckMigrations } from './modules/settlement-check/index.ts';
 import { ordersMigrations } from './modules/orders/index.ts';
+import { jobLeaseMigrations } from './platform/jobs.ts';
 
 /**
  * Every module's migrations in one list. Names start with a date and sequence
@@ -46,4 +47,5 @@ export const migrations: Record<string, Migration> = {
   ...productsMigrations,
   ...settlementCheckMigrations,
   ...ordersMigrations,
+  ...jobLeaseMigrations,
 };

@@ -343,21 +343,19 @@ for (const { kind, skip } of await testStoreKinds()) {
       await waitForOrder(user, topUp.body.order.id, 'SUCCEEDED');
       assert.equal((await walletIn(user, 'USD')).balance, '12.34');
 
-      const rechargeBody = { amount: '40.00', callbackUrl: CALLBACK };
-      const recharge = await keyed(user, '/my/recharge-records', rechargeBody, 'recharge-1');
-      assert.equal(recharge.status, 201, recharge.text);
-      await killedAfterCommit(user, 'recharge-1');
-      const rechargeAgain = await keyed(user, '/my/recharge-records', rechargeBody, 'recharge-1');
-      assert.equal(rechargeAgain.status, 201, rechargeAgain.text);
-      assert.equal(rechargeAgain.body.reqData, recharge.body.reqData, 'the same signed request');
-
+      /** Asked, killed after its commit, asked again under the same key: the same signed request both times. */
+      async function signedTwice(urlPath: string, body: unknown, key: string): Promise<{ reqData: string }> {
+        const first = await keyed<{ reqData: string }>(user, urlPath, body, key);
+        assert.equal(first.status, 201, first.text);
+        await killedAfterCommit(user, key);
+        const again = await keyed<{ reqData: string }>(user, urlPath, body, key);
+        assert.equal(again.status, 201, again.text);
+        assert.equal(again.body.reqData, first.body.reqData, `${urlPath}: the same signed request`);
+        return first.body;
+      }
+      await signedTwice('/my/recharge-records', { amount: '40.00', callbackUrl: CALLBACK }, 'recharge-1');
       const withdrawBody = { amount: '100.00', callbackUrl: CALLBACK };
-      const withdraw = await keyed(user, '/my/withdraw-records', withdrawBody, 'withdraw-1');
-      assert.equal(withdraw.status, 201, withdraw.text);
-      await killedAfterCommit(user, 'withdraw-1');
-      const withdrawAgain = await keyed(user, '/my/withdraw-records', withdrawBody, 'withdraw-1');
-      assert.equal(withdrawAgain.status, 201, withdrawAgain.text);
-      assert.equal(withdrawAgain.body.reqData, withdraw.body.reqData, 'the same signed request');
+      const withdraw = await signedTwice('/my/withdraw-records', withdrawBody, 'withdraw-1');
       assert.equal((await api.wallet(user))!.available, '398.00', 'amount and fee held once');
 
       const mine = (await orders(user)).data;
@@ -371,7 +369,7 @@ for (const { kind, skip } of await testStoreKinds()) {
       await forget();
       assertProblem(await keyed(user, '/my/card-recharges', topUpBody, 'withdraw-1'), 422, 'IDEMPOTENCY_KEY_REUSED');
       await forget();
-      assert.equal((await keyed(user, '/my/withdraw-records', withdrawBody, 'withdraw-1')).body.reqData, withdraw.body.reqData);
+      assert.equal((await keyed(user, '/my/withdraw-records', withdrawBody, 'withdraw-1')).body.reqData, withdraw.reqData);
       assert.equal((await orders(user)).data.length, 4, 'nothing new');
     });
 
