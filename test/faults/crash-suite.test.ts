@@ -69,18 +69,23 @@ for (const { store, processes, skip, rounds, faultMs } of stores) {
 }
 
 function totals(reports: RoundReport[], crashPointsHit: string[]) {
-  const faults: Record<string, number> = {};
-  for (const report of reports) for (const [name, n] of Object.entries(report.faults)) faults[name] = (faults[name] ?? 0) + n;
+  const sum = (pick: (report: RoundReport) => Record<string, number>) => {
+    const out: Record<string, number> = {};
+    for (const report of reports) for (const [name, n] of Object.entries(pick(report))) out[name] = (out[name] ?? 0) + n;
+    return out;
+  };
+  const faults = sum((report) => report.faults);
   return {
     seed,
     rounds: reports.length,
-    acknowledged: reports.reduce((sum, r) => sum + r.acknowledged, 0),
-    refused: reports.reduce((sum, r) => sum + r.refused, 0),
+    acknowledged: reports.reduce((total, r) => total + r.acknowledged, 0),
+    acknowledgedBy: sum((report) => report.acknowledgedBy),
+    refused: reports.reduce((total, r) => total + r.refused, 0),
     faults,
     crashPointsHit: crashPointsHit.length,
     distinctCrashPointsHit: [...new Set(crashPointsHit)].sort(),
-    invariantViolations: reports.reduce((sum, r) => sum + r.violations.length, 0),
-    lost: reports.reduce((sum, r) => sum + r.lost.length, 0),
-    duplicated: reports.reduce((sum, r) => sum + r.duplicated.length, 0),
+    invariantViolations: reports.reduce((total, r) => total + r.violations.length, 0),
+    lost: reports.reduce((total, r) => total + r.lost.length, 0),
+    duplicated: reports.reduce((total, r) => total + r.duplicated.length, 0),
   };
 }

@@ -1042,6 +1042,8 @@ export interface RoundOptions {
 export interface RoundReport {
   round: number;
   acknowledged: number;
+  /** By kind of operation. */
+  acknowledgedBy: Record<string, number>;
   refused: number;
   /** Why, by operation and problem code (refusals are normal: too little money, a batch not yet approvable). */
   refusedBy: Record<string, number>;
@@ -1094,6 +1096,7 @@ export async function runRound(rig: FaultRig, workload: Workload, options: Round
   return {
     round: options.round,
     acknowledged: workload.acked.length - ackedBefore,
+    acknowledgedBy: tally(workload.acked.slice(ackedBefore).map((op) => op.kind)),
     refused: workload.refused.length - refusedBefore,
     refusedBy: tally(workload.refused.slice(refusedBefore).map((r) => `${r.op}:${r.status}:${r.code}`)),
     unanswered: workload.unanswered - unansweredBefore,
