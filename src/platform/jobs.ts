@@ -45,8 +45,10 @@ type Executor = Kysely<any>;
  * a sweep of old holds): every process ticks, but only the holder of the
  * job's lease runs it. The holder renews its lease each tick; another process
  * takes over once a dead holder's lease ends (two intervals and 10 s later),
- * or at once after the holder stopped in order.
- * The lease lives on the database clock, so skewed hosts cannot cut it short.
+ * or at once after the holder stopped in order. The lease lives on the
+ * database clock, so skewed hosts cannot cut it short. It saves work, it does
+ * not guard money: the work must stay safe to run twice (as it would be when
+ * a run outlasts its lease).
  */
 export function startSingletonJob(db: Executor, name: string, intervalMs: number, work: () => Promise<unknown>, logger: Logger): IntervalJob {
   const holder = randomUUID();
