@@ -383,6 +383,8 @@ export class Workload {
   readonly acked: Acked[] = [];
   readonly refused: { op: string; status: number; code: string }[] = [];
   unanswered = 0;
+  /** Every Idempotency-Key the workload sent. */
+  readonly keysSent = new Set<string>();
   readonly users: User[] = [];
   readonly merchants: Merchant[] = [];
   productId = '';
@@ -435,7 +437,9 @@ export class Workload {
   }
 
   private key(prefix: string): string {
-    return `${prefix}-${this.rng.seed}-${++this.seq}-${randomBytes(3).toString('hex')}`;
+    const key = `${prefix}-${this.rng.seed}-${++this.seq}-${randomBytes(3).toString('hex')}`;
+    this.keysSent.add(key);
+    return key;
   }
 
   /** Sends until a definitive answer (2xx/4xx), at most `budgetMs`. */
@@ -923,20 +927,15 @@ export async function checkAcknowledged(rig: FaultRig, workload: Workload, db: K
     if (paid === 'FAIL' && status !== 'FAILED') return `${status}, but its payment failed`;
     return undefined;
   });
-  // A request made once, however often it was retried: every transaction order of these users is one the workload
-  // was answered for (a retry that took its Idempotency-Key over opens no second one). A request never answered may have one.
-  if (workload.unanswered === 0) {
-    const answered = new Set([
-      ...recharges.map((r) => r.requestNo),
-      ...withdraws.map((r) => r.requestNo),
-      ...subscriptions.map((r) => r.id),
-      ...cardSubscriptions.map((r) => r.id),
-      ...cardRecharges.map((r) => r.id),
-    ]);
-    const { rows } = await sql<{ id: string; type: string; serialNo: string }>`
-      select id, type, serial_no as "serialNo" from transaction_orders
-      where user_id in (select owner_id from ledger_accounts where account_no = any(${workload.users.map((u) => u.accountNo)}))`.execute(db);
-    for (const order of rows) if (!answered.has(order.serialNo) && !answered.has(order.id)) duplicated.push(`${order.type} order ${order.id} (${order.serialNo}), no request of the workload's`);
+  // A request made once, however often it was retried: every transaction order of these users carries the
+  // Idempotency-Key of a request the workload sent (its own, or its subscription's), and a key opens one order
+  // (unique per user). An order without one is a second request a retry made, or a flow that dropped the key.
+  const { rows: orderKeys } = await sql<{ id: string; type: string; serialNo: string; key: string | null }>`
+    select o.id, o.type, o.serial_no as "serialNo", coalesce(o.client_key, s.client_key) as key
+    from transaction_orders o left join product_subscriptions s on o.type = 'PURCHASE' and s.id = o.serial_no
+    where o.user_id in (select owner_id from ledger_accounts where account_no = any(${workload.users.map((u) => u.accountNo)}))`.execute(db);
+  for (const order of orderKeys) {
+    if (!order.key || !workload.keysSent.has(order.key)) duplicated.push(`${order.type} order ${order.id} (${order.serialNo}): no Idempotency-Key the workload sent`);
   }
 
   // Money, once: each business id's transfers, as the ids derived from it say.
