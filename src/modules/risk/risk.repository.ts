@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { CurrencyCode } from '../../platform/money/index.ts';
 import type {
   BlacklistEntry,
@@ -425,22 +425,23 @@ export async function answerReview(
   return rows[0] ? toDecision(rows[0]) : undefined;
 }
 
-/** Takes a counted decision out of the figures; a pending review is cancelled with it. Undefined if nothing changed. */
-/** Releases the decisions made for `reference` in `flow` (a request that was never saved); answers how many. */
-export async function releaseDecisionsFor(db: Executor, flow: Flow, reference: string, now: Date): Promise<number> {
-  const { rows } = await sql`
-    update risk_decisions set released_at = ${now},
-      review_status = case when review_status = 'PENDING' then 'CANCELLED' else review_status end
-    where flow = ${flow} and reference = ${reference} and released_at is null and level <> 'REJECT'
-    returning id`.execute(db);
-  return rows.length;
-}
-
-export async function releaseDecision(db: Executor, id: string, now: Date): Promise<Decision | undefined> {
+/** Takes counted decisions out of the figures (a pending review is cancelled with them): those `which` selects, not released yet. */
+async function releaseDecisions(db: Executor, which: RawBuilder<unknown>, now: Date): Promise<DecisionRow[]> {
   const { rows } = await sql<DecisionRow>`
     update risk_decisions set released_at = ${now},
       review_status = case when review_status = 'PENDING' then 'CANCELLED' else review_status end
-    where id = ${id} and released_at is null and level <> 'REJECT'
+    where ${which} and released_at is null and level <> 'REJECT'
     returning ${decisionColumns}`.execute(db);
-  return rows[0] ? toDecision(rows[0]) : undefined;
+  return rows;
+}
+
+/** Undefined if nothing changed. */
+export async function releaseDecision(db: Executor, id: string, now: Date): Promise<Decision | undefined> {
+  const [row] = await releaseDecisions(db, sql`id = ${id}`, now);
+  return row ? toDecision(row) : undefined;
+}
+
+/** The decisions made for `reference` in `flow` (a request that died before it was saved); answers how many moved. */
+export async function releaseDecisionsFor(db: Executor, flow: Flow, reference: string, now: Date): Promise<number> {
+  return (await releaseDecisions(db, sql`flow = ${flow} and reference = ${reference}`, now)).length;
 }
