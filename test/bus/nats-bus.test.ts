@@ -11,9 +11,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { connect } from 'nats';
 import { NatsEventBus, type NatsEventBusOptions } from '../../src/platform/bus/index.ts';
+import { durableNameOf } from '../../src/platform/bus/nats-wire.ts';
 import { openStore, type Store } from '../../src/platform/db/store.ts';
 import { listParked, type OutboxLogger, type OutboxMessage, outboxStats, publish, publishMany, retryParked } from '../../src/platform/outbox/index.ts';
-import { BrokerProxy, deleteStream, natsSkip, storedMessageCount, TEST_NATS_URL, type TestStreamNames, uniqueStreamNames } from '../support/nats.ts';
+import { BrokerProxy, consumerSettled, deleteStream, natsSkip, storedMessageCount, TEST_NATS_URL, type TestStreamNames, uniqueStreamNames } from '../support/nats.ts';
 import { openTestStore, testStoreKinds, type TestStore } from '../support/stores.ts';
 
 const quietLogger: OutboxLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -241,7 +242,8 @@ for (const { kind, skip } of await testStoreKinds()) {
       const proxy = new BrokerProxy();
       t.after(() => proxy.cut());
       const natsUrl = await proxy.reservePort();
-      const bus = newBus(t, store, streamFor(t), { natsUrl });
+      const names = streamFor(t);
+      const bus = newBus(t, store, names, { natsUrl });
       const seen: string[] = [];
       bus.subscribe<string>('orders.placed', 'audit', async (message) => void seen.push(message.payload));
       bus.start();
@@ -254,6 +256,8 @@ for (const { kind, skip } of await testStoreKinds()) {
       await proxy.restore();
       await bus.ready();
       await eventually(() => seen.length === 1, 'the waiting event flows once NATS is reachable');
+      // Cut only once the broker has the ack: an ack lost with the connection is redelivered (at least once).
+      await eventually(() => consumerSettled(names.natsStream, durableNameOf('orders.placed', 'audit')), 'the broker has the ack');
 
       await proxy.cut();
       await publishMany(store.db, [

@@ -72,6 +72,22 @@ export async function storedMessageCount(name: string): Promise<number> {
 }
 
 /**
+ * Whether the durable consumer has nothing waiting and nothing unacknowledged:
+ * every ack its client sent has reached the broker. An ack still on its way
+ * when the connection drops is lost, and the broker delivers the message
+ * again (at least once).
+ */
+export async function consumerSettled(stream: string, durable: string): Promise<boolean> {
+  const connection = await connect({ servers: TEST_NATS_URL });
+  try {
+    const info = await (await connection.jetstreamManager()).consumers.info(stream, durable);
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
  * A TCP proxy in front of the NATS server, so a test can take the broker
  * away from Coffer (`cut`: stop listening and drop every connection) and give
  * it back on the same port (`restore`).
