@@ -373,6 +373,23 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.equal((await orders(user)).data.length, 4, 'nothing new');
     });
 
+    test('opening an account: a retry that takes over the key of a request killed after its commit gets that account; an account older than the request stays a 409', async () => {
+      const user = await openUserAccount(api, CALLBACK);
+      const eur = { type: 'WALLET', currency: 'EUR' };
+      const opened = await keyed<AccountView>(user, '/my/accounts', eur, 'eur-1');
+      assert.equal(opened.status, 201, opened.text);
+      await killedAfterCommit(user, 'eur-1');
+      const again = await keyed<AccountView>(user, '/my/accounts', eur, 'eur-1');
+      assert.equal(again.status, 201, again.text);
+      assert.equal(again.body.accountNo, opened.body.accountNo, 'the account that request opened');
+
+      const refused = await keyed(user, '/my/accounts', eur, 'eur-2');
+      assertProblem(refused, 409, 'ACCOUNT_ALREADY_EXISTS');
+      await killedAfterCommit(user, 'eur-2');
+      assertProblem(await keyed(user, '/my/accounts', eur, 'eur-2'), 409, 'ACCOUNT_ALREADY_EXISTS');
+      assert.equal((await api.my<AccountView[]>(user, 'GET', '/my/accounts?currency=EUR')).body.length, 1);
+    });
+
     // ---- transaction orders of the other flows --------------------------------------------------
 
     test('bank recharge, withdraw and purchase each have one order that follows the request, with its entries; pages and filters', async () => {

@@ -74,7 +74,10 @@ export function walletAccountsHttpModule(accounts: WalletAccounts): HttpModule {
             response: { 201: AccountView, ...problems },
           },
         },
-        async (request, reply) => reply.code(201).send(accountView(await accounts.open(currentUser(request), request.body), accounts)),
+        async (request, reply) => {
+          const opened = await accounts.open(currentUser(request), request.body, request.idempotencyClaim?.firstClaimedAt);
+          return reply.code(201).send(accountView(opened, accounts));
+        },
       );
 
       app.get(

@@ -1,5 +1,5 @@
 import type { Clock } from '../../platform/clock.ts';
-import { DomainError } from '../../platform/errors.ts';
+import { DomainError, isDomainError } from '../../platform/errors.ts';
 import { crashPoint } from '../../platform/faults.ts';
 import type { Logger } from '../../platform/log.ts';
 import { currencyCode, type CurrencyCode, parseMoney } from '../../platform/money/index.ts';
@@ -53,15 +53,24 @@ export class WalletAccounts {
    * POST /my/accounts. Needs an opened depository account (the bank checked the
    * user's real name there: that is what lets them hold money in any currency).
    * One account per (user, type, currency): a second is ACCOUNT_ALREADY_EXISTS.
+   * `retriedFrom` is when a request whose process died first asked, for its
+   * retry: an account opened since then is the one that request opened.
    */
-  async open(user: WalletUser, input: { type: string; currency: string }): Promise<Account> {
+  async open(user: WalletUser, input: { type: string; currency: string }, retriedFrom?: Date): Promise<Account> {
     const type = selfOpenedType(input.type);
     const currency = currencyCode(input.currency);
     const depository = await repo.findDepositoryAccount(this.deps.db, user.id);
     if (depository?.status !== 'OPENED') {
       throw new DomainError('ACCOUNT_NOT_OPENED', 'Open your depository account first (POST /my/depository-accounts): it verifies who you are at the bank');
     }
-    return this.deps.ledger.openAccount({ ownerKind: 'USER', ownerId: user.id, type, currency });
+    try {
+      return await this.deps.ledger.openAccount({ ownerKind: 'USER', ownerId: user.id, type, currency });
+    } catch (err) {
+      if (!retriedFrom || !isDomainError(err, 'ACCOUNT_ALREADY_EXISTS')) throw err;
+      const opened = (await this.list(user.id, { type, currency }))[0];
+      if (!opened || opened.createdAt < retriedFrom) throw err;
+      return opened;
+    }
   }
 
   /** Does POST /my/card-recharges take this account? */

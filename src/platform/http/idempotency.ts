@@ -59,6 +59,12 @@ export interface IdempotencyClaim {
   key: string;
   /** Identifies this claim: a taken-over claim's first holder can no longer store or release it. */
   token: string;
+  /**
+   * Set when this claim took the key over from a holder whose lease ran out
+   * (its process died or hung): when that holder first claimed it. Its work may
+   * have committed; a route can find it by this time.
+   */
+  firstClaimedAt?: Date;
 }
 
 export interface StoredResponse {
@@ -131,6 +137,7 @@ export function requestFingerprint(method: string, url: string, body: Buffer | s
 
 interface Row {
   fingerprint: string;
+  createdAt: Date;
   state: 'IN_FLIGHT' | 'DONE';
   lockedUntil: Date | null;
   statusCode: number | null;
@@ -162,7 +169,7 @@ export class IdempotencyStore {
     if (inserted.rows.length === 1) return { outcome: 'claimed', claim: { scope, key, token } };
 
     const { rows } = await sql<Row>`
-      select fingerprint, state, locked_until as "lockedUntil", status_code as "statusCode",
+      select fingerprint, state, created_at as "createdAt", locked_until as "lockedUntil", status_code as "statusCode",
         content_type as "contentType", response_body as "responseBody"
       from idempotency_keys where scope = ${scope} and key = ${key}`.execute(this.db);
     const row = rows[0];
@@ -178,7 +185,7 @@ export class IdempotencyStore {
       update idempotency_keys set claim_token = ${token}, locked_until = ${lockedUntil}
       where scope = ${scope} and key = ${key} and state = 'IN_FLIGHT' and locked_until <= ${now}
       returning key`.execute(this.db);
-    return taken.rows.length === 1 ? { outcome: 'claimed', claim: { scope, key, token } } : { outcome: 'in-flight' };
+    return taken.rows.length === 1 ? { outcome: 'claimed', claim: { scope, key, token, firstClaimedAt: row.createdAt } } : { outcome: 'in-flight' };
   }
 
   /** Stores the answer; false when the claim was taken over meanwhile (the newer holder's answer wins). */
