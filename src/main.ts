@@ -226,10 +226,10 @@ function buildServices(config: Config, store: Store, clock: SystemClock, logger:
   });
   jobs.push(
     startIntervalJob('depository.query-pending', config.depository.queryIntervalMs, () => agent.queryDue(), logger),
-    startSingletonJob(store.db, 'wallets.release-orphan-holds', config.depository.queryIntervalMs, () => wallets.releaseOrphanHolds(), logger),
-    startIntervalJob('wallets.expire-unsent-withdraws', config.depository.queryIntervalMs, () => wallets.expireUnsentWithdraws(), logger),
+    startSingletonJob(store.db, 'wallets.release-orphan-holds', config.depository.queryIntervalMs, () => wallets.withdrawals.releaseOrphanHolds(), logger),
+    startIntervalJob('wallets.expire-unsent-withdraws', config.depository.queryIntervalMs, () => wallets.withdrawals.expireUnsent(), logger),
   );
-  relay.subscribe<RiskReviewedEvent>(RISK_REVIEWED, 'wallets.withdraw-reviewed', (message) => wallets.handleReviewed(message.payload));
+  relay.subscribe<RiskReviewedEvent>(RISK_REVIEWED, 'wallets.withdraw-reviewed', (message) => wallets.withdrawals.handleReviewed(message.payload));
 
   // Single payouts (SPEC 5): accepted with a hold, dispatched to the bank's payout channel by a
   // claimed job (woken at once on acceptance), settled by notifications and the query job;

@@ -151,12 +151,12 @@ export class DepositoryAgent {
   /**
    * The signed request prepare() answered for `requestNo`, again: the same
    * reqData, signed anew. For a retry whose first answer was lost; the bank
-   * takes a request number once, whatever happened to it since.
+   * takes a request number once, whatever happened to it since. Undefined
+   * when no request of that number was prepared.
    */
-  async reissue(requestNo: string): Promise<GatewayRequest> {
+  async reissue(requestNo: string): Promise<GatewayRequest | undefined> {
     const record = await repo.findTransaction(this.deps.db, requestNo);
-    if (!record) throw new Error(`no depository request ${requestNo} to reissue`);
-    return this.gatewayRequest(record.serviceName, record.requestData);
+    return record && this.gatewayRequest(record.serviceName, record.requestData);
   }
 
   private gatewayRequest(serviceName: ServiceName, reqData: string): GatewayRequest {

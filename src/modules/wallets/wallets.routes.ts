@@ -6,7 +6,8 @@ import { GatewayRequestView } from '../depository/index.ts';
 import { EntryView, entryView } from '../ledger/index.ts';
 import { assertCanMoveMoney, currentUser, userSecurity } from '../users/index.ts';
 import * as s from './wallets.schemas.ts';
-import type { WalletsService, WithdrawStarted } from './wallets.service.ts';
+import type { WalletsService } from './wallets.service.ts';
+import type { WithdrawStarted } from './wallets.withdrawals.ts';
 import { cardView, rechargeView, walletView, withdrawView } from './wallets.views.ts';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema, 503: ProblemSchema };
@@ -69,7 +70,7 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
           const user = currentUser(request);
           assertCanMoveMoney(user);
           const { amount, callbackUrl, cardNumberMasked } = request.body;
-          return sendStarted(reply, await wallets.createWithdraw(user, { amount, callbackUrl, ...(cardNumberMasked !== undefined ? { cardNumberMasked } : {}) }, request.idempotencyClaim?.key));
+          return sendStarted(reply, await wallets.withdrawals.create(user, { amount, callbackUrl, ...(cardNumberMasked !== undefined ? { cardNumberMasked } : {}) }, request.idempotencyClaim?.key));
         },
       );
 
@@ -88,7 +89,7 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
         async (request, reply) => {
           const user = currentUser(request);
           assertCanMoveMoney(user);
-          return sendStarted(reply, await wallets.verifyWithdraw(user, request.params.id, request.body.code));
+          return sendStarted(reply, await wallets.withdrawals.verify(user, request.params.id, request.body.code));
         },
       );
 
@@ -98,7 +99,7 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
         async (request, reply) => {
           const user = currentUser(request);
           assertCanMoveMoney(user);
-          return reply.code(201).send(await wallets.continueWithdraw(user, request.params.id));
+          return reply.code(201).send(await wallets.withdrawals.continue(user, request.params.id));
         },
       );
 
