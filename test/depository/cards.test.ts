@@ -19,6 +19,7 @@ import {
   bankResult,
   eventually,
   type FakeBankService,
+  killedAfterCommit,
   PLATFORM_NO,
   requestDataOf,
   sleep,
@@ -104,6 +105,38 @@ for (const { kind, skip } of storeKinds) {
       assert.equal((await api.admin('POST', `/admin/users/${frozen.userId}/freeze`)).status, 200);
       assertProblem(await api.my(frozen, 'POST', '/my/cards', { callbackUrl: CALLBACK }), 403, 'USER_FROZEN');
       assert.equal((await api.my(frozen, 'DELETE', `/my/cards/${(await cards(frozen))[0]!.id}`)).status, 204);
+    });
+
+    test('opening the account and adding a card: a retry that takes over the key of a request killed after its commit gets the same signed request, a new one once that expired', async () => {
+      const user = await api.newUser();
+      const db = coffer.store.db;
+      /** Asked, killed after its commit, asked again under the same key: answers both signed requests. */
+      async function askedTwice(urlPath: string, key: string): Promise<[GatewayRequest, GatewayRequest]> {
+        const first = await api.keyed<GatewayRequest>(user, urlPath, { callbackUrl: CALLBACK }, key);
+        assert.equal(first.status, 201, first.text);
+        await killedAfterCommit(db, user, key);
+        const again = await api.keyed<GatewayRequest>(user, urlPath, { callbackUrl: CALLBACK }, key);
+        assert.equal(again.status, 201, again.text);
+        return [first.body, again.body];
+      }
+      const [opening, openingAgain] = await askedTwice('/my/depository-accounts', 'open-1');
+      assert.equal(openingAgain.reqData, opening.reqData, 'the same PERSONAL_REGISTER');
+      assert.ok(verifyText(openingAgain.reqData, openingAgain.signature, loadPublicKey(path.join(keys.platformKeysDir, 'platform-public.pem'))), 'signed anew');
+      assert.equal((await api.notifyResult(openingAgain, { status: 'SUCCESS', cardNumberMasked: '6222021234567890123', bankCode: 'ICBC' })).text, 'OK');
+      await eventually(async () => assert.equal((await cards(user)).length, 1));
+
+      const [binding, bindingAgain] = await askedTwice('/my/cards', 'bind-1');
+      assert.equal(bindingAgain.reqData, binding.reqData, 'the same BIND_CARD');
+      const requests = async () => (await sql<{ n: number }>`select count(*)::int as n from depository_transactions where user_no = ${requestDataOf(binding).userNo}`.execute(db)).rows[0]!.n;
+      assert.equal(await requests(), 2, 'one PERSONAL_REGISTER and one BIND_CARD were prepared');
+
+      // The bank no longer takes the dead request's BIND_CARD: the retry gets a new one.
+      await killedAfterCommit(db, user, 'bind-1');
+      await sql`update depository_transactions set expires_at = now() - interval '1 second' where request_no = ${requestDataOf(binding).requestNo}`.execute(db);
+      const bindingLater = await api.keyed<GatewayRequest>(user, '/my/cards', { callbackUrl: CALLBACK }, 'bind-1');
+      assert.equal(bindingLater.status, 201, bindingLater.text);
+      assert.notEqual(requestDataOf(bindingLater.body).requestNo, requestDataOf(binding).requestNo);
+      assert.equal(await requests(), 3);
     });
 
     test('a BIND_CARD notification sent 1, 2 and 3 times (also at once) binds each card exactly once', async () => {

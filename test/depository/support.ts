@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { type Kysely, sql } from 'kysely';
 import { startCoffer, type RunningCoffer } from '../../src/main.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/log.ts';
@@ -233,6 +234,11 @@ export class Api {
     return this.request<T>(method, urlPath, { token: ADMIN_TOKEN, ...(body !== undefined ? { body } : {}) });
   }
 
+  /** POST under an Idempotency-Key. */
+  keyed<T = any>(user: TestUser, urlPath: string, body: unknown, key: string): Promise<Reply<T>> {
+    return this.request<T>('POST', urlPath, { token: user.token, body, headers: { 'idempotency-key': key } });
+  }
+
   /** POST that must answer 201 with a GatewayRequest. */
   async gateway(user: TestUser, urlPath: string, body: unknown): Promise<GatewayRequest> {
     const reply = await this.my<GatewayRequest>(user, 'POST', urlPath, body);
@@ -277,6 +283,15 @@ export class Api {
     assert.deepEqual(reply.body.checks.filter((c) => !c.ok), [], 'every ledger invariant holds');
     assert.equal(reply.body.ok, true);
   }
+}
+
+/** The request under `key` as a process killed after its commit leaves it: claimed, the lease run out, no answer stored. */
+export async function killedAfterCommit(db: Kysely<any>, user: TestUser, key: string): Promise<void> {
+  const { numAffectedRows } = await sql`
+    update idempotency_keys set state = 'IN_FLIGHT', claim_token = 'killed', locked_until = now() - interval '1 second',
+           status_code = null, content_type = null, response_body = null, completed_at = null
+    where scope = ${`user:${user.userId}`} and key = ${key}`.execute(db);
+  assert.equal(numAffectedRows, 1n, `the request under ${key} was stored`);
 }
 
 export function requestDataOf(gateway: GatewayRequest): PlatformRequestData {

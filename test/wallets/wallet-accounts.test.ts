@@ -12,7 +12,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { RunningCoffer } from '../../src/main.ts';
 import { publish } from '../../src/platform/outbox/index.ts';
-import { type Api, eventually, openUserAccount, rechargeThroughBank, type TestUser } from '../depository/support.ts';
+import { type Api, eventually, killedAfterCommit, openUserAccount, rechargeThroughBank, type TestUser } from '../depository/support.ts';
 import { type SimulatorRig, startWithBankSimulator } from '../depository/with-simulator.ts';
 import { cardEnding, PAYMENT_TEST_ENV } from '../payments/support.ts';
 import { assertProblem, createProduct, subscribe } from '../products/support.ts';
@@ -311,28 +311,15 @@ for (const { kind, skip } of await testStoreKinds()) {
 
     // ---- retries that take over a dead request's Idempotency-Key ---------------------------------
 
-    function keyed<T = any>(user: TestUser, urlPath: string, body: unknown, key: string) {
-      return api.request<T>('POST', urlPath, { token: user.token, body, headers: { 'idempotency-key': key } });
-    }
-
-    /** The request under `key` as a process killed after its commit leaves it: claimed, the lease run out, no answer stored. */
-    async function killedAfterCommit(user: TestUser, key: string): Promise<void> {
-      const { numAffectedRows } = await sql`
-        update idempotency_keys set state = 'IN_FLIGHT', claim_token = 'killed', locked_until = now() - interval '1 second',
-               status_code = null, content_type = null, response_body = null, completed_at = null
-        where scope = ${`user:${user.userId}`} and key = ${key}`.execute(coffer.store.db);
-      assert.equal(numAffectedRows, 1n, `the request under ${key} was stored`);
-    }
-
     test('a retry that takes over the key of a request killed after its commit gets that request, not a second: card top-up, bank recharge, withdrawal', async () => {
       const user = await cardUser();
       await rechargeThroughBank(api, user, '500.00', CALLBACK);
 
       const topUpBody = { amount: '12.34', currency: 'USD', cardId: user.cardId };
-      const topUp = await keyed<TopUp>(user, '/my/card-recharges', topUpBody, 'topup-1');
+      const topUp = await api.keyed<TopUp>(user, '/my/card-recharges', topUpBody, 'topup-1');
       assert.equal(topUp.status, 201, topUp.text);
-      await killedAfterCommit(user, 'topup-1');
-      const topUpAgain = await keyed<TopUp>(user, '/my/card-recharges', topUpBody, 'topup-1');
+      await killedAfterCommit(coffer.store.db, user, 'topup-1');
+      const topUpAgain = await api.keyed<TopUp>(user, '/my/card-recharges', topUpBody, 'topup-1');
       assert.equal(topUpAgain.status, 201, topUpAgain.text);
       assert.deepEqual(
         [topUpAgain.body.order.id, topUpAgain.body.payment.payOrderNo, topUpAgain.body.payment.step],
@@ -345,10 +332,10 @@ for (const { kind, skip } of await testStoreKinds()) {
 
       /** Asked, killed after its commit, asked again under the same key: the same signed request both times. */
       async function signedTwice(urlPath: string, body: unknown, key: string): Promise<{ reqData: string }> {
-        const first = await keyed<{ reqData: string }>(user, urlPath, body, key);
+        const first = await api.keyed<{ reqData: string }>(user, urlPath, body, key);
         assert.equal(first.status, 201, first.text);
-        await killedAfterCommit(user, key);
-        const again = await keyed<{ reqData: string }>(user, urlPath, body, key);
+        await killedAfterCommit(coffer.store.db, user, key);
+        const again = await api.keyed<{ reqData: string }>(user, urlPath, body, key);
         assert.equal(again.status, 201, again.text);
         assert.equal(again.body.reqData, first.body.reqData, `${urlPath}: the same signed request`);
         return first.body;
@@ -365,28 +352,28 @@ for (const { kind, skip } of await testStoreKinds()) {
       // Long after, the key forgotten by the idempotency layer: it still names its order, never a new request's.
       const forget = () => sql`delete from idempotency_keys where scope = ${`user:${user.userId}`}`.execute(coffer.store.db);
       await forget();
-      assertProblem(await keyed(user, '/my/withdraw-records', { ...withdrawBody, amount: '10.00' }, 'withdraw-1'), 422, 'IDEMPOTENCY_KEY_REUSED');
+      assertProblem(await api.keyed(user, '/my/withdraw-records', { ...withdrawBody, amount: '10.00' }, 'withdraw-1'), 422, 'IDEMPOTENCY_KEY_REUSED');
       await forget();
-      assertProblem(await keyed(user, '/my/card-recharges', topUpBody, 'withdraw-1'), 422, 'IDEMPOTENCY_KEY_REUSED');
+      assertProblem(await api.keyed(user, '/my/card-recharges', topUpBody, 'withdraw-1'), 422, 'IDEMPOTENCY_KEY_REUSED');
       await forget();
-      assert.equal((await keyed(user, '/my/withdraw-records', withdrawBody, 'withdraw-1')).body.reqData, withdraw.reqData);
+      assert.equal((await api.keyed(user, '/my/withdraw-records', withdrawBody, 'withdraw-1')).body.reqData, withdraw.reqData);
       assert.equal((await orders(user)).data.length, 4, 'nothing new');
     });
 
     test('opening an account: a retry that takes over the key of a request killed after its commit gets that account; an account older than the request stays a 409', async () => {
       const user = await openUserAccount(api, CALLBACK);
       const eur = { type: 'WALLET', currency: 'EUR' };
-      const opened = await keyed<AccountView>(user, '/my/accounts', eur, 'eur-1');
+      const opened = await api.keyed<AccountView>(user, '/my/accounts', eur, 'eur-1');
       assert.equal(opened.status, 201, opened.text);
-      await killedAfterCommit(user, 'eur-1');
-      const again = await keyed<AccountView>(user, '/my/accounts', eur, 'eur-1');
+      await killedAfterCommit(coffer.store.db, user, 'eur-1');
+      const again = await api.keyed<AccountView>(user, '/my/accounts', eur, 'eur-1');
       assert.equal(again.status, 201, again.text);
       assert.equal(again.body.accountNo, opened.body.accountNo, 'the account that request opened');
 
-      const refused = await keyed(user, '/my/accounts', eur, 'eur-2');
+      const refused = await api.keyed(user, '/my/accounts', eur, 'eur-2');
       assertProblem(refused, 409, 'ACCOUNT_ALREADY_EXISTS');
-      await killedAfterCommit(user, 'eur-2');
-      assertProblem(await keyed(user, '/my/accounts', eur, 'eur-2'), 409, 'ACCOUNT_ALREADY_EXISTS');
+      await killedAfterCommit(coffer.store.db, user, 'eur-2');
+      assertProblem(await api.keyed(user, '/my/accounts', eur, 'eur-2'), 409, 'ACCOUNT_ALREADY_EXISTS');
       assert.equal((await api.my<AccountView[]>(user, 'GET', '/my/accounts?currency=EUR')).body.length, 1);
     });
 

@@ -38,6 +38,19 @@ export async function findTransactions(db: Executor, requestNos: string[]): Prom
   return rows;
 }
 
+/** The user's newest request of a service made at or after `since`, still PENDING and not expired at `now`. */
+export async function findNewestOpenRequest(
+  db: Executor,
+  query: { serviceName: string; userNo: string; since: Date; now: Date },
+): Promise<DepositoryTransaction | undefined> {
+  const { rows } = await sql<DepositoryTransaction>`
+    select ${columns} from depository_transactions
+    where user_no = ${query.userNo} and created_at >= ${query.since} and service_name = ${query.serviceName}
+      and status = 'PENDING' and expires_at > ${query.now}
+    order by created_at desc limit 1`.execute(db);
+  return rows[0];
+}
+
 export interface Settlement {
   requestNo: string;
   status: Extract<TransactionRecordStatus, 'SUCCEEDED' | 'FAILED'>;

@@ -159,6 +159,16 @@ export class DepositoryAgent {
     return record && this.gatewayRequest(record.serviceName, record.requestData);
   }
 
+  /**
+   * The user's newest `serviceName` request prepared since `since`, signed anew,
+   * while the bank still takes it (PENDING, not expired). For a retry of a
+   * request that died after preparing one: the user gets the same form.
+   */
+  async reissueNewest(serviceName: ServiceName, userNo: string, since: Date): Promise<GatewayRequest | undefined> {
+    const record = await repo.findNewestOpenRequest(this.deps.db, { serviceName, userNo, since, now: this.deps.clock.now() });
+    return record && this.gatewayRequest(record.serviceName, record.requestData);
+  }
+
   private gatewayRequest(serviceName: ServiceName, reqData: string): GatewayRequest {
     const { platformNo } = this.deps.config.depository;
     return { serviceName, platformNo, reqData, signature: signText(reqData, this.platformKeys.privateKey), depositoryUrl: `${this.deps.config.bankPublicUrl}/gateway` };

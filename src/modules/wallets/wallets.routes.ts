@@ -35,7 +35,7 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
       app.post(
         '/my/depository-accounts',
         { ...mineOnce, schema: { ...schema, summary: 'Open a depository account: a signed PERSONAL_REGISTER to post to the bank', description: retrySafe, body: s.OpenDepositoryAccountBody, response: { 201: GatewayRequestView, ...problems } } },
-        async (request, reply) => reply.code(201).send(await wallets.openDepositoryAccount(currentUser(request), request.body)),
+        async (request, reply) => reply.code(201).send(await wallets.openDepositoryAccount(currentUser(request), request.body, request.idempotencyClaim?.firstClaimedAt)),
       );
 
       app.get(
@@ -152,7 +152,7 @@ export function walletsHttpModule(wallets: WalletsService): HttpModule {
           // A frozen account adding a payout card is how a taken-over account is emptied later: refused.
           const user = currentUser(request);
           assertCanMoveMoney(user);
-          return reply.code(201).send(await wallets.bindCard(user, request.body));
+          return reply.code(201).send(await wallets.bindCard(user, request.body, request.idempotencyClaim?.firstClaimedAt));
         },
       );
 

@@ -81,10 +81,16 @@ export class WalletsService {
 
   // ---- phase 1: signed requests -------------------------------------------------------------
 
-  /** POST /my/depository-accounts: a signed PERSONAL_REGISTER for the bank's hosted page. */
-  async openDepositoryAccount(user: WalletUser, input: { callbackUrl: string }): Promise<GatewayRequest> {
+  /**
+   * POST /my/depository-accounts: a signed PERSONAL_REGISTER for the bank's
+   * hosted page. `retriedFrom` is when a request whose process died first
+   * asked, for its retry: the request it prepared, if the bank still takes it.
+   */
+  async openDepositoryAccount(user: WalletUser, input: { callbackUrl: string }, retriedFrom?: Date): Promise<GatewayRequest> {
     const existing = await repo.findDepositoryAccount(this.deps.db, user.id);
     if (existing?.status === 'OPENED') throw alreadyOpened();
+    const prepared = existing && retriedFrom && (await this.deps.agent.reissueNewest('PERSONAL_REGISTER', existing.userNo, retriedFrom));
+    if (prepared) return prepared;
     const now = this.deps.clock.now();
     return this.deps.db.transaction().execute(async (trx) => {
       const userNo = existing?.userNo ?? user.id;
@@ -105,10 +111,12 @@ export class WalletsService {
    * types the new debit card and their transaction password. The agent's
    * transaction record is the only record (no amount); the bank's SUCCESS binds
    * the card here through the outbox (handleSettled), once per request number.
+   * `retriedFrom`: as for openDepositoryAccount.
    */
-  async bindCard(user: WalletUser, input: { callbackUrl: string }): Promise<GatewayRequest> {
+  async bindCard(user: WalletUser, input: { callbackUrl: string }, retriedFrom?: Date): Promise<GatewayRequest> {
     const account = await this.openedAccount(user.id);
-    return this.deps.agent.prepare('BIND_CARD', { userNo: account.userNo, currency: this.currency, callbackUrl: input.callbackUrl });
+    const prepared = retriedFrom && (await this.deps.agent.reissueNewest('BIND_CARD', account.userNo, retriedFrom));
+    return prepared || this.deps.agent.prepare('BIND_CARD', { userNo: account.userNo, currency: this.currency, callbackUrl: input.callbackUrl });
   }
 
   /**
