@@ -61,9 +61,10 @@ const CURSOR = /^(rch|wdr)_[0-9a-z]{1,60}$/;
 
 /**
  * The user center (seed 000's 用户中心): depository accounts, wallets, recharge
- * and withdraw records (withdrawals: `Withdrawals`), bound cards and the bill. It asks the depository agent
- * to sign requests (in process, through its index.ts) and hears the bank's
- * outcomes only through the outbox (`handleSettled`).
+ * and withdraw records (the withdrawal flow is `withdrawals`), bound cards and
+ * the bill. It asks the depository agent to sign requests (in process, through
+ * its index.ts) and hears the bank's outcomes only through the outbox
+ * (`handleSettled`).
  */
 export class WalletsService {
   readonly currency: CurrencyCode;
