@@ -1,5 +1,5 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 /**
  * Addresses a merchant's webhook must not reach: Coffer's own host, private
@@ -40,18 +40,45 @@ export function isInternalAddress(address: string): boolean {
   return internal.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
+/** Resolves a host name to every address it has. */
 export type Lookup = (hostname: string) => Promise<{ address: string }[]>;
 
 const systemLookup: Lookup = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
 
-/**
- * Why `url` may not be called, or undefined when every address its host
- * resolves to is public. (The request then resolves the name again, so a DNS
- * answer that changes in between is not caught here.)
- */
-export async function internalTargetOf(url: string, lookup: Lookup = systemLookup): Promise<string | undefined> {
+/** Why an address written into `url` itself may not be called; undefined for a public address or a name. */
+export function internalLiteralOf(url: string): string | undefined {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [host] : (await lookup(host)).map((a) => a.address);
-  const blocked = addresses.find(isInternalAddress);
-  return blocked ? `${host} resolves to ${blocked}, an internal address that webhooks may not call` : undefined;
+  if (isIP(host) === 0 || !isInternalAddress(host)) return undefined;
+  return `${host} is an internal address that webhooks may not call`;
+}
+
+/**
+ * The `lookup` of a webhook's connection (node:net): it resolves the name and
+ * refuses it when any address is internal. The connection goes to an address
+ * this very lookup checked, so a DNS answer that changes between a check and
+ * the connection (DNS rebinding) cannot slip an internal address through.
+ */
+export function refusingInternal(resolve: Lookup = systemLookup): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname).then(
+      (found) => {
+        const blocked = found.find((a) => isInternalAddress(a.address));
+        if (blocked) {
+          const err: NodeJS.ErrnoException = new Error(`${hostname} resolves to ${blocked.address}, an internal address that webhooks may not call`);
+          err.code = 'EINTERNALADDRESS';
+          return callback(err, []);
+        }
+        const family = options.family === 4 || options.family === 'IPv4' ? 4 : options.family === 6 || options.family === 'IPv6' ? 6 : 0;
+        const addresses = found.map((a) => ({ address: a.address, family: isIP(a.address) })).filter((a) => family === 0 || a.family === family);
+        if (addresses.length === 0) {
+          const err: NodeJS.ErrnoException = new Error(`${hostname} has no address`);
+          err.code = 'ENOTFOUND';
+          return callback(err, []);
+        }
+        if (options.all) callback(null, addresses);
+        else callback(null, addresses[0]!.address, addresses[0]!.family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, []),
+    );
+  };
 }

@@ -1,5 +1,6 @@
-import { isIP } from 'node:net';
-import { internalTargetOf, isInternalAddress } from './webhooks.address.ts';
+import { isIP, type LookupFunction } from 'node:net';
+import { internalLiteralOf, isInternalAddress, type Lookup, refusingInternal } from './webhooks.address.ts';
+import { type PostOutcome, postOnce } from './webhooks.transport.ts';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../platform/clock.ts';
 import { DomainError } from '../../platform/errors.ts';
@@ -45,7 +46,8 @@ export interface WebhooksDeps {
   clock: Clock;
   secrets: SecretBox;
   options?: Partial<WebhooksOptions>;
-  fetch?: typeof fetch;
+  /** How receivers' host names resolve (the system's DNS unless a test answers instead). */
+  resolve?: Lookup;
 }
 
 export interface RecordInput {
@@ -67,14 +69,14 @@ export class WebhooksService {
   private readonly clock: Clock;
   private readonly box: SecretBox;
   readonly options: WebhooksOptions;
-  private readonly fetch: typeof fetch;
+  private readonly connectLookup: LookupFunction;
 
   constructor(deps: WebhooksDeps) {
     this.db = deps.db;
     this.clock = deps.clock;
     this.box = deps.secrets;
     this.options = { ...DEFAULT_WEBHOOKS_OPTIONS, ...deps.options };
-    this.fetch = deps.fetch ?? fetch;
+    this.connectLookup = refusingInternal(deps.resolve);
     // An attempt's lease must outlast the attempt, or another process could take it while it is still under way.
     if (this.leaseMs() <= this.options.timeoutMs) throw new Error('webhook lease must exceed the timeout');
   }
@@ -240,59 +242,24 @@ export class WebhooksService {
     });
   }
 
-  private async post(
-    delivery: ClaimedDelivery,
-    secrets: string[],
-    now: Date,
-  ): Promise<{ status?: number; error?: string; body?: string; retryAfter?: string | null }> {
+  private async post(delivery: ClaimedDelivery, secrets: string[], now: Date): Promise<PostOutcome> {
     if (secrets.length === 0) return { error: 'no usable signing secret for this endpoint' };
-    if (!this.options.allowInternalAddresses) {
-      const refused = await internalTargetOf(delivery.url).catch((err: unknown) => `the host could not be resolved (${(err as Error).message})`);
-      if (refused) return { error: refused };
-    }
-    const signal = AbortSignal.timeout(this.options.timeoutMs);
-    try {
-      const response = await this.fetch(delivery.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal,
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Coffer-Webhooks/1',
-          'x-coffer-signature': signWebhook(delivery.body, secrets, Math.floor(now.getTime() / 1000)),
-          'x-coffer-delivery': delivery.id,
-        },
-        body: delivery.body,
-      });
-      const body = await readSome(response, this.options.responseBodyChars);
-      return { status: response.status, body, retryAfter: response.headers.get('retry-after') };
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const name = (err as Error).name;
-      const error = name === 'TimeoutError' || name === 'AbortError' ? `timeout after ${this.options.timeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message);
-      return { error: String(error).slice(0, 500) };
-    }
+    const guarded = !this.options.allowInternalAddresses;
+    const literal = guarded ? internalLiteralOf(delivery.url) : undefined;
+    if (literal) return { error: literal };
+    return postOnce(delivery.url, {
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Coffer-Webhooks/1',
+        'x-coffer-signature': signWebhook(delivery.body, secrets, Math.floor(now.getTime() / 1000)),
+        'x-coffer-delivery': delivery.id,
+      },
+      body: delivery.body,
+      timeoutMs: this.options.timeoutMs,
+      bodyChars: this.options.responseBodyChars,
+      ...(guarded ? { lookup: this.connectLookup } : {}),
+    });
   }
-}
-
-/** The start of the response body (at most `chars` characters); the rest is not read. */
-async function readSome(response: Response, chars: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    while (text.length < chars) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-  } catch {
-    // a body cut short still leaves its status: keep what came
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return text.slice(0, chars);
 }
 
 /** An address written into the URL itself is refused at once; a name is checked at each delivery, when it resolves. */
