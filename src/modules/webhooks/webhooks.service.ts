@@ -1,5 +1,5 @@
-import { isIP, type LookupFunction } from 'node:net';
-import { internalLiteralOf, isInternalAddress, type Lookup, refusingInternal } from './webhooks.address.ts';
+import type { LookupFunction } from 'node:net';
+import { internalLiteralOf, type Lookup, refusingInternal } from './webhooks.address.ts';
 import { type PostOutcome, postOnce } from './webhooks.transport.ts';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../platform/clock.ts';
@@ -264,8 +264,8 @@ export class WebhooksService {
 
 /** An address written into the URL itself is refused at once; a name is checked at each delivery, when it resolves. */
 function assertNotInternalLiteral(url: string): void {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) !== 0 && isInternalAddress(host))) {
+  const host = new URL(url).hostname;
+  if (host === 'localhost' || host.endsWith('.localhost') || internalLiteralOf(url)) {
     throw new DomainError('INVALID_WEBHOOK_URL', `${host} is an internal address: webhooks go to the merchant's public servers`);
   }
 }
