@@ -6,7 +6,8 @@
  * early check (the unique constraint decides, the loser releases its hold and
  * decision); contradicting results at once (the amount hold decides); repeated
  * and out-of-order results (one payout.final per final status); an order whose
- * answer is lost (queried; NOT_FOUND re-sends the same order to the same bank);
+ * answer is lost (queried; NOT_FOUND re-sends the same order to the same bank,
+ * but not once the query claim’s lease has run out);
  * a refused order and a 5xx.
  */
 import assert from 'node:assert/strict';
@@ -260,6 +261,43 @@ for (const { kind, skip } of await testStoreKinds()) {
       assert.deepEqual([done.status, done.channelRef], ['SUCCEEDED', 'BNK-1']);
       assert.ok(calls.every((url) => url.startsWith('http://bank.invalid:9/')), 'only ever the one channel');
       assert.deepEqual(await finalEvents(p.id), ['SUCCEEDED']);
+      bank = undefined;
+    });
+
+    test('NOT_FOUND found after the query claim’s lease ran out sends nothing (another process may have the payout by then); the next claim sends it once', async () => {
+      // A second process whose query lease (200 ms on the first claim) is shorter than a slow answer.
+      const payouts200 = { ...deps.config.payouts, queryAfterMs: 200, orderTimeoutMs: 100 };
+      const other = new PayoutsService({ ...deps, config: { ...deps.config, payouts: payouts200 } });
+      const ours = new Set<string>();
+      const orders: string[] = [];
+      let slowAnswers = 1;
+      bank = async (url, body) => {
+        const data = JSON.parse(body.reqData) as { payoutId: string; amount?: string };
+        if (url.endsWith('/payouts')) {
+          // Orders of payouts left ACCEPTED by the tests above are not this test's.
+          if (data.amount !== '5.00' && data.amount !== '6.00') throw refused;
+          orders.push(data.payoutId);
+          throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } }); // lost on the way: outcome unknown
+        }
+        if (!ours.has(data.payoutId)) throw refused;
+        if (slowAnswers-- > 0) await new Promise((resolve) => setTimeout(resolve, 300));
+        return signed({ payoutId: data.payoutId, status: 'NOT_FOUND' });
+      };
+      const accepted = [await payouts.accept('mch_race', body('SLOW-1', '5.00')), await payouts.accept('mch_race', body('SLOW-2', '6.00'))];
+      for (const p of accepted) ours.add(p.id);
+      await payouts.idle();
+      assert.deepEqual(orders.sort(), accepted.map((p) => p.id).sort(), 'each ordered once, the answers lost');
+      orders.length = 0;
+
+      clock.advance(60_000);
+      await other.queryDue();
+      assert.deepEqual(orders, [], 'the first answer came after both leases ran out: neither is sent again by this claim');
+
+      clock.advance(60_000);
+      await other.queryDue();
+      assert.deepEqual(orders.sort(), accepted.map((p) => p.id).sort(), 'the next claim (a longer lease) sends each once');
+      for (const p of accepted) assert.equal((await payouts.get('mch_race', p.id)).status, 'PROCESSING');
+      await other.stop();
       bank = undefined;
     });
 

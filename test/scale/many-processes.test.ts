@@ -220,7 +220,8 @@ describe('three Coffer processes on one PostgreSQL database', { skip: reason ? `
     const user = new UserClient(balancer.url, (await anonymous.call('POST', '/auth/login', { mobile, password: USER_PASSWORD })).body.token);
     const opening = (await user.call('POST', '/my/depository-accounts', { callbackUrl: CALLBACK_URL })).body as GatewayRequest;
     await atTheBank(opening, registrationFields(newCardNumber()));
-    await waitFor('the wallet opened', async () => ((await user.call('GET', '/my/wallets')).body.length > 0 ? true : undefined), 30_000);
+    // The opening's card is written in the transaction that marks the account OPENED (the wallet comes before it).
+    await waitFor('the account opened', async () => ((await user.call('GET', '/my/cards')).body.length > 0 ? true : undefined), 30_000);
     return user;
   }
 

@@ -145,7 +145,8 @@ for (const { kind, skip } of await testStoreKinds()) {
     test('real recharges, withdrawals, payouts and a card payment make a clean day: every item matched, no break', async () => {
       const opened = (await api('POST', '/my/depository-accounts', { callbackUrl: CALLBACK })).body as GatewayRequest;
       await atTheBank(opened, registrationFields(card));
-      await waitFor('the wallet', async () => ((await api('GET', '/my/wallets')).body.length > 0 ? true : undefined));
+      // The opening's card is written in the transaction that marks the account OPENED (the wallet comes before it).
+      await waitFor('the account opened', async () => ((await api('GET', '/my/cards')).body.length > 0 ? true : undefined));
 
       for (const amount of ['100.00', '50.00', '20.00']) ids.recharges.push(await atBank('recharge', amount));
       await waitFor('the credits', async () => ((await wallet()).balance === '170.00' ? true : undefined));

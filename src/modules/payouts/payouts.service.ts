@@ -69,10 +69,10 @@ const ORDER_NO = /^[A-Za-z0-9_\-.:]{1,64}$/;
 const MAX_FIELD = 256;
 const MAX_REMEMBERED_ACCOUNTS = 100_000;
 /**
- * The lease `claimDispatch` took on a payout now claimed for the `attempts`-th time
- * (the claim leases it for this long, on the database's clock).
+ * The lease `claimDispatch` or `claimQueries` took on a payout now claimed for the
+ * `attempts`-th time: no other process claims it for this long.
  */
-function dispatchLeaseMs(backoff: { baseDelayMs: number; maxDelayMs: number }, attempts: number): number {
+function leaseMs(backoff: { baseDelayMs: number; maxDelayMs: number }, attempts: number): number {
   return Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** Math.min(attempts - 1, 20));
 }
 
@@ -420,7 +420,7 @@ export class PayoutsService {
     const due = await repo.claimDispatch(this.deps.db, { ...backoff, now: clock.now(), limit: Math.min(JOB_BATCH, room) });
     for (const payout of due) {
       this.ordersInFlight += 1;
-      const leaseEndsAtMs = claimedAtMs + dispatchLeaseMs(backoff, payout.dispatchAttempts);
+      const leaseEndsAtMs = claimedAtMs + leaseMs(backoff, payout.dispatchAttempts);
       this.track(
         this.sendOrder(payout, leaseEndsAtMs)
           .catch((err: unknown) => this.deps.logger.warn({ err, payoutId: payout.id }, 'payout order failed; will try again'))
@@ -491,7 +491,7 @@ export class PayoutsService {
    * outcome is unknown, the payout goes PROCESSING and is queried — never sent
    * elsewhere. A signed answer goes through `applyResult`.
    */
-  private async sendOrder(payout: Payout, leaseEndsAtMs = Infinity): Promise<void> {
+  private async sendOrder(payout: Payout, leaseEndsAtMs: number): Promise<void> {
     const { config } = this.deps;
     const data: PayoutOrderData = {
       payoutId: payout.id,
@@ -508,7 +508,7 @@ export class PayoutsService {
     // Waited so long (a busy process) that the lease could run out while the order is out: another
     // process may claim it then and send it too. Not sent; the next claim comes with a longer lease.
     if (performance.now() + config.payouts.orderTimeoutMs > leaseEndsAtMs) {
-      this.deps.logger.warn({ payoutId: payout.id }, 'payout dispatch lease too short for an order now; left to the next claim');
+      this.deps.logger.warn({ payoutId: payout.id }, 'payout lease too short for an order now; left to the next claim');
       return;
     }
     let status: number;
@@ -735,15 +735,19 @@ export class PayoutsService {
    * notification failed (Coffer down for the bank's whole retry schedule) is
    * still learned. NOT_FOUND for a PROCESSING payout: the order never reached
    * the bank, so it is sent again — to the same bank, under the same payout id
-   * (the bank's idempotency key).
+   * (the bank's idempotency key) — if the claim's lease still covers a whole
+   * order: the claimed payouts are asked about one after another, and once a
+   * lease runs out another process may claim the payout, find it NOT_FOUND
+   * too and send a second order while the first is out.
    */
   async queryDue(): Promise<number> {
     const { config, clock } = this.deps;
+    const backoff = { baseDelayMs: config.payouts.queryAfterMs, maxDelayMs: Math.max(config.payouts.queryAfterMs, MAX_DELAY_MS) };
+    const claimedAtMs = performance.now();
     const due = await repo.claimQueries(this.deps.db, {
+      ...backoff,
       now: clock.now(),
       limit: JOB_BATCH,
-      baseDelayMs: config.payouts.queryAfterMs,
-      maxDelayMs: Math.max(config.payouts.queryAfterMs, MAX_DELAY_MS),
       watchMs: config.payouts.reversalWatchMs,
       watchBaseMs: config.payouts.reversalQueryAfterMs,
     });
@@ -751,7 +755,7 @@ export class PayoutsService {
     for (const payout of due) {
       if (this.stopped) break; // the claim's back-off brings it round again after a restart
       try {
-        if ((await this.queryOne(payout)) === 'settled') settled += 1;
+        if ((await this.queryOne(payout, claimedAtMs + leaseMs(backoff, payout.queryAttempts))) === 'settled') settled += 1;
       } catch (err) {
         this.deps.logger.warn({ err, payoutId: payout.id }, 'payout status query failed; will ask again');
       }
@@ -759,7 +763,7 @@ export class PayoutsService {
     return settled;
   }
 
-  private async queryOne(payout: Payout): Promise<ResultOutcome> {
+  private async queryOne(payout: Payout, leaseEndsAtMs: number): Promise<ResultOutcome> {
     const { config } = this.deps;
     const data: QueryPayoutData = { payoutId: payout.id, timestamp: this.deps.clock.now().toISOString() };
     const reqData = JSON.stringify(data);
@@ -776,7 +780,7 @@ export class PayoutsService {
     if (result.status === 'NOT_FOUND') {
       if (payout.status !== 'PROCESSING') return this.contradiction(payout, result, 'query');
       this.deps.logger.warn({ payoutId: payout.id }, 'the bank never received the payout order: sending it again (same bank, same id)');
-      await this.sendOrder(payout);
+      await this.sendOrder(payout, leaseEndsAtMs);
       return 'no-result';
     }
     return this.applyResult(result, 'query');
