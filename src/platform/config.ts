@@ -198,7 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError(`DATABASE_URL must be a postgres:// URL, got "${databaseUrl}"`);
   }
-  const config: Config = {
+  return {
     port,
     host: env.HOST || '127.0.0.1',
     bankPort,
@@ -320,13 +320,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     clock: { refreshMs: int(env, 'CLOCK_REFRESH_MS', 2_000, 10, 600_000) },
   };
-  // A confirm calls a channel only while its lease covers the whole call (then recovery takes over).
-  if (config.payments.confirmLeaseMs <= config.payments.channelTimeoutMs) {
-    throw new ConfigError(
-      `PAYMENT_CONFIRM_LEASE_MS (${config.payments.confirmLeaseMs}) must exceed PAYMENT_CHANNEL_TIMEOUT_MS (${config.payments.channelTimeoutMs}), or no confirm could call a channel`,
-    );
-  }
-  return config;
 }
 
 /** MERCHANT_SECRETS_KEY, when set, must be base64 of exactly 32 bytes (an AES-256 key). */

@@ -61,7 +61,7 @@ export interface ConfirmDeps {
   connector: ChannelConnector;
   router: ChannelRouter;
   cards: Sealer;
-  options: { confirmLeaseMs: number; channelTimeoutMs: number; queryRetryMs: number; couponLockTtlMs: number };
+  options: { confirmLeaseMs: number; queryRetryMs: number; couponLockTtlMs: number };
   /** Called after a final status commits (wakes the outbox relay). */
   onFinal?: () => void;
 }
@@ -82,7 +82,6 @@ export class ConfirmChain {
     if (order.expiresAt <= clock.now()) return this.fail(order, ['CREATED', 'SMS_SENT'], 'PAYMENT_EXPIRED', 'The payment expired before it was confirmed');
     if (order.step !== 'SMS_SENT') throw new DomainError('PAYMENT_SMS_NOT_SENT', 'Send the SMS code first (POST .../sms)');
     const now = clock.now();
-    const leaseEndsAtMs = performance.now() + options.confirmLeaseMs;
     const claimed = await repo.updateOrder(db, order.payOrderNo, ['SMS_SENT'], { step: 'CONFIRMING', leaseUntil: new Date(now.getTime() + options.confirmLeaseMs) }, now);
     if (!claimed) return (await repo.findPayment(db, order.payOrderNo))!;
     crashPoint('payments.after-confirm-claim');
@@ -104,7 +103,7 @@ export class ConfirmChain {
     // 4. the channel; 5. the outcome.
     let result: CallResult;
     try {
-      result = claimed.method === 'QUICK_PAY' ? await this.confirmAtChannel(claimed, smsCode, leaseEndsAtMs) : await this.debit(claimed, leaseEndsAtMs);
+      result = claimed.method === 'QUICK_PAY' ? await this.confirmAtChannel(claimed, smsCode) : await this.debit(claimed);
     } catch (err) {
       if (isDomainError(err)) throw err;
       // Something broke mid-call (the database, say): the lease runs out and recovery settles it.
@@ -130,12 +129,11 @@ export class ConfirmChain {
   }
 
   /** Quick pay: CONFIRM under the attempt whose SMS the channel sent (the attempt row moves to CALLING first). */
-  private async confirmAtChannel(order: Payment, smsCode: string, leaseEndsAtMs: number): Promise<CallResult> {
+  private async confirmAtChannel(order: Payment, smsCode: string): Promise<CallResult> {
     const { db, clock, connector, router } = this.deps;
     const attemptNo = order.smsAttemptNo!;
     const channelCode = order.channelCode!;
     await repo.updateAttempt(db, attemptNo, ['SMS_SENT'], { status: 'CALLING', operation: 'CONFIRM' }, clock.now());
-    if (!this.leaseCovers(leaseEndsAtMs, order)) return { kind: 'unknown', channelCode };
     const outcome = await connector.confirm(channelCode, { attemptNo, smsCode });
     const result = await this.record(attemptNo, channelCode, outcome);
     if (result.kind === 'fail' && CODE_ERRORS.has(result.errorCode)) return this.wrongCode(order, result.errorCode);
@@ -169,7 +167,7 @@ export class ConfirmChain {
   }
 
   /** Direct debit: routed now; a retryable failure goes on to the next channel, no answer stops everything (queried). */
-  private async debit(order: Payment, leaseEndsAtMs: number): Promise<CallResult> {
+  private async debit(order: Payment): Promise<CallResult> {
     const { db, clock, connector, router } = this.deps;
     const card = await repo.findCard(db, order.userId, order.cardId ?? '');
     const number = card && this.deps.cards.open(card.numberSealed, card.id);
@@ -180,10 +178,6 @@ export class ConfirmChain {
       if (!(await router.admit(decided, channelCode))) continue;
       const attemptNo = newId('pat', clock.now().getTime());
       await repo.insertAttempt(db, { attemptNo, payOrderNo: order.payOrderNo, channelCode, operation: 'DEBIT', status: 'CALLING' }, clock.now());
-      if (!this.leaseCovers(leaseEndsAtMs, order)) {
-        await router.settle(decided, channelCode);
-        return { kind: 'unknown', channelCode };
-      }
       const outcome = await connector.debit(channelCode, {
         attemptNo,
         amount: formatMinor(order.payableMinor, order.currency),
@@ -201,20 +195,6 @@ export class ConfirmChain {
     }
     await router.settle(decided, null);
     return last;
-  }
-
-  /**
-   * Past the confirm's lease the recovery job owns the order and settles it
-   * from what the channel knows, so a call still starting then could debit
-   * after recovery heard NOT_FOUND and failed the order (or stepped it back to
-   * be confirmed again). A call starts only if its time-out ends before the
-   * lease does; otherwise its attempt, already written as CALLING, is left to
-   * recovery, which queries it (NOT_FOUND: nothing moved).
-   */
-  private leaseCovers(leaseEndsAtMs: number, order: Payment): boolean {
-    if (performance.now() + this.deps.options.channelTimeoutMs <= leaseEndsAtMs) return true;
-    this.deps.logger.warn({ payOrderNo: order.payOrderNo }, 'confirm lease too short for a channel call now: left to recovery');
-    return false;
   }
 
   /** The attempt row follows the channel's word (guarded: a row already settled stays as it is). */

@@ -33,8 +33,6 @@ import { seededRandom } from '../../platform/random.ts';
 export interface PaymentsOptions {
   /** How long one confirm owns its order (longer than a channel call may take); then recovery may settle it. */
   confirmLeaseMs: number;
-  /** How long one channel call may take (a call starts only if it would end within the confirm's lease). */
-  channelTimeoutMs: number;
   /** How often an unanswered channel call is queried. */
   queryRetryMs: number;
   /** How long a coupon stays locked for a payment that is not in a channel call (then the release job frees it). */
